@@ -1,0 +1,1 @@
+"""The store (SQLite default, PostGIS for production), its settings, ingest and the demo crisis."""

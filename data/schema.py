@@ -1,0 +1,145 @@
+"""The SQLAlchemy 2 schema shared by both backends, with the enumerations the store accepts."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+from geo.cells import STORED_RESOLUTIONS
+
+CROSSING_KINDS = ("official", "informal", "flow_monitoring")
+CROSSING_STATUSES = ("open", "restricted", "closed", "unknown")
+ROUTE_MODES = ("foot", "vehicle", "boat", "mixed")
+RISK_LEVELS = ("low", "medium", "high", "critical")
+EVENT_KINDS = (
+    "crossing",
+    "sighting",
+    "distress",
+    "rescue",
+    "interception",
+    "death",
+    "missing",
+    "vulnerability_referral",
+    "smuggling_indicator",
+    "other",
+)
+SAR_KINDS = ("srr", "search_area", "sector")
+SAR_STATUSES = ("planned", "assigned", "in_progress", "searched", "cleared", "suspended")
+
+LAYER_TABLES = ("crossing_points", "routes", "events", "sar_zones")
+H3_COLUMNS = tuple(f"h3_r{res}" for res in STORED_RESOLUTIONS)
+
+GEOMETRY_TYPES = {
+    "crossing_points": "POINT",
+    "routes": "LINESTRING",
+    "events": "POINT",
+    "sar_zones": "MULTIPOLYGON",
+}
+
+TIME_COLUMNS = frozenset({"last_observed_at", "occurred_at", "updated_at", "deleted_at"})
+GLOBAL_REVISION = "_all"
+
+
+def _time_type(dialect: str) -> TypeEngine:
+    # SQLite keeps UTC instants as epoch milliseconds: compact, fast to compare, never naive.
+    return BigInteger() if dialect == "sqlite" else DateTime(timezone=True)
+
+
+def _geometry_type(dialect: str, kind: str) -> TypeEngine:
+    if dialect == "sqlite":
+        return LargeBinary()
+    from geoalchemy2 import Geometry
+
+    # GeoAlchemy2 creates the GiST index itself (spatial_index=True).
+    return Geometry(geometry_type=kind, srid=4326, spatial_index=True)
+
+
+def _common(table: str, dialect: str) -> list[Column]:
+    return [
+        Column("id", Text, primary_key=True),
+        Column("geom", _geometry_type(dialect, GEOMETRY_TYPES[table]), nullable=False),
+        Column("min_lng", Float, nullable=False),
+        Column("min_lat", Float, nullable=False),
+        Column("max_lng", Float, nullable=False),
+        Column("max_lat", Float, nullable=False),
+        Column("revision", BigInteger, nullable=False, index=True),
+        Column("deleted_at", _time_type(dialect)),
+    ]
+
+
+def build_metadata(dialect: str) -> MetaData:
+    """Return the schema for ``dialect`` ("sqlite" or "postgresql")."""
+    md = MetaData()
+    ts = _time_type(dialect)
+    Table(
+        "crossing_points",
+        md,
+        *_common("crossing_points", dialect),
+        Column("name", Text, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("country_a", Text),
+        Column("country_b", Text),
+        Column("status", Text, nullable=False),
+        Column("capacity_per_day", Integer),
+    )
+    Table(
+        "routes",
+        md,
+        *_common("routes", dialect),
+        Column("name", Text, nullable=False),
+        Column("mode", Text, nullable=False),
+        Column("risk", Text, nullable=False),
+        Column("last_observed_at", ts),
+    )
+    Table(
+        "events",
+        md,
+        *_common("events", dialect),
+        Column("occurred_at", ts, nullable=False, index=True),
+        Column("kind", Text, nullable=False),
+        Column("people", Integer, nullable=False),
+        Column("lat", Float, nullable=False),
+        Column("lng", Float, nullable=False),
+        Column("location_precision_m", Float),
+        Column("source", Text),
+        Column("crossing_point_id", Text, index=True),
+        Column("route_id", Text, index=True),
+        Column("notes", Text),
+        *[Column(col, BigInteger, nullable=False, index=True) for col in H3_COLUMNS],
+    )
+    Table(
+        "sar_zones",
+        md,
+        *_common("sar_zones", dialect),
+        Column("name", Text, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("parent_id", Text, index=True),
+        Column("authority", Text),
+        Column("status", Text, nullable=False),
+        Column("team", Text),
+        Column("poa", Float),
+        Column("pod", Float),
+    )
+    Table(
+        "hbm_revisions",
+        md,
+        Column("table_name", Text, primary_key=True),
+        Column("revision", BigInteger, nullable=False),
+        Column("updated_at", ts, nullable=False),
+    )
+    return md
+
+
+def data_columns(md: MetaData, table: str) -> list[str]:
+    """Return the column names of ``table`` in schema order."""
+    return [c.name for c in md.tables[table].columns]

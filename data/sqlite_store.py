@@ -1,0 +1,108 @@
+"""The embedded default: a plain SQLite file with WKB geometry, R*Tree bbox index and WAL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import URL
+
+from data.records import FIELDS
+from data.schema import LAYER_TABLES
+from data.store import SqlStore, event_write_columns
+
+
+def _to_ms(when: datetime | None) -> int | None:
+    return None if when is None else int(when.timestamp() * 1000)
+
+
+class SQLiteStore(SqlStore):
+    """Store backed by one SQLite file; a feed process can write while the app reads."""
+
+    backend = "sqlite"
+    dialect = "sqlite"
+
+    def __init__(self, url: URL) -> None:
+        path = Path(url.database or "hbm.sqlite").expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url.set(database=str(path)), connect_args={"timeout": 15})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=15000")
+            cur.close()
+
+        super().__init__(engine, str(path))
+
+    def _init_extras(self, conn: Connection) -> None:
+        for table in LAYER_TABLES:
+            conn.exec_driver_sql(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS rtree_{table} "
+                "USING rtree(rid, min_lng, max_lng, min_lat, max_lat)"
+            )
+
+    def _init_triggers(self, conn: Connection) -> None:
+        for table in LAYER_TABLES:
+            for when in ("INSERT", "UPDATE"):
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER IF NOT EXISTS trg_{table}_{when.lower()}_rtree AFTER {when} ON {table} "
+                    f"BEGIN INSERT OR REPLACE INTO rtree_{table} VALUES "
+                    "(NEW.rowid, NEW.min_lng, NEW.max_lng, NEW.min_lat, NEW.max_lat); END"
+                )
+
+    def _time_param(self, when: datetime) -> Any:
+        return _to_ms(when)
+
+    def _time_value(self, raw: Any) -> datetime | None:
+        return None if raw is None else datetime.fromtimestamp(int(raw) / 1000, UTC)
+
+    def _geom_sql(self) -> str:
+        return "geom"
+
+    def _bbox_sql(self, table: str) -> str:
+        return (f"rowid IN (SELECT rid FROM rtree_{table} WHERE max_lng >= :w AND min_lng <= :e "
+                "AND max_lat >= :s AND min_lat <= :n)")
+
+    @staticmethod
+    def _upsert_sql(table: str, columns: list[str]) -> str:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+        return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                f"ON CONFLICT(id) DO UPDATE SET {updates}")
+
+    def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None:
+        columns = ["id", "geom", "min_lng", "min_lat", "max_lng", "max_lat", "revision", "deleted_at",
+                   *FIELDS[table]]
+        values = []
+        for r in rows:
+            rec = {**r, "geom": shapely.to_wkb(r["geom"]), "revision": revision, "deleted_at": None}
+            if rec.get("last_observed_at") is not None:
+                rec["last_observed_at"] = _to_ms(rec["last_observed_at"])
+            values.append(tuple(rec.get(c) for c in columns))
+        conn.exec_driver_sql(self._upsert_sql(table, columns), values)
+
+    def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None:
+        columns = event_write_columns()
+        n = len(frame)
+        lat, lng = frame["lat"].to_numpy(float), frame["lng"].to_numpy(float)
+        data: dict[str, Any] = {
+            "geom": shapely.to_wkb(shapely.points(lng, lat)).tolist(),
+            "min_lng": lng.tolist(), "max_lng": lng.tolist(),
+            "min_lat": lat.tolist(), "max_lat": lat.tolist(),
+            "revision": [revision] * n,
+            "deleted_at": [None] * n,
+            "occurred_at": frame["occurred_ms"].tolist(),
+        }
+        for col in columns:
+            if col not in data:
+                series = frame[col]
+                data[col] = series.astype(object).where(series.notna(), None).tolist()
+        conn.exec_driver_sql(self._upsert_sql("events", columns), list(zip(*(data[c] for c in columns), strict=True)))
+
+

@@ -1,0 +1,305 @@
+"""The store interface the layers query, and the SQL logic both backends share."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from data.records import FIELDS, events_frame, prepare_events, prepare_rows
+from data.schema import GLOBAL_REVISION, H3_COLUMNS, LAYER_TABLES, build_metadata
+from geo.cells import STORED_RESOLUTIONS
+from geo.errors import HbmError, InvalidView, StoreUnavailable
+
+BBox = tuple[float, float, float, float]  # west, south, east, north (lng/lat, EPSG:4326)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The last revision written to one table, and when."""
+
+    revision: int
+    updated_at: datetime | None
+
+
+def _check_bbox(bbox: BBox | None) -> None:
+    if bbox is None:
+        return
+    w, s, e, n = bbox
+    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+        raise InvalidView(f"bbox {bbox} is not west,south,east,north in lng/lat degrees")
+
+
+class Store(abc.ABC):
+    """What the layers, the CLI and the feed need from a store."""
+
+    backend: str
+
+    @abc.abstractmethod
+    def init_schema(self) -> None:
+        """Create tables and indexes; safe to run again."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise StoreUnavailable if the store cannot answer."""
+
+    @abc.abstractmethod
+    def upsert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert or update rows by id; return the new revision."""
+
+    @abc.abstractmethod
+    def upsert_events(self, frame: pd.DataFrame) -> int:
+        """Insert or update an events DataFrame (lat/lng columns) by id; return the new revision."""
+
+    @abc.abstractmethod
+    def soft_delete(self, table: str, ids: Sequence[str]) -> int:
+        """Mark rows deleted; return the new revision."""
+
+    @abc.abstractmethod
+    def revisions(self) -> dict[str, Revision]:
+        """Return the last revision per table, plus the global one under ``"_all"``."""
+
+    @abc.abstractmethod
+    def changes_since(self, table: str, revision: int) -> gpd.GeoDataFrame:
+        """Return rows of ``table`` written after ``revision``, deleted ones included."""
+
+    @abc.abstractmethod
+    def features(self, table: str, bbox: BBox | None = None) -> gpd.GeoDataFrame:
+        """Return the live (not deleted) rows of a feature table, optionally within ``bbox``."""
+
+    @abc.abstractmethod
+    def cell_counts(self, res: int, start: datetime, end: datetime, bbox: BBox | None = None) -> pd.DataFrame:
+        """Return ``cell, events, people`` per H3 cell at ``res`` for events in [start, end)."""
+
+    @abc.abstractmethod
+    def event_totals(self, start: datetime, end: datetime, bbox: BBox | None = None) -> tuple[int, int]:
+        """Return (events, people) in [start, end)."""
+
+    @abc.abstractmethod
+    def flows_by(self, column: str, start: datetime, end: datetime) -> pd.DataFrame:
+        """Return ``key, events, people`` grouped by ``crossing_point_id`` or ``route_id``."""
+
+    @abc.abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Return the number of live rows per table."""
+
+    def dispose(self) -> None:  # pragma: no cover - trivial
+        """Release connections."""
+
+
+class SqlStore(Store):
+    """The SQL both backends share; subclasses supply the dialect-specific pieces."""
+
+    dialect: str = ""
+
+    def __init__(self, engine: Engine, label: str) -> None:
+        self.engine = engine
+        self.label = label
+        self.metadata = build_metadata(self.dialect)
+
+    # -- dialect hooks -------------------------------------------------
+    @abc.abstractmethod
+    def _init_extras(self, conn: Connection) -> None: ...
+
+    @abc.abstractmethod
+    def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None: ...
+
+    @abc.abstractmethod
+    def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None: ...
+
+    @abc.abstractmethod
+    def _time_param(self, when: datetime) -> Any: ...
+
+    @abc.abstractmethod
+    def _time_value(self, raw: Any) -> datetime | None: ...
+
+    @abc.abstractmethod
+    def _geom_sql(self) -> str: ...
+
+    @abc.abstractmethod
+    def _bbox_sql(self, table: str) -> str: ...
+
+    # -- plumbing ------------------------------------------------------
+    @contextmanager
+    def _connect(self, write: bool = False) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() if write else self.engine.connect() as conn:
+                yield conn
+        except HbmError:
+            raise
+        except (DBAPIError, SQLAlchemyError, OSError) as exc:
+            reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
+            first = reason[0] if reason else type(exc).__name__
+            raise StoreUnavailable(f"The {self.backend} store at {self.label} is unavailable: {first}") from exc
+
+    def _bump(self, conn: Connection, tables: Sequence[str]) -> int:
+        now = self._time_param(datetime.now(UTC))
+        rev = conn.execute(
+            text("UPDATE hbm_revisions SET revision = revision + 1, updated_at = :now "
+                 "WHERE table_name = :t RETURNING revision"),
+            {"now": now, "t": GLOBAL_REVISION},
+        ).scalar_one()
+        for table in tables:
+            conn.execute(
+                text("UPDATE hbm_revisions SET revision = :rev, updated_at = :now WHERE table_name = :t"),
+                {"rev": rev, "now": now, "t": table},
+            )
+        return int(rev)
+
+    @staticmethod
+    def _check_table(table: str) -> None:
+        if table not in LAYER_TABLES:
+            raise HbmError(f"unknown table {table!r}; expected one of {', '.join(LAYER_TABLES)}")
+
+    # -- Store API -----------------------------------------------------
+    def init_schema(self) -> None:
+        with self._connect(write=True) as conn:
+            self._init_extras(conn)
+            self.metadata.create_all(conn)
+            self._init_triggers(conn)
+            for name in (GLOBAL_REVISION, *LAYER_TABLES):
+                exists = conn.execute(
+                    text("SELECT 1 FROM hbm_revisions WHERE table_name = :t"), {"t": name}
+                ).first()
+                if not exists:
+                    conn.execute(
+                        text("INSERT INTO hbm_revisions (table_name, revision, updated_at) VALUES (:t, 0, :now)"),
+                        {"t": name, "now": self._time_param(datetime.now(UTC))},
+                    )
+
+    def _init_triggers(self, conn: Connection) -> None:
+        """Create backend-specific triggers after the tables exist (none by default)."""
+
+    def ping(self) -> None:
+        with self._connect() as conn:
+            conn.execute(text("SELECT 1")).scalar_one()
+
+    def upsert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        self._check_table(table)
+        if table == "events":
+            return self.upsert_events(events_frame(rows))
+        prepared = prepare_rows(table, rows)
+        with self._connect(write=True) as conn:
+            rev = self._bump(conn, [table])
+            if prepared:
+                self._write_features(conn, table, prepared, rev)
+        return rev
+
+    def upsert_events(self, frame: pd.DataFrame) -> int:
+        prepared = prepare_events(frame)
+        with self._connect(write=True) as conn:
+            rev = self._bump(conn, ["events"])
+            if not prepared.empty:
+                self._write_events(conn, prepared, rev)
+        return rev
+
+    def soft_delete(self, table: str, ids: Sequence[str]) -> int:
+        self._check_table(table)
+        with self._connect(write=True) as conn:
+            rev = self._bump(conn, [table])
+            now = self._time_param(datetime.now(UTC))
+            for rid in ids:
+                conn.execute(
+                    text(f"UPDATE {table} SET deleted_at = :now, revision = :rev WHERE id = :id"),
+                    {"now": now, "rev": rev, "id": rid},
+                )
+        return rev
+
+    def revisions(self) -> dict[str, Revision]:
+        with self._connect() as conn:
+            rows = conn.execute(text("SELECT table_name, revision, updated_at FROM hbm_revisions")).all()
+        if not rows:
+            raise StoreUnavailable(f"The store at {self.label} has no schema yet: run `hbm db init`")
+        return {r[0]: Revision(int(r[1]), self._time_value(r[2])) for r in rows}
+
+    def _select_frame(self, table: str, where: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
+        cols = ["id", *FIELDS[table], "revision", "deleted_at"]
+        sql = f"SELECT {', '.join(cols)}, {self._geom_sql()} AS geom FROM {table} WHERE {where} ORDER BY id"
+        with self._connect() as conn:
+            result = conn.execute(text(sql), params)
+            rows = result.all()
+        frame = pd.DataFrame(rows, columns=[*cols, "geom"])
+        for col in ("last_observed_at", "occurred_at", "deleted_at"):
+            if col in frame.columns:
+                frame[col] = pd.to_datetime([self._time_value(v) for v in frame[col]], utc=True)
+        geoms = shapely.from_wkb([bytes(g) for g in frame.pop("geom")]) if len(frame) else []
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
+
+    def changes_since(self, table: str, revision: int) -> gpd.GeoDataFrame:
+        self._check_table(table)
+        return self._select_frame(table, "revision > :rev", {"rev": int(revision)})
+
+    def features(self, table: str, bbox: BBox | None = None) -> gpd.GeoDataFrame:
+        self._check_table(table)
+        _check_bbox(bbox)
+        where, params = "deleted_at IS NULL", {}
+        if bbox is not None:
+            where += f" AND {self._bbox_sql(table)}"
+            params = dict(zip(("w", "s", "e", "n"), bbox, strict=True))
+        return self._select_frame(table, where, params)
+
+    def _event_filter(self, start: datetime, end: datetime, bbox: BBox | None) -> tuple[str, dict[str, Any]]:
+        if end <= start:
+            raise InvalidView(f"time window ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
+        _check_bbox(bbox)
+        where = "occurred_at >= :start AND occurred_at < :end AND deleted_at IS NULL"
+        params: dict[str, Any] = {"start": self._time_param(start), "end": self._time_param(end)}
+        if bbox is not None:
+            where += " AND lng BETWEEN :w AND :e AND lat BETWEEN :s AND :n"
+            params.update(zip(("w", "s", "e", "n"), bbox, strict=True))
+        return where, params
+
+    def cell_counts(self, res: int, start: datetime, end: datetime, bbox: BBox | None = None) -> pd.DataFrame:
+        if res not in STORED_RESOLUTIONS:
+            raise InvalidView(f"H3 resolution {res} is not stored (use {STORED_RESOLUTIONS[0]}-{STORED_RESOLUTIONS[-1]})")
+        where, params = self._event_filter(start, end, bbox)
+        sql = (f"SELECT h3_r{res} AS cell, COUNT(*) AS events, SUM(people) AS people "
+               f"FROM events WHERE {where} GROUP BY h3_r{res}")
+        with self._connect() as conn:
+            rows = conn.execute(text(sql), params).all()
+        frame = pd.DataFrame(rows, columns=["cell", "events", "people"])
+        return frame.astype({"cell": "int64", "events": "int64", "people": "int64"})
+
+    def event_totals(self, start: datetime, end: datetime, bbox: BBox | None = None) -> tuple[int, int]:
+        where, params = self._event_filter(start, end, bbox)
+        with self._connect() as conn:
+            row = conn.execute(text(f"SELECT COUNT(*), COALESCE(SUM(people), 0) FROM events WHERE {where}"), params).one()
+        return int(row[0]), int(row[1])
+
+    def flows_by(self, column: str, start: datetime, end: datetime) -> pd.DataFrame:
+        if column not in ("crossing_point_id", "route_id"):
+            raise HbmError(f"cannot group events by {column!r}")
+        where, params = self._event_filter(start, end, None)
+        sql = (f"SELECT {column} AS key, COUNT(*) AS events, SUM(people) AS people FROM events "
+               f"WHERE {where} AND {column} IS NOT NULL GROUP BY {column}")
+        with self._connect() as conn:
+            rows = conn.execute(text(sql), params).all()
+        return pd.DataFrame(rows, columns=["key", "events", "people"])
+
+    def counts(self) -> dict[str, int]:
+        with self._connect() as conn:
+            return {
+                t: int(conn.execute(text(f"SELECT COUNT(*) FROM {t} WHERE deleted_at IS NULL")).scalar_one())
+                for t in LAYER_TABLES
+            }
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def event_write_columns() -> list[str]:
+    """Return the events columns written by the bulk path, in order."""
+    return [
+        "id", "geom", "min_lng", "min_lat", "max_lng", "max_lat", "revision", "deleted_at",
+        "occurred_at", "kind", "people", "lat", "lng", "location_precision_m", "source",
+        "crossing_point_id", "route_id", "notes", *H3_COLUMNS,
+    ]

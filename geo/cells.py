@@ -1,0 +1,94 @@
+"""H3 cells: vectorised indexing, parents by integer arithmetic, zoom to resolution, polygons."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import h3
+import numpy as np
+
+MIN_RES = 4
+MAX_RES = 9
+STORED_RESOLUTIONS: tuple[int, ...] = tuple(range(MIN_RES, MAX_RES + 1))
+
+_RES_SHIFT = 52
+_RES_MASK = np.int64(0xF) << np.int64(_RES_SHIFT)
+
+
+def points_to_cells(lats: Iterable[float], lngs: Iterable[float], res: int) -> np.ndarray:
+    """Return the H3 cells (int64) at ``res`` of each ``lat, lng`` pair."""
+    lat_arr = np.asarray(list(lats) if not isinstance(lats, np.ndarray) else lats, dtype=float)
+    lng_arr = np.asarray(list(lngs) if not isinstance(lngs, np.ndarray) else lngs, dtype=float)
+    if lat_arr.shape != lng_arr.shape:
+        raise ValueError("lats and lngs must have the same length")
+    to_cell = h3.latlng_to_cell
+    to_int = h3.str_to_int
+    out = np.fromiter(
+        (to_int(to_cell(la, ln, res)) for la, ln in zip(lat_arr.tolist(), lng_arr.tolist(), strict=True)),
+        dtype=np.int64,
+        count=lat_arr.size,
+    )
+    return out
+
+
+def cells_to_parents(cells: np.ndarray, res: int) -> np.ndarray:
+    """Return the parent (int64) of each cell at the coarser ``res``, by bit arithmetic.
+
+    An H3 index holds its resolution in bits 52-55 and one 3-bit digit per resolution;
+    digits finer than the resolution are all ones (7).
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    unused_digits = np.int64((1 << (3 * (15 - res))) - 1)
+    return (cells & ~_RES_MASK) | (np.int64(res) << np.int64(_RES_SHIFT)) | unused_digits
+
+
+def points_to_all_cells(lats: np.ndarray, lngs: np.ndarray) -> dict[int, np.ndarray]:
+    """Return ``{res: cells}`` for every stored resolution, computing only the finest one."""
+    finest = points_to_cells(lats, lngs, MAX_RES)
+    cells = {MAX_RES: finest}
+    for res in STORED_RESOLUTIONS[:-1]:
+        cells[res] = cells_to_parents(finest, res)
+    return cells
+
+
+def resolution_for_zoom(zoom: float, min_edge_px: float = 10.0) -> int:
+    """Return the finest stored resolution whose hexagon edge is at least ``min_edge_px`` at ``zoom``.
+
+    Uses Web-Mercator metres per pixel at latitude 0 (256-px tiles).
+    """
+    if not math.isfinite(zoom):
+        raise ValueError(f"zoom must be a finite number, got {zoom!r}")
+    metres_per_px = 156_543.03392 / (2.0 ** zoom)
+    best = MIN_RES
+    for res in STORED_RESOLUTIONS:
+        if h3.average_hexagon_edge_length(res, unit="m") / metres_per_px >= min_edge_px:
+            best = res
+    return best
+
+
+def is_valid_cell(cell: int) -> bool:
+    """Return True when ``cell`` (int) is a valid H3 cell index."""
+    try:
+        return bool(h3.is_valid_cell(h3.int_to_str(int(cell))))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
+def cell_to_ring(cell: int, ndigits: int = 5) -> list[list[float]]:
+    """Return the closed GeoJSON ring (``[lng, lat]`` pairs) of an int64 H3 cell."""
+    boundary = h3.cell_to_boundary(h3.int_to_str(int(cell)))
+    ring = [[round(lng, ndigits), round(lat, ndigits)] for lat, lng in boundary]
+    ring.append(ring[0])
+    return ring
+
+
+def cell_to_latlng(cell: int) -> tuple[float, float]:
+    """Return the centre ``(lat, lng)`` of an int64 H3 cell."""
+    lat, lng = h3.cell_to_latlng(h3.int_to_str(int(cell)))
+    return lat, lng
+
+
+def cell_area_km2(res: int) -> float:
+    """Return the average hexagon area in km² at ``res``."""
+    return float(h3.average_hexagon_area(res, unit="km^2"))
