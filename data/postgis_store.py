@@ -14,8 +14,9 @@ from data.records import FIELDS
 from data.store import SqlStore, event_write_columns
 
 
-def _copy_upsert(conn: Connection, table: str, columns: list[str], casts: dict[str, str],
-                 rows: Any) -> None:
+def _copy_upsert(
+    conn: Connection, table: str, columns: list[str], casts: dict[str, str], rows: Any
+) -> None:
     """COPY rows into a staging table, then upsert them into ``table`` by id."""
     stage = f"stage_{table}"
     conn.exec_driver_sql(
@@ -23,7 +24,10 @@ def _copy_upsert(conn: Connection, table: str, columns: list[str], casts: dict[s
     )
     staged_cols = [c for c in columns]
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {stage} ({', '.join(staged_cols)}) FROM STDIN") as copy:
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY {stage} ({', '.join(staged_cols)}) FROM STDIN") as copy,
+    ):
         for row in rows:
             copy.write_row(row)
     select = ", ".join(casts.get(c, c) for c in columns)
@@ -69,9 +73,20 @@ class PostGISStore(SqlStore):
     def _bbox_sql(self, table: str) -> str:
         return "geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
 
-    def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None:
-        columns = ["id", "geom", "min_lng", "min_lat", "max_lng", "max_lat", "revision", "deleted_at",
-                   *FIELDS[table]]
+    def _write_features(
+        self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int
+    ) -> None:
+        columns = [
+            "id",
+            "geom",
+            "min_lng",
+            "min_lat",
+            "max_lng",
+            "max_lat",
+            "revision",
+            "deleted_at",
+            *FIELDS[table],
+        ]
         values = []
         for r in rows:
             geom = shapely.to_wkb(shapely.set_srid(r["geom"], 4326), hex=True, include_srid=True)
@@ -86,8 +101,10 @@ class PostGISStore(SqlStore):
         n = len(frame)
         data: dict[str, Any] = {
             "geom": shapely.to_wkb(pts, hex=True, include_srid=True).tolist(),
-            "min_lng": lng.tolist(), "max_lng": lng.tolist(),
-            "min_lat": lat.tolist(), "max_lat": lat.tolist(),
+            "min_lng": lng.tolist(),
+            "max_lng": lng.tolist(),
+            "min_lat": lat.tolist(),
+            "max_lat": lat.tolist(),
             "revision": [revision] * n,
             "deleted_at": [None] * n,
             "occurred_at": frame["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00").tolist(),

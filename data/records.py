@@ -78,12 +78,16 @@ def _check(table: str, row: Mapping[str, Any]) -> None:
             raise IngestError(f"{table} {rid}: missing required field {name!r}")
     for name, allowed in ENUMS[table].items():
         if row.get(name) not in allowed:
-            raise IngestError(f"{table} {rid}: {name} {row.get(name)!r} is not one of {', '.join(allowed)}")
+            raise IngestError(
+                f"{table} {rid}: {name} {row.get(name)!r} is not one of {', '.join(allowed)}"
+            )
     geom = row.get("geometry")
     if not isinstance(geom, BaseGeometry) or geom.is_empty:
         raise IngestError(f"{table} {rid}: missing geometry")
     if geom.geom_type not in GEOM_TYPES[table]:
-        raise IngestError(f"{table} {rid}: geometry must be {'/'.join(GEOM_TYPES[table])}, got {geom.geom_type}")
+        raise IngestError(
+            f"{table} {rid}: geometry must be {'/'.join(GEOM_TYPES[table])}, got {geom.geom_type}"
+        )
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise IngestError(f"{table} {rid}: coordinates outside EPSG:4326 lng/lat range")
@@ -106,8 +110,14 @@ def prepare_rows(table: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str
         if table == "sar_zones" and geom.geom_type == "Polygon":
             geom = shapely.MultiPolygon([geom])
         minx, miny, maxx, maxy = geom.bounds
-        rec: dict[str, Any] = {"id": row["id"], "geom": geom, "min_lng": minx, "min_lat": miny,
-                               "max_lng": maxx, "max_lat": maxy}
+        rec: dict[str, Any] = {
+            "id": row["id"],
+            "geom": geom,
+            "min_lng": minx,
+            "min_lat": miny,
+            "max_lng": maxx,
+            "max_lat": maxy,
+        }
         for name in FIELDS[table]:
             value = row.get(name)
             if value is not None and name == "last_observed_at":
@@ -121,8 +131,17 @@ def prepare_rows(table: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str
 
 
 EVENT_COLUMNS = (
-    "id", "occurred_at", "kind", "people", "lat", "lng", "location_precision_m", "source",
-    "crossing_point_id", "route_id", "notes",
+    "id",
+    "occurred_at",
+    "kind",
+    "people",
+    "lat",
+    "lng",
+    "location_precision_m",
+    "source",
+    "crossing_point_id",
+    "route_id",
+    "notes",
 )
 
 
@@ -160,13 +179,19 @@ def prepare_events(frame: pd.DataFrame) -> pd.DataFrame:
     ids = df["id"]
     bad = ~ids.map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(bool)
     if bad.any():
-        raise IngestError(f"events: every row needs a non-empty text id (row {int(np.flatnonzero(bad)[0])})")
+        raise IngestError(
+            f"events: every row needs a non-empty text id (row {int(np.flatnonzero(bad)[0])})"
+        )
     if ids.duplicated().any():
-        raise IngestError(f"events: id {ids[ids.duplicated()].iloc[0]!r} appears twice in one batch")
+        raise IngestError(
+            f"events: id {ids[ids.duplicated()].iloc[0]!r} appears twice in one batch"
+        )
     kinds = df["kind"].to_numpy(object)
     bad = ~np.isin(kinds, EVENT_KINDS)
     if bad.any():
-        raise IngestError(f"events {_first_bad(df, bad)}: kind {kinds[bad][0]!r} is not one of {', '.join(EVENT_KINDS)}")
+        raise IngestError(
+            f"events {_first_bad(df, bad)}: kind {kinds[bad][0]!r} is not one of {', '.join(EVENT_KINDS)}"
+        )
     people = pd.to_numeric(df["people"], errors="coerce").to_numpy(float)
     bad = ~np.isfinite(people) | (people < 0) | (people != np.floor(people))
     if bad.any():
@@ -175,7 +200,9 @@ def prepare_events(frame: pd.DataFrame) -> pd.DataFrame:
     lng = pd.to_numeric(df["lng"], errors="coerce").to_numpy(float)
     bad = ~(np.isfinite(lat) & np.isfinite(lng)) | (np.abs(lat) > 90) | (np.abs(lng) > 180)
     if bad.any():
-        raise IngestError(f"events {_first_bad(df, bad)}: position missing or outside EPSG:4326 range")
+        raise IngestError(
+            f"events {_first_bad(df, bad)}: position missing or outside EPSG:4326 range"
+        )
     try:
         when = pd.to_datetime(df["occurred_at"], utc=True, format="mixed")
     except (ValueError, TypeError) as exc:

@@ -49,13 +49,19 @@ class SQLiteStore(SqlStore):
             )
 
     def _init_triggers(self, conn: Connection) -> None:
+        # R*Tree virtual tables ignore OR REPLACE, so an update deletes the old box first.
         for table in LAYER_TABLES:
-            for when in ("INSERT", "UPDATE"):
-                conn.exec_driver_sql(
-                    f"CREATE TRIGGER IF NOT EXISTS trg_{table}_{when.lower()}_rtree AFTER {when} ON {table} "
-                    f"BEGIN INSERT OR REPLACE INTO rtree_{table} VALUES "
-                    "(NEW.rowid, NEW.min_lng, NEW.max_lng, NEW.min_lat, NEW.max_lat); END"
-                )
+            box = "(NEW.rowid, NEW.min_lng, NEW.max_lng, NEW.min_lat, NEW.max_lat)"
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER IF NOT EXISTS trg_{table}_insert_rtree AFTER INSERT ON {table} "
+                f"BEGIN INSERT INTO rtree_{table} VALUES {box}; END"
+            )
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER IF NOT EXISTS trg_{table}_update_rtree AFTER UPDATE OF "
+                f"min_lng, max_lng, min_lat, max_lat ON {table} "
+                f"BEGIN DELETE FROM rtree_{table} WHERE rid = OLD.rowid; "
+                f"INSERT INTO rtree_{table} VALUES {box}; END"
+            )
 
     def _time_param(self, when: datetime) -> Any:
         return _to_ms(when)
@@ -67,18 +73,33 @@ class SQLiteStore(SqlStore):
         return "geom"
 
     def _bbox_sql(self, table: str) -> str:
-        return (f"rowid IN (SELECT rid FROM rtree_{table} WHERE max_lng >= :w AND min_lng <= :e "
-                "AND max_lat >= :s AND min_lat <= :n)")
+        return (
+            f"rowid IN (SELECT rid FROM rtree_{table} WHERE max_lng >= :w AND min_lng <= :e "
+            "AND max_lat >= :s AND min_lat <= :n)"
+        )
 
     @staticmethod
     def _upsert_sql(table: str, columns: list[str]) -> str:
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-        return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                f"ON CONFLICT(id) DO UPDATE SET {updates}")
+        return (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT(id) DO UPDATE SET {updates}"
+        )
 
-    def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None:
-        columns = ["id", "geom", "min_lng", "min_lat", "max_lng", "max_lat", "revision", "deleted_at",
-                   *FIELDS[table]]
+    def _write_features(
+        self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int
+    ) -> None:
+        columns = [
+            "id",
+            "geom",
+            "min_lng",
+            "min_lat",
+            "max_lng",
+            "max_lat",
+            "revision",
+            "deleted_at",
+            *FIELDS[table],
+        ]
         values = []
         for r in rows:
             rec = {**r, "geom": shapely.to_wkb(r["geom"]), "revision": revision, "deleted_at": None}
@@ -93,8 +114,10 @@ class SQLiteStore(SqlStore):
         lat, lng = frame["lat"].to_numpy(float), frame["lng"].to_numpy(float)
         data: dict[str, Any] = {
             "geom": shapely.to_wkb(shapely.points(lng, lat)).tolist(),
-            "min_lng": lng.tolist(), "max_lng": lng.tolist(),
-            "min_lat": lat.tolist(), "max_lat": lat.tolist(),
+            "min_lng": lng.tolist(),
+            "max_lng": lng.tolist(),
+            "min_lat": lat.tolist(),
+            "max_lat": lat.tolist(),
             "revision": [revision] * n,
             "deleted_at": [None] * n,
             "occurred_at": frame["occurred_ms"].tolist(),
@@ -103,6 +126,6 @@ class SQLiteStore(SqlStore):
             if col not in data:
                 series = frame[col]
                 data[col] = series.astype(object).where(series.notna(), None).tolist()
-        conn.exec_driver_sql(self._upsert_sql("events", columns), list(zip(*(data[c] for c in columns), strict=True)))
-
-
+        conn.exec_driver_sql(
+            self._upsert_sql("events", columns), list(zip(*(data[c] for c in columns), strict=True))
+        )

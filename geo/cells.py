@@ -25,7 +25,10 @@ def points_to_cells(lats: Iterable[float], lngs: Iterable[float], res: int) -> n
     to_cell = h3.latlng_to_cell
     to_int = h3.str_to_int
     out = np.fromiter(
-        (to_int(to_cell(la, ln, res)) for la, ln in zip(lat_arr.tolist(), lng_arr.tolist(), strict=True)),
+        (
+            to_int(to_cell(la, ln, res))
+            for la, ln in zip(lat_arr.tolist(), lng_arr.tolist(), strict=True)
+        ),
         dtype=np.int64,
         count=lat_arr.size,
     )
@@ -52,14 +55,14 @@ def points_to_all_cells(lats: np.ndarray, lngs: np.ndarray) -> dict[int, np.ndar
     return cells
 
 
-def resolution_for_zoom(zoom: float, min_edge_px: float = 10.0) -> int:
+def resolution_for_zoom(zoom: float, min_edge_px: float = 6.0) -> int:
     """Return the finest stored resolution whose hexagon edge is at least ``min_edge_px`` at ``zoom``.
 
     Uses Web-Mercator metres per pixel at latitude 0 (256-px tiles).
     """
     if not math.isfinite(zoom):
         raise ValueError(f"zoom must be a finite number, got {zoom!r}")
-    metres_per_px = 156_543.03392 / (2.0 ** zoom)
+    metres_per_px = 156_543.03392 / (2.0**zoom)
     best = MIN_RES
     for res in STORED_RESOLUTIONS:
         if h3.average_hexagon_edge_length(res, unit="m") / metres_per_px >= min_edge_px:

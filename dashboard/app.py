@@ -1,0 +1,38 @@
+"""Build the Dash app. Nothing happens at import; the store is passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dash import Dash
+
+from dashboard.callbacks import register
+from dashboard.layout import build_layout
+from dashboard.settings import AppSettings
+from data.store import Store
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+def create_app(settings: AppSettings, store: Store) -> Dash:
+    """Return the Dash app for ``settings``, reading from ``store``."""
+    app = Dash(
+        __name__,
+        title=settings.title + (" — SYNTHETIC" if settings.synthetic else ""),
+        assets_folder=str(ASSETS),
+        compress=True,
+        update_title=None,
+        serve_locally=True,
+    )
+    app.layout = build_layout(settings)
+    register(app, store, settings)
+
+    @app.server.route("/healthz")
+    def _health() -> tuple[str, int]:
+        try:
+            store.ping()
+        except Exception as exc:  # noqa: BLE001 - health check reports any failure as text
+            return f"store unavailable: {exc}", 503
+        return "ok", 200
+
+    return app

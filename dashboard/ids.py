@@ -1,0 +1,36 @@
+"""Component ids, in one place."""
+
+from enum import StrEnum
+
+
+class Id(StrEnum):
+    """Ids of the dashboard's components."""
+
+    MAP = "map"
+    BASEMAP = "basemap"
+    CROSSING_POINTS = "layer-crossing_points"
+    ROUTES = "layer-routes"
+    HOTSPOTS = "layer-hotspots"
+    SAR_ZONES = "layer-sar_zones"
+    INTERVAL = "refresh-interval"
+    CLIENT_STATE = "client-state"
+    STATUS = "status-line"
+    BANNER = "store-banner"
+    WINDOW = "window"
+    CUSTOM_BOX = "custom-window"
+    CUSTOM_START = "custom-start"
+    CUSTOM_END = "custom-end"
+    METRIC = "metric"
+    RESOLUTION = "resolution"
+    DETAILS = "details"
+    LEGEND = "legend"
+    HOTSPOT_LEGEND_TITLE = "hotspot-legend-title"
+    VIEW_ERROR = "view-error"
+
+
+LAYER_IDS = {
+    "crossing_points": Id.CROSSING_POINTS,
+    "routes": Id.ROUTES,
+    "hotspots": Id.HOTSPOTS,
+    "sar_zones": Id.SAR_ZONES,
+}

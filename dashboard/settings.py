@@ -1,0 +1,63 @@
+"""Web-app settings, read from ``HBM_*`` environment variables and an optional ``.env``."""
+
+from __future__ import annotations
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo.errors import ConfigError
+
+
+def parse_bbox(raw: str) -> tuple[float, float, float, float]:
+    """Return ``west, south, east, north`` from ``"W,S,E,N"`` text, or raise ConfigError."""
+    try:
+        w, s, e, n = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"bbox {raw!r} must be four numbers W,S,E,N in degrees") from None
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise ConfigError(f"bbox {raw!r} must be W,S,E,N with W<E and S<N in lng/lat degrees")
+    return w, s, e, n
+
+
+class AppSettings(BaseSettings):
+    """How the map is served and refreshed."""
+
+    model_config = SettingsConfigDict(env_prefix="HBM_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8050, ge=1, le=65535)
+    refresh_seconds: float = Field(10.0, ge=1.0, le=3600.0)
+    tile_url: str | None = None
+    tile_attribution: str = "Tiles: see HBM_TILE_URL provider"
+    region_bbox: str = "28.8,-1.8,33.2,4.4"
+    title: str = "HBM Operations Map"
+    synthetic: bool = False
+
+    @field_validator("region_bbox")
+    @classmethod
+    def _valid_bbox(cls, value: str) -> str:
+        parse_bbox(value)
+        return value
+
+    @field_validator("tile_url")
+    @classmethod
+    def _valid_tiles(cls, value: str | None) -> str | None:
+        if value and not ("{z}" in value and "{x}" in value and "{y}" in value):
+            raise ConfigError(f"HBM_TILE_URL {value!r} must contain {{z}}, {{x}} and {{y}}")
+        return value or None
+
+    @property
+    def region(self) -> tuple[float, float, float, float]:
+        """Return the region of interest as west, south, east, north."""
+        return parse_bbox(self.region_bbox)
+
+
+def load_app_settings(**overrides: object) -> AppSettings:
+    """Return validated AppSettings, raising ConfigError with a one-line message."""
+    try:
+        return AppSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        cause = first.get("ctx", {}).get("error")
+        field = "HBM_" + str(first["loc"][0]).upper() if first["loc"] else "setting"
+        raise ConfigError(str(cause) if cause else f"{field}: {first['msg']}") from None
