@@ -1,0 +1,142 @@
+"""Shared fixtures: a store per backend, and the rules for PostGIS and browser tests.
+
+On a laptop without PostgreSQL or chromium those tests skip with the reason; in CI
+(``CI`` set) a missing service fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from shapely.geometry import LineString, Point, Polygon
+from sqlalchemy import create_engine, text
+
+from data.open import open_store
+from data.settings import load_store_settings
+from data.store import Store
+
+IN_CI = bool(os.environ.get("CI"))
+POSTGIS_URL = os.environ.get("HBM_TEST_POSTGIS_URL", "")
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def unavailable(reason: str) -> None:
+    """Skip on a developer machine; fail in CI, where every test must run."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def _reset_postgis(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for table in ("crossing_points", "routes", "events", "sar_zones", "hbm_revisions"):
+            conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, initialised store of each backend."""
+    if request.param == "sqlite":
+        s = open_store(load_store_settings(database_url=f"sqlite:///{tmp_path / 'test.sqlite'}"))
+    else:
+        if not POSTGIS_URL:
+            unavailable("PostGIS tests need HBM_TEST_POSTGIS_URL=postgresql+psycopg://USER:PASS@HOST/DB")
+        try:
+            _reset_postgis(POSTGIS_URL)
+        except Exception as exc:  # noqa: BLE001 - report any connection problem as the reason
+            unavailable(f"PostGIS at HBM_TEST_POSTGIS_URL is unreachable: {str(exc).splitlines()[0]}")
+        s = open_store(load_store_settings(database_url=POSTGIS_URL))
+    s.init_schema()
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh SQLite store (for tests that need only one backend)."""
+    s = open_store(load_store_settings(database_url=f"sqlite:///{tmp_path / 'one.sqlite'}"))
+    s.init_schema()
+    yield s
+    s.dispose()
+
+
+def sample_features() -> dict[str, list[dict]]:
+    """A tiny inline data set: two crossing points, a route, an SRR with a sector."""
+    area = Polygon([(31.0, 1.0), (31.2, 1.0), (31.2, 1.2), (31.0, 1.2)])
+    return {
+        "crossing_points": [
+            {"id": "cp-a", "name": "Alpha", "kind": "official", "status": "open", "country_a": "UGA",
+             "country_b": "SSD", "capacity_per_day": 100, "geometry": Point(32.06, 3.58)},
+            {"id": "cp-b", "name": "Bravo <script>x</script>", "kind": "informal", "status": "closed",
+             "geometry": Point(30.9, 2.4)},
+        ],
+        "routes": [
+            {"id": "rt-a", "name": "Lake", "mode": "boat", "risk": "critical",
+             "last_observed_at": NOW - timedelta(hours=3), "geometry": LineString([(30.5, 1.5), (31.0, 1.6)])},
+        ],
+        "sar_zones": [
+            {"id": "srr", "name": "SRR", "kind": "srr", "status": "in_progress", "authority": "Police",
+             "geometry": area},
+            {"id": "sec-aa", "name": "AA", "kind": "sector", "parent_id": "srr", "status": "assigned",
+             "team": "Boat 1", "poa": 0.5, "pod": 0.2, "geometry": area.buffer(-0.05)},
+        ],
+    }
+
+
+def sample_events(n: int = 40, hours_back: float = 48.0) -> list[dict]:
+    """``n`` events spread over ``hours_back`` hours before NOW, near cp-a and on rt-a."""
+    rows = []
+    for i in range(n):
+        near_cp = i % 2 == 0
+        rows.append({
+            "id": f"ev-{i:03d}",
+            "occurred_at": NOW - timedelta(hours=hours_back * i / n),
+            "kind": "crossing" if near_cp else "distress",
+            "people": i % 7,
+            "geometry": Point(32.06 + 0.001 * i, 3.58) if near_cp else Point(30.6 + 0.01 * i, 1.55),
+            "crossing_point_id": "cp-a" if near_cp else None,
+            "route_id": None if near_cp else "rt-a",
+            "location_precision_m": 50.0,
+            "source": "test",
+            "notes": "inline test event",
+        })
+    return rows
+
+
+@pytest.fixture
+def seeded(store: Store) -> Store:
+    """A store of each backend holding the inline sample data."""
+    for table, rows in sample_features().items():
+        store.upsert(table, rows)
+    store.upsert("events", sample_events())
+    return store
+
+
+def chrome_available() -> str | None:
+    """Return None when chromium and chromedriver are installed, else the reason."""
+    if not shutil.which("chromedriver"):
+        return "browser tests need chromedriver (Debian: apt install chromium chromium-driver)"
+    if not (shutil.which("chromium") or shutil.which("google-chrome")):
+        return "browser tests need chromium (Debian: apt install chromium)"
+    return None
+
+
+def pytest_setup_options():  # type: ignore[no-untyped-def]
+    """Options for dash_duo's Chrome: headless Debian chromium, runnable as root."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--window-size=1400,900"):
+        options.add_argument(arg)
+    binary = shutil.which("chromium") or shutil.which("google-chrome")
+    if binary:
+        options.binary_location = binary
+    return options

@@ -1,0 +1,139 @@
+"""The store suite: every test runs against SQLite and PostGIS."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import h3
+import pytest
+from shapely.geometry import Point
+
+from data.store import Store
+from geo.errors import IngestError, InvalidView, StoreUnavailable
+from tests.conftest import NOW, sample_events, sample_features
+
+WINDOW = (NOW - timedelta(days=3), NOW + timedelta(seconds=1))
+
+
+def test_init_schema_is_idempotent(store: Store) -> None:
+    store.init_schema()
+    store.init_schema()
+    assert store.counts() == {"crossing_points": 0, "routes": 0, "events": 0, "sar_zones": 0}
+    assert store.revisions()["_all"].revision == 0
+
+
+def test_every_write_bumps_a_monotonic_revision(seeded: Store) -> None:
+    before = seeded.revisions()
+    rev = seeded.upsert("events", sample_events(3))
+    after = seeded.revisions()
+    assert rev == after["_all"].revision == before["_all"].revision + 1
+    assert after["events"].revision == rev
+    assert after["sar_zones"].revision == before["sar_zones"].revision
+    assert seeded.soft_delete("routes", ["rt-a"]) == rev + 1
+
+
+def test_upsert_by_id_updates_instead_of_duplicating(seeded: Store) -> None:
+    rows = sample_features()["crossing_points"]
+    rows[0] = {**rows[0], "status": "closed"}
+    seeded.upsert("crossing_points", rows)
+    seeded.upsert("events", sample_events())
+    frame = seeded.features("crossing_points")
+    assert len(frame) == 2
+    assert frame.set_index("id").loc["cp-a", "status"] == "closed"
+    assert seeded.counts()["events"] == 40
+
+
+def test_changes_since_includes_soft_deleted_rows(seeded: Store) -> None:
+    rev = seeded.revisions()["_all"].revision
+    seeded.soft_delete("crossing_points", ["cp-b"])
+    changed = seeded.changes_since("crossing_points", rev)
+    assert list(changed["id"]) == ["cp-b"]
+    assert changed["deleted_at"].notna().all()
+    assert list(seeded.features("crossing_points")["id"]) == ["cp-a"]
+
+
+def test_features_round_trip_geometry_and_crs(seeded: Store) -> None:
+    frame = seeded.features("routes")
+    assert frame.crs.to_epsg() == 4326
+    assert frame.geometry.iloc[0].equals_exact(sample_features()["routes"][0]["geometry"], 1e-9)
+    assert frame["last_observed_at"].iloc[0] == NOW - timedelta(hours=3)
+    zones = seeded.features("sar_zones")
+    assert set(zones.geometry.geom_type) == {"MultiPolygon"}
+
+
+@pytest.mark.parametrize(
+    ("bbox", "expected"),
+    [((32.0, 3.5, 32.1, 3.7), ["cp-a"]), ((30.0, 2.0, 31.0, 3.0), ["cp-b"]), ((0.0, 0.0, 1.0, 1.0), [])],
+)
+def test_bbox_query_uses_the_spatial_index(seeded: Store, bbox: tuple, expected: list[str]) -> None:
+    assert list(seeded.features("crossing_points", bbox)["id"]) == expected
+
+
+@pytest.mark.parametrize("res", [4, 6, 9])
+def test_cell_counts_match_a_reference_count(seeded: Store, res: int) -> None:
+    counts = seeded.cell_counts(res, *WINDOW)
+    expected_events: Counter[int] = Counter()
+    expected_people: Counter[int] = Counter()
+    for row in sample_events():
+        if WINDOW[0] <= row["occurred_at"] < WINDOW[1]:
+            cell9 = h3.latlng_to_cell(row["geometry"].y, row["geometry"].x, 9)
+            cell = h3.str_to_int(h3.cell_to_parent(cell9, res))
+            expected_events[cell] += 1
+            expected_people[cell] += row["people"]
+    got = {c: (e, p) for c, e, p in counts.itertuples(index=False)}
+    assert got == {c: (expected_events[c], expected_people[c]) for c in expected_events}
+
+
+def test_window_and_bbox_filter_events(seeded: Store) -> None:
+    start = NOW - timedelta(hours=12)
+    inside = [r for r in sample_events() if r["occurred_at"] >= start]
+    assert 0 < len(inside) < 40
+    assert seeded.event_totals(start, NOW + timedelta(seconds=1)) == (len(inside), sum(r["people"] for r in inside))
+    events, _ = seeded.event_totals(*WINDOW, bbox=(32.0, 3.5, 32.2, 3.7))
+    assert events == 20
+    with pytest.raises(InvalidView):
+        seeded.event_totals(NOW, NOW - timedelta(hours=1))
+
+
+def test_flows_group_by_crossing_point_and_route(seeded: Store) -> None:
+    flows = seeded.flows_by("crossing_point_id", *WINDOW).set_index("key")
+    assert flows.loc["cp-a", "events"] == 20
+    routes = seeded.flows_by("route_id", *WINDOW).set_index("key")
+    assert routes.loc["rt-a", "people"] == sum(r["people"] for r in sample_events() if r["route_id"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kind": "party"}, "kind 'party' is not one of"),
+        ({"people": -2}, "people must be a whole number"),
+        ({"geometry": Point(200.0, 3.0)}, "outside EPSG:4326"),
+        ({"occurred_at": "yesterday"}, "occurred_at"),
+    ],
+)
+def test_invalid_events_are_rejected_and_nothing_is_written(store: Store, change: dict, message: str) -> None:
+    rows = sample_events(5)
+    rows[3] = {**rows[3], **change}
+    with pytest.raises(IngestError, match=message):
+        store.upsert("events", rows)
+    assert store.counts()["events"] == 0
+    assert store.revisions()["_all"].revision == 0
+
+
+def test_invalid_feature_is_rejected(store: Store) -> None:
+    bad = {**sample_features()["crossing_points"][0], "status": "maybe"}
+    with pytest.raises(IngestError, match="status 'maybe'"):
+        store.upsert("crossing_points", [bad])
+
+
+def test_unreachable_store_raises_store_unavailable(store: Store) -> None:
+    store.engine.dispose()
+    url = store.engine.url
+    broken_url = url.set(database="/nonexistent/dir/x.sqlite") if url.drivername == "sqlite" else url.set(port=1)
+    from data.open import open_store
+    from data.settings import load_store_settings
+
+    broken = open_store(load_store_settings(database_url=broken_url.render_as_string(hide_password=False)))
+    with pytest.raises(StoreUnavailable, match="unavailable"):
+        broken.revisions()
