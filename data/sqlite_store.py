@@ -28,7 +28,10 @@ class SQLiteStore(SqlStore):
 
     def __init__(self, url: URL) -> None:
         path = Path(url.database or "hbm.sqlite").expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # reported as StoreUnavailable on first use, with the reason
         engine = create_engine(url.set(database=str(path)), connect_args={"timeout": 15})
 
         @event.listens_for(engine, "connect")

@@ -90,14 +90,14 @@ def sample_features() -> dict[str, list[dict]]:
     }
 
 
-def sample_events(n: int = 40, hours_back: float = 48.0) -> list[dict]:
-    """``n`` events spread over ``hours_back`` hours before NOW, near cp-a and on rt-a."""
+def sample_events(n: int = 40, hours_back: float = 48.0, now: datetime = NOW) -> list[dict]:
+    """``n`` events spread over ``hours_back`` hours before ``now``, near cp-a and on rt-a."""
     rows = []
     for i in range(n):
         near_cp = i % 2 == 0
         rows.append({
             "id": f"ev-{i:03d}",
-            "occurred_at": NOW - timedelta(hours=hours_back * i / n),
+            "occurred_at": now - timedelta(hours=hours_back * i / n),
             "kind": "crossing" if near_cp else "distress",
             "people": i % 7,
             "geometry": Point(32.06 + 0.001 * i, 3.58) if near_cp else Point(30.6 + 0.01 * i, 1.55),

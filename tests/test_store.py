@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import h3
 import pytest
@@ -127,10 +128,10 @@ def test_invalid_feature_is_rejected(store: Store) -> None:
         store.upsert("crossing_points", [bad])
 
 
-def test_unreachable_store_raises_store_unavailable(store: Store) -> None:
-    store.engine.dispose()
+def test_unreachable_store_raises_store_unavailable(store: Store, tmp_path: Path) -> None:
     url = store.engine.url
-    broken_url = url.set(database="/nonexistent/dir/x.sqlite") if url.drivername == "sqlite" else url.set(port=1)
+    (tmp_path / "a-file").write_text("not a folder")
+    broken_url = url.set(database=str(tmp_path / "a-file" / "x.sqlite")) if url.drivername == "sqlite" else url.set(port=1)
     from data.open import open_store
     from data.settings import load_store_settings
 
