@@ -21,7 +21,7 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
         title=settings.title + (" — SYNTHETIC" if settings.synthetic else ""),
         assets_folder=str(ASSETS),
         compress=True,
-        update_title=None,
+        update_title="",
         serve_locally=True,
     )
     app.layout = build_layout(settings)

@@ -97,9 +97,7 @@ def refresh_map(
     client = dict(client or {})
     unchanged = (no_update,) * len(LAYER_ORDER)
     try:
-        view = parse_view(
-            window, custom_start, custom_end, metric, resolution, zoom, bounds, settings, now
-        )
+        view = parse_view(window, custom_start, custom_end, metric, resolution, zoom, bounds, settings, now)
     except InvalidView as exc:
         return (*unchanged, no_update, no_update, no_update, no_update, str(exc))
     try:
@@ -178,9 +176,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         bounds: Any,
         client: dict[str, Any] | None,
     ) -> tuple[Any, ...]:
-        return refresh_map(
-            store, settings, window, cstart, cend, metric, resolution, zoom, bounds, client
-        )
+        return refresh_map(store, settings, window, cstart, cend, metric, resolution, zoom, bounds, client)
 
     @app.callback(
         Output(Id.DETAILS, "children"),
@@ -196,9 +192,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
 
     @app.callback(Output(Id.CUSTOM_BOX, "style"), Input(Id.WINDOW, "value"))
     def _custom_box(window: str) -> dict[str, str]:
-        return (
-            {"display": "inline-flex", "gap": "6px"} if window == "custom" else {"display": "none"}
-        )
+        return {"display": "inline-flex", "gap": "6px"} if window == "custom" else {"display": "none"}
 
     @app.callback(Output(Id.HOTSPOT_LEGEND_TITLE, "children"), Input(Id.METRIC, "value"))
     def _legend_title(metric: str) -> str:

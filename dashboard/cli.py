@@ -37,11 +37,7 @@ def cmd_db_status(_args: argparse.Namespace) -> int:
     for table, n in counts.items():
         print(f"{table:<16}{n:>10,}  (revision {revs[table].revision})")
     as_of = revs["_all"].updated_at
-    print(
-        f"revision  {revs['_all'].revision} (as of {as_of:%Y-%m-%d %H:%M:%S} UTC)"
-        if as_of
-        else "revision 0"
-    )
+    print(f"revision  {revs['_all'].revision} (as of {as_of:%Y-%m-%d %H:%M:%S} UTC)" if as_of else "revision 0")
     return 0
 
 
@@ -96,22 +92,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         rng = np.random.default_rng()
         feed = LiveFeed(store, lambda t: live_events(t, rng), interval_s=args.feed_interval)
         feed.start()
-        print(
-            f"hbm demo: live feed adds SYNTHETIC events every {args.feed_interval:g} s", flush=True
-        )
+        print(f"hbm demo: live feed adds SYNTHETIC events every {args.feed_interval:g} s", flush=True)
     _serve(store, settings)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="hbm", description="Humanitarian border management dashboard"
-    )
+    parser = argparse.ArgumentParser(prog="hbm", description="Humanitarian border management dashboard")
     sub = parser.add_subparsers(dest="command", required=True)
-    db = sub.add_parser("db", help="manage the store").add_subparsers(
-        dest="db_command", required=True
-    )
+    db = sub.add_parser("db", help="manage the store").add_subparsers(dest="db_command", required=True)
     db.add_parser("init", help="create the schema (safe to repeat)").set_defaults(func=cmd_db_init)
     db.add_parser("status", help="backend, table counts, revision").set_defaults(func=cmd_db_status)
 
@@ -120,13 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, help="port (default 8050, or HBM_PORT)")
 
     demo = sub.add_parser("demo", help="seed a SYNTHETIC crisis and serve the live map")
-    demo.add_argument(
-        "--events", type=int, default=50_000, help="events to seed over 30 days (default 50000)"
-    )
+    demo.add_argument("--events", type=int, default=50_000, help="events to seed over 30 days (default 50000)")
     demo.add_argument("--no-live", action="store_true", help="do not append live events")
-    demo.add_argument(
-        "--feed-interval", type=float, default=3.0, help="seconds between live batches"
-    )
+    demo.add_argument("--feed-interval", type=float, default=3.0, help="seconds between live batches")
     web_options(demo)
     demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help="serve the map from the configured store")
@@ -139,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; errors print one line and exit 2."""
     logging.basicConfig(level=logging.WARNING, format="hbm: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("dash").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     if getattr(args, "events", 1) < 0:
         print("hbm: error: --events must be >= 0", file=sys.stderr)

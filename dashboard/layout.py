@@ -64,9 +64,7 @@ def _layer(name: str) -> dl.Overlay:
     return dl.Overlay(dl.GeoJSON(**props), name=LAYERS[name].title, checked=True)
 
 
-def initial_zoom(
-    region: tuple[float, float, float, float], width_px: int = 1100, height_px: int = 760
-) -> int:
+def initial_zoom(region: tuple[float, float, float, float], width_px: int = 1100, height_px: int = 760) -> int:
     """Return the largest zoom at which ``region`` fits a typical wall-screen map panel."""
     w, s, e, n = region
     for zoom in range(12, 1, -1):
@@ -79,9 +77,7 @@ def initial_zoom(
 def map_component(settings: AppSettings) -> dl.MapContainer:
     """Return the map: offline basemap, optional tiles, and the four layers in a LayersControl."""
     w, s, e, n = settings.region
-    children: list[Any] = [
-        dl.Pane(name=f"hbm-{name}", style={"zIndex": z}) for name, z in PANES.items()
-    ]
+    children: list[Any] = [dl.Pane(name=f"hbm-{name}", style={"zIndex": z}) for name, z in PANES.items()]
     if settings.tile_url:
         children.append(dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution))
     else:
@@ -94,11 +90,7 @@ def map_component(settings: AppSettings) -> dl.MapContainer:
                 attribution=ATTRIBUTION,
             )
         )
-    children.append(
-        dl.LayersControl(
-            [_layer(name) for name in LAYER_ORDER], position="topright", collapsed=False
-        )
-    )
+    children.append(dl.LayersControl([_layer(name) for name in LAYER_ORDER], position="topright", collapsed=False))
     children.append(dl.ScaleControl(position="bottomleft", imperial=False))
     return dl.MapContainer(
         id=Id.MAP,
@@ -143,9 +135,7 @@ def controls() -> html.Div:
                         placeholder="from YYYY-MM-DD HH:MM",
                         debounce=True,
                     ),
-                    dcc.Input(
-                        id=Id.CUSTOM_END, type="text", placeholder="to (blank = now)", debounce=True
-                    ),
+                    dcc.Input(id=Id.CUSTOM_END, type="text", placeholder="to (blank = now)", debounce=True),
                 ],
             ),
             html.Label("Hotspots by", htmlFor=Id.METRIC),
@@ -157,7 +147,7 @@ def controls() -> html.Div:
                 value="auto",
                 clearable=False,
                 searchable=False,
-                style={"width": "130px", "color": "#111"},
+                style={"width": "160px", "color": "#111"},
             ),
             html.Span(id=Id.VIEW_ERROR, className="hbm-view-error", role="alert"),
         ],
@@ -166,9 +156,8 @@ def controls() -> html.Div:
 
 def build_layout(settings: AppSettings) -> html.Div:
     """Return the whole page."""
-    badge = (
-        [html.Span("SYNTHETIC DEMO DATA", className="hbm-synthetic")] if settings.synthetic else []
-    )
+    aria_live: dict[str, Any] = {"aria-live": "polite"}
+    badge = [html.Span("SYNTHETIC DEMO DATA", className="hbm-synthetic")] if settings.synthetic else []
     return html.Div(
         className="hbm-app",
         children=[
@@ -181,7 +170,7 @@ def build_layout(settings: AppSettings) -> html.Div:
                         id=Id.STATUS,
                         className="hbm-status",
                         children="Loading…",
-                        **{"aria-live": "polite"},
+                        **aria_live,
                     ),
                 ],
             ),
@@ -210,11 +199,7 @@ def build_layout(settings: AppSettings) -> html.Div:
                 className="hbm-footer",
                 children=[
                     f"{ATTRIBUTION}. "
-                    + (
-                        "All data shown is SYNTHETIC (demo generator)."
-                        if settings.synthetic
-                        else ""
-                    ),
+                    + ("All data shown is SYNTHETIC (demo generator)." if settings.synthetic else ""),
                 ],
             ),
             dcc.Interval(id=Id.INTERVAL, interval=int(settings.refresh_seconds * 1000)),

@@ -481,8 +481,7 @@ def _frame(rng: np.random.Generator, n: int, when: Times) -> pd.DataFrame:
     """Return ``n`` events (without ids) in time order, mixing all components."""
     sizes = rng.multinomial(n, COMPONENT_P)
     parts = [
-        make(rng, int(k), when)
-        for make, k in zip((_at_crossings, _along_routes, _scatter, _surge), sizes, strict=True)
+        make(rng, int(k), when) for make, k in zip((_at_crossings, _along_routes, _scatter, _surge), sizes, strict=True)
     ]
     col = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     order = np.argsort(col["t"], kind="stable")

@@ -18,9 +18,7 @@ log = logging.getLogger("hbm.feed")
 class LiveFeed(threading.Thread):
     """Every ``interval_s`` seconds, write ``make_batch(now)`` to the store; survive store outages."""
 
-    def __init__(
-        self, store: Store, make_batch: Callable[[datetime], pd.DataFrame], interval_s: float = 3.0
-    ) -> None:
+    def __init__(self, store: Store, make_batch: Callable[[datetime], pd.DataFrame], interval_s: float = 3.0) -> None:
         super().__init__(name="hbm-live-feed", daemon=True)
         self.store = store
         self.make_batch = make_batch

@@ -14,9 +14,7 @@ from data.records import FIELDS
 from data.store import SqlStore, event_write_columns
 
 
-def _copy_upsert(
-    conn: Connection, table: str, columns: list[str], casts: dict[str, str], rows: Any
-) -> None:
+def _copy_upsert(conn: Connection, table: str, columns: list[str], casts: dict[str, str], rows: Any) -> None:
     """COPY rows into a staging table, then upsert them into ``table`` by id."""
     stage = f"stage_{table}"
     conn.exec_driver_sql(
@@ -24,6 +22,7 @@ def _copy_upsert(
     )
     staged_cols = [c for c in columns]
     raw = conn.connection.driver_connection
+    assert raw is not None, "a live psycopg connection is needed for COPY"
     with (
         raw.cursor() as cur,
         cur.copy(f"COPY {stage} ({', '.join(staged_cols)}) FROM STDIN") as copy,
@@ -73,9 +72,7 @@ class PostGISStore(SqlStore):
     def _bbox_sql(self, table: str) -> str:
         return "geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
 
-    def _write_features(
-        self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int
-    ) -> None:
+    def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None:
         columns = [
             "id",
             "geom",

@@ -78,16 +78,12 @@ def _check(table: str, row: Mapping[str, Any]) -> None:
             raise IngestError(f"{table} {rid}: missing required field {name!r}")
     for name, allowed in ENUMS[table].items():
         if row.get(name) not in allowed:
-            raise IngestError(
-                f"{table} {rid}: {name} {row.get(name)!r} is not one of {', '.join(allowed)}"
-            )
+            raise IngestError(f"{table} {rid}: {name} {row.get(name)!r} is not one of {', '.join(allowed)}")
     geom = row.get("geometry")
     if not isinstance(geom, BaseGeometry) or geom.is_empty:
         raise IngestError(f"{table} {rid}: missing geometry")
     if geom.geom_type not in GEOM_TYPES[table]:
-        raise IngestError(
-            f"{table} {rid}: geometry must be {'/'.join(GEOM_TYPES[table])}, got {geom.geom_type}"
-        )
+        raise IngestError(f"{table} {rid}: geometry must be {'/'.join(GEOM_TYPES[table])}, got {geom.geom_type}")
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise IngestError(f"{table} {rid}: coordinates outside EPSG:4326 lng/lat range")
@@ -179,13 +175,9 @@ def prepare_events(frame: pd.DataFrame) -> pd.DataFrame:
     ids = df["id"]
     bad = ~ids.map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(bool)
     if bad.any():
-        raise IngestError(
-            f"events: every row needs a non-empty text id (row {int(np.flatnonzero(bad)[0])})"
-        )
+        raise IngestError(f"events: every row needs a non-empty text id (row {int(np.flatnonzero(bad)[0])})")
     if ids.duplicated().any():
-        raise IngestError(
-            f"events: id {ids[ids.duplicated()].iloc[0]!r} appears twice in one batch"
-        )
+        raise IngestError(f"events: id {ids[ids.duplicated()].iloc[0]!r} appears twice in one batch")
     kinds = df["kind"].to_numpy(object)
     bad = ~np.isin(kinds, EVENT_KINDS)
     if bad.any():
@@ -200,9 +192,7 @@ def prepare_events(frame: pd.DataFrame) -> pd.DataFrame:
     lng = pd.to_numeric(df["lng"], errors="coerce").to_numpy(float)
     bad = ~(np.isfinite(lat) & np.isfinite(lng)) | (np.abs(lat) > 90) | (np.abs(lng) > 180)
     if bad.any():
-        raise IngestError(
-            f"events {_first_bad(df, bad)}: position missing or outside EPSG:4326 range"
-        )
+        raise IngestError(f"events {_first_bad(df, bad)}: position missing or outside EPSG:4326 range")
     try:
         when = pd.to_datetime(df["occurred_at"], utc=True, format="mixed")
     except (ValueError, TypeError) as exc:

@@ -47,8 +47,7 @@ class SQLiteStore(SqlStore):
     def _init_extras(self, conn: Connection) -> None:
         for table in LAYER_TABLES:
             conn.exec_driver_sql(
-                f"CREATE VIRTUAL TABLE IF NOT EXISTS rtree_{table} "
-                "USING rtree(rid, min_lng, max_lng, min_lat, max_lat)"
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS rtree_{table} USING rtree(rid, min_lng, max_lng, min_lat, max_lat)"
             )
 
     def _init_triggers(self, conn: Connection) -> None:
@@ -89,9 +88,7 @@ class SQLiteStore(SqlStore):
             f"ON CONFLICT(id) DO UPDATE SET {updates}"
         )
 
-    def _write_features(
-        self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int
-    ) -> None:
+    def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None:
         columns = [
             "id",
             "geom",
@@ -129,6 +126,4 @@ class SQLiteStore(SqlStore):
             if col not in data:
                 series = frame[col]
                 data[col] = series.astype(object).where(series.notna(), None).tolist()
-        conn.exec_driver_sql(
-            self._upsert_sql("events", columns), list(zip(*(data[c] for c in columns), strict=True))
-        )
+        conn.exec_driver_sql(self._upsert_sql("events", columns), list(zip(*(data[c] for c in columns), strict=True)))

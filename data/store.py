@@ -77,15 +77,11 @@ class Store(abc.ABC):
         """Return the live (not deleted) rows of a feature table, optionally within ``bbox``."""
 
     @abc.abstractmethod
-    def cell_counts(
-        self, res: int, start: datetime, end: datetime, bbox: BBox | None = None
-    ) -> pd.DataFrame:
+    def cell_counts(self, res: int, start: datetime, end: datetime, bbox: BBox | None = None) -> pd.DataFrame:
         """Return ``cell, events, people`` per H3 cell at ``res`` for events in [start, end)."""
 
     @abc.abstractmethod
-    def event_totals(
-        self, start: datetime, end: datetime, bbox: BBox | None = None
-    ) -> tuple[int, int]:
+    def event_totals(self, start: datetime, end: datetime, bbox: BBox | None = None) -> tuple[int, int]:
         """Return (events, people) in [start, end)."""
 
     @abc.abstractmethod
@@ -96,7 +92,7 @@ class Store(abc.ABC):
     def counts(self) -> dict[str, int]:
         """Return the number of live rows per table."""
 
-    def dispose(self) -> None:  # pragma: no cover - trivial
+    def dispose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections."""
 
 
@@ -115,9 +111,7 @@ class SqlStore(Store):
     def _init_extras(self, conn: Connection) -> None: ...
 
     @abc.abstractmethod
-    def _write_features(
-        self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int
-    ) -> None: ...
+    def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None: ...
 
     @abc.abstractmethod
     def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None: ...
@@ -145,9 +139,7 @@ class SqlStore(Store):
         except (DBAPIError, SQLAlchemyError, OSError) as exc:
             reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
             first = reason[0] if reason else type(exc).__name__
-            raise StoreUnavailable(
-                f"The {self.backend} store at {self.label} is unavailable: {first}"
-            ) from exc
+            raise StoreUnavailable(f"The {self.backend} store at {self.label} is unavailable: {first}") from exc
 
     def _bump(self, conn: Connection, tables: Sequence[str]) -> int:
         now = self._time_param(datetime.now(UTC))
@@ -160,9 +152,7 @@ class SqlStore(Store):
         ).scalar_one()
         for table in tables:
             conn.execute(
-                text(
-                    "UPDATE hbm_revisions SET revision = :rev, updated_at = :now WHERE table_name = :t"
-                ),
+                text("UPDATE hbm_revisions SET revision = :rev, updated_at = :now WHERE table_name = :t"),
                 {"rev": rev, "now": now, "t": table},
             )
         return int(rev)
@@ -179,14 +169,10 @@ class SqlStore(Store):
             self.metadata.create_all(conn)
             self._init_triggers(conn)
             for name in (GLOBAL_REVISION, *LAYER_TABLES):
-                exists = conn.execute(
-                    text("SELECT 1 FROM hbm_revisions WHERE table_name = :t"), {"t": name}
-                ).first()
+                exists = conn.execute(text("SELECT 1 FROM hbm_revisions WHERE table_name = :t"), {"t": name}).first()
                 if not exists:
                     conn.execute(
-                        text(
-                            "INSERT INTO hbm_revisions (table_name, revision, updated_at) VALUES (:t, 0, :now)"
-                        ),
+                        text("INSERT INTO hbm_revisions (table_name, revision, updated_at) VALUES (:t, 0, :now)"),
                         {"t": name, "now": self._time_param(datetime.now(UTC))},
                     )
 
@@ -230,13 +216,9 @@ class SqlStore(Store):
 
     def revisions(self) -> dict[str, Revision]:
         with self._connect() as conn:
-            rows = conn.execute(
-                text("SELECT table_name, revision, updated_at FROM hbm_revisions")
-            ).all()
+            rows = conn.execute(text("SELECT table_name, revision, updated_at FROM hbm_revisions")).all()
         if not rows:
-            raise StoreUnavailable(
-                f"The store at {self.label} has no schema yet: run `hbm db init`"
-            )
+            raise StoreUnavailable(f"The store at {self.label} has no schema yet: run `hbm db init`")
         return {r[0]: Revision(int(r[1]), self._time_value(r[2])) for r in rows}
 
     def _select_frame(self, table: str, where: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
@@ -250,9 +232,7 @@ class SqlStore(Store):
             if col in frame.columns:
                 frame[col] = pd.to_datetime([self._time_value(v) for v in frame[col]], utc=True)
         geoms = shapely.from_wkb([bytes(g) for g in frame.pop("geom")]) if len(frame) else []
-        return gpd.GeoDataFrame(
-            frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326"
-        )
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
 
     def changes_since(self, table: str, revision: int) -> gpd.GeoDataFrame:
         self._check_table(table)
@@ -267,13 +247,9 @@ class SqlStore(Store):
             params = dict(zip(("w", "s", "e", "n"), bbox, strict=True))
         return self._select_frame(table, where, params)
 
-    def _event_filter(
-        self, start: datetime, end: datetime, bbox: BBox | None
-    ) -> tuple[str, dict[str, Any]]:
+    def _event_filter(self, start: datetime, end: datetime, bbox: BBox | None) -> tuple[str, dict[str, Any]]:
         if end <= start:
-            raise InvalidView(
-                f"time window ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})"
-            )
+            raise InvalidView(f"time window ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
         _check_bbox(bbox)
         where = "occurred_at >= :start AND occurred_at < :end AND deleted_at IS NULL"
         params: dict[str, Any] = {"start": self._time_param(start), "end": self._time_param(end)}
@@ -282,9 +258,7 @@ class SqlStore(Store):
             params.update(zip(("w", "s", "e", "n"), bbox, strict=True))
         return where, params
 
-    def cell_counts(
-        self, res: int, start: datetime, end: datetime, bbox: BBox | None = None
-    ) -> pd.DataFrame:
+    def cell_counts(self, res: int, start: datetime, end: datetime, bbox: BBox | None = None) -> pd.DataFrame:
         if res not in STORED_RESOLUTIONS:
             raise InvalidView(
                 f"H3 resolution {res} is not stored (use {STORED_RESOLUTIONS[0]}-{STORED_RESOLUTIONS[-1]})"
@@ -299,9 +273,7 @@ class SqlStore(Store):
         frame = pd.DataFrame(rows, columns=["cell", "events", "people"])
         return frame.astype({"cell": "int64", "events": "int64", "people": "int64"})
 
-    def event_totals(
-        self, start: datetime, end: datetime, bbox: BBox | None = None
-    ) -> tuple[int, int]:
+    def event_totals(self, start: datetime, end: datetime, bbox: BBox | None = None) -> tuple[int, int]:
         where, params = self._event_filter(start, end, bbox)
         with self._connect() as conn:
             row = conn.execute(
@@ -324,11 +296,7 @@ class SqlStore(Store):
     def counts(self) -> dict[str, int]:
         with self._connect() as conn:
             return {
-                t: int(
-                    conn.execute(
-                        text(f"SELECT COUNT(*) FROM {t} WHERE deleted_at IS NULL")
-                    ).scalar_one()
-                )
+                t: int(conn.execute(text(f"SELECT COUNT(*) FROM {t} WHERE deleted_at IS NULL")).scalar_one())
                 for t in LAYER_TABLES
             }
 

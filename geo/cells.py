@@ -25,10 +25,7 @@ def points_to_cells(lats: Iterable[float], lngs: Iterable[float], res: int) -> n
     to_cell = h3.latlng_to_cell
     to_int = h3.str_to_int
     out = np.fromiter(
-        (
-            to_int(to_cell(la, ln, res))
-            for la, ln in zip(lat_arr.tolist(), lng_arr.tolist(), strict=True)
-        ),
+        (to_int(to_cell(la, ln, res)) for la, ln in zip(lat_arr.tolist(), lng_arr.tolist(), strict=True)),
         dtype=np.int64,
         count=lat_arr.size,
     )

@@ -34,9 +34,7 @@ def _ring(arcs: list[list[tuple[float, float]]], indexes: list[int]) -> list[tup
     return coords
 
 
-def topology_to_geometries(
-    topology: dict[str, Any], name: str
-) -> list[tuple[dict[str, Any], BaseGeometry]]:
+def topology_to_geometries(topology: dict[str, Any], name: str) -> list[tuple[dict[str, Any], BaseGeometry]]:
     """Return ``(properties, geometry)`` for each Polygon/MultiPolygon in object ``name``.
 
     Properties include the TopoJSON ``id`` under the key ``id``.

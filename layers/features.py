@@ -61,9 +61,7 @@ def routes_layer(store: Store, view: View) -> dict[str, Any]:
             "_s": route_key(p["risk"], p["mode"], ev > 0),
         }
 
-    return feature_collection(
-        frame_to_features(frame, ["name", "mode", "risk", "last_observed_at"], extra)
-    )
+    return feature_collection(frame_to_features(frame, ["name", "mode", "risk", "last_observed_at"], extra))
 
 
 def sar_zones_layer(store: Store, view: View) -> dict[str, Any]:
@@ -71,21 +69,15 @@ def sar_zones_layer(store: Store, view: View) -> dict[str, Any]:
     frame = store.features("sar_zones")
     order = {"srr": 0, "search_area": 1, "sector": 2}
     if len(frame):
-        frame = (
-            frame.assign(_o=frame["kind"].map(order)).sort_values(["_o", "id"]).drop(columns="_o")
-        )
+        frame = frame.assign(_o=frame["kind"].map(order)).sort_values(["_o", "id"]).drop(columns="_o")
     cols = ["name", "kind", "parent_id", "authority", "status", "team", "poa", "pod"]
-    return feature_collection(
-        frame_to_features(frame, cols, lambda p: {"_s": sar_key(p["kind"], p["status"])})
-    )
+    return feature_collection(frame_to_features(frame, cols, lambda p: {"_s": sar_key(p["kind"], p["status"])}))
 
 
 def cells_to_features(cells: pd.DataFrame, res: int, metric: str) -> list[dict[str, Any]]:
     """Return hexagon features for a ``cell, events, people`` table."""
     features = []
-    for cell, events, people in cells[["cell", "events", "people"]].itertuples(
-        index=False, name=None
-    ):
+    for cell, events, people in cells[["cell", "events", "people"]].itertuples(index=False, name=None):
         value = events if metric == "events" else people
         features.append(
             {
@@ -136,7 +128,5 @@ LAYERS: dict[str, LayerSpec] = {
         lambda v: f"{_window_key(v)}|r{v.res}|{v.metric}|{v.bbox}",
     ),
     "routes": LayerSpec("Informal routes", ("routes", "events"), routes_layer, _window_key),
-    "crossing_points": LayerSpec(
-        "Crossing points", ("crossing_points", "events"), crossing_points_layer, _window_key
-    ),
+    "crossing_points": LayerSpec("Crossing points", ("crossing_points", "events"), crossing_points_layer, _window_key),
 }

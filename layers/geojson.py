@@ -50,7 +50,5 @@ def frame_to_features(
         props["id"] = row["id"]
         if extra is not None:
             props.update(extra(props))
-        features.append(
-            {"type": "Feature", "id": row["id"], "geometry": mapping(geom), "properties": props}
-        )
+        features.append({"type": "Feature", "id": row["id"], "geometry": mapping(geom), "properties": props})
     return features

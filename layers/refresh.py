@@ -45,9 +45,7 @@ def refresh(store: Store, view: View, previous: dict[str, str] | None) -> Refres
     revisions = store.revisions()
     keys = layer_keys(revisions, view)
     stale = stale_layers(previous, keys)
-    result = RefreshResult(
-        keys=keys, data_as_of=revisions["_all"].updated_at, revision=revisions["_all"].revision
-    )
+    result = RefreshResult(keys=keys, data_as_of=revisions["_all"].updated_at, revision=revisions["_all"].revision)
     if not stale:
         return result
     for name in stale:

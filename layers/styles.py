@@ -125,25 +125,18 @@ STYLES: dict[str, dict[str, Any]] = _styles()
 def legend_entries(layer: str) -> list[tuple[str, dict[str, Any]]]:
     """Return ``(label, style)`` pairs for a layer's legend."""
     if layer == "crossing_points":
-        kinds = [
-            (KIND_LABELS[k], {"shape": KIND_SHAPES[k], "fillColor": "#ddd"}) for k in CROSSING_KINDS
-        ]
-        statuses = [
-            (s.capitalize(), {"shape": "circle", "fillColor": c}) for s, c in STATUS_COLORS.items()
-        ]
+        kinds = [(KIND_LABELS[k], {"shape": KIND_SHAPES[k], "fillColor": "#ddd"}) for k in CROSSING_KINDS]
+        statuses = [(s.capitalize(), {"shape": "circle", "fillColor": c}) for s, c in STATUS_COLORS.items()]
         return kinds + statuses
     if layer == "routes":
-        risks = [
-            (f"{r.capitalize()} risk", {"line": True, "color": c, "weight": 3})
-            for r, c in RISK_COLORS.items()
-        ]
+        risks = [(f"{r.capitalize()} risk", {"line": True, "color": c, "weight": 3}) for r, c in RISK_COLORS.items()]
         return risks + [
             ("Active in window (thick)", {"line": True, "color": "#ddd", "weight": 6}),
             ("Boat (long dash)", {"line": True, "color": "#ddd", "weight": 3, "dashArray": "10 6"}),
             ("Foot (dotted)", {"line": True, "color": "#ddd", "weight": 3, "dashArray": "2 6"}),
         ]
     if layer == "sar_zones":
-        kinds = [
+        zone_kinds: list[tuple[str, dict[str, Any]]] = [
             (
                 "SAR region (SRR)",
                 {
@@ -158,18 +151,12 @@ def legend_entries(layer: str) -> list[tuple[str, dict[str, Any]]]:
                 {"line": True, "color": SAR_KIND_STYLE["search_area"]["color"], "weight": 3},
             ),
         ]
-        return kinds + [
-            (f"Sector: {s.replace('_', ' ')}", {"fillColor": c}) for s, c in SAR_STATUS_FILL.items()
-        ]
+        return zone_kinds + [(f"Sector: {s.replace('_', ' ')}", {"fillColor": c}) for s, c in SAR_STATUS_FILL.items()]
     if layer == "hotspots":
         labels = []
         for i, brk in enumerate(HOTSPOT_BREAKS):
             upper = HOTSPOT_BREAKS[i + 1] - 1 if i + 1 < len(HOTSPOT_BREAKS) else None
-            text = (
-                f"{brk:,}+"
-                if upper is None
-                else (f"{brk:,}" if upper == brk else f"{brk:,}–{upper:,}")
-            )
+            text = f"{brk:,}+" if upper is None else (f"{brk:,}" if upper == brk else f"{brk:,}–{upper:,}")
             labels.append((text, {"fillColor": HOTSPOT_COLORS[i]}))
         return labels
     raise ValueError(f"unknown layer {layer!r}")

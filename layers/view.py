@@ -40,9 +40,7 @@ class View:
         if self.end <= self.start:
             raise InvalidView("the time window must end after it starts")
         if self.resolution is not None and self.resolution not in STORED_RESOLUTIONS:
-            raise InvalidView(
-                f"H3 resolution must be {STORED_RESOLUTIONS[0]}-{STORED_RESOLUTIONS[-1]}"
-            )
+            raise InvalidView(f"H3 resolution must be {STORED_RESOLUTIONS[0]}-{STORED_RESOLUTIONS[-1]}")
         if self.metric not in METRICS:
             raise InvalidView(f"metric must be one of {', '.join(METRICS)}")
         unknown = set(self.layers) - set(LAYER_NAMES)

@@ -72,20 +72,54 @@ def sample_features() -> dict[str, list[dict]]:
     area = Polygon([(31.0, 1.0), (31.2, 1.0), (31.2, 1.2), (31.0, 1.2)])
     return {
         "crossing_points": [
-            {"id": "cp-a", "name": "Alpha", "kind": "official", "status": "open", "country_a": "UGA",
-             "country_b": "SSD", "capacity_per_day": 100, "geometry": Point(32.06, 3.58)},
-            {"id": "cp-b", "name": "Bravo <script>x</script>", "kind": "informal", "status": "closed",
-             "geometry": Point(30.9, 2.4)},
+            {
+                "id": "cp-a",
+                "name": "Alpha",
+                "kind": "official",
+                "status": "open",
+                "country_a": "UGA",
+                "country_b": "SSD",
+                "capacity_per_day": 100,
+                "geometry": Point(32.06, 3.58),
+            },
+            {
+                "id": "cp-b",
+                "name": "Bravo <script>x</script>",
+                "kind": "informal",
+                "status": "closed",
+                "geometry": Point(30.9, 2.4),
+            },
         ],
         "routes": [
-            {"id": "rt-a", "name": "Lake", "mode": "boat", "risk": "critical",
-             "last_observed_at": NOW - timedelta(hours=3), "geometry": LineString([(30.5, 1.5), (31.0, 1.6)])},
+            {
+                "id": "rt-a",
+                "name": "Lake",
+                "mode": "boat",
+                "risk": "critical",
+                "last_observed_at": NOW - timedelta(hours=3),
+                "geometry": LineString([(30.5, 1.5), (31.0, 1.6)]),
+            },
         ],
         "sar_zones": [
-            {"id": "srr", "name": "SRR", "kind": "srr", "status": "in_progress", "authority": "Police",
-             "geometry": area},
-            {"id": "sec-aa", "name": "AA", "kind": "sector", "parent_id": "srr", "status": "assigned",
-             "team": "Boat 1", "poa": 0.5, "pod": 0.2, "geometry": area.buffer(-0.05)},
+            {
+                "id": "srr",
+                "name": "SRR",
+                "kind": "srr",
+                "status": "in_progress",
+                "authority": "Police",
+                "geometry": area,
+            },
+            {
+                "id": "sec-aa",
+                "name": "AA",
+                "kind": "sector",
+                "parent_id": "srr",
+                "status": "assigned",
+                "team": "Boat 1",
+                "poa": 0.5,
+                "pod": 0.2,
+                "geometry": area.buffer(-0.05),
+            },
         ],
     }
 
@@ -95,18 +129,20 @@ def sample_events(n: int = 40, hours_back: float = 48.0, now: datetime = NOW) ->
     rows = []
     for i in range(n):
         near_cp = i % 2 == 0
-        rows.append({
-            "id": f"ev-{i:03d}",
-            "occurred_at": now - timedelta(hours=hours_back * i / n),
-            "kind": "crossing" if near_cp else "distress",
-            "people": i % 7,
-            "geometry": Point(32.06 + 0.001 * i, 3.58) if near_cp else Point(30.6 + 0.01 * i, 1.55),
-            "crossing_point_id": "cp-a" if near_cp else None,
-            "route_id": None if near_cp else "rt-a",
-            "location_precision_m": 50.0,
-            "source": "test",
-            "notes": "inline test event",
-        })
+        rows.append(
+            {
+                "id": f"ev-{i:03d}",
+                "occurred_at": now - timedelta(hours=hours_back * i / n),
+                "kind": "crossing" if near_cp else "distress",
+                "people": i % 7,
+                "geometry": Point(32.06 + 0.001 * i, 3.58) if near_cp else Point(30.6 + 0.01 * i, 1.55),
+                "crossing_point_id": "cp-a" if near_cp else None,
+                "route_id": None if near_cp else "rt-a",
+                "location_precision_m": 50.0,
+                "source": "test",
+                "notes": "inline test event",
+            }
+        )
     return rows
 
 
@@ -133,8 +169,14 @@ def pytest_setup_options():  # type: ignore[no-untyped-def]
     from selenium.webdriver.chrome.options import Options
 
     options = Options()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--window-size=1400,900"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--window-size=1400,900",
+    ):
         options.add_argument(arg)
     binary = shutil.which("chromium") or shutil.which("google-chrome")
     if binary:

@@ -67,10 +67,19 @@ def test_live_map_draws_four_layers_and_counts_a_new_event(browser_ready: None, 
 
     # A new event written through the store appears after the next refresh, with no reload.
     marker = dash_duo.driver.execute_script("window.__hbm_marker = 1; return 1;")
-    live_store.upsert("events", [{
-        "id": "ev-browser", "occurred_at": datetime.now(UTC), "kind": "distress", "people": 4,
-        "geometry": Point(31.5, 2.0), "source": "browser test",
-    }])
+    live_store.upsert(
+        "events",
+        [
+            {
+                "id": "ev-browser",
+                "occurred_at": datetime.now(UTC),
+                "kind": "distress",
+                "people": 4,
+                "geometry": Point(31.5, 2.0),
+                "source": "browser test",
+            }
+        ],
+    )
     dash_duo.wait_for_text_to_equal("#status-events", f"{expected + 1:,}", timeout=15)
     assert dash_duo.driver.execute_script("return window.__hbm_marker") == marker  # same page, not reloaded
     assert _events_shown(dash_duo) == expected + 1

@@ -23,8 +23,15 @@ SETTINGS = load_app_settings()
 
 
 def call(store: Store, client: dict | None, **kw: object) -> tuple:
-    args = {"window": "7d", "custom_start": None, "custom_end": None, "metric": "events", "resolution": "auto",
-            "zoom": 8, "bounds": [[0.5, 29.0], [4.0, 33.0]]}
+    args = {
+        "window": "7d",
+        "custom_start": None,
+        "custom_end": None,
+        "metric": "events",
+        "resolution": "auto",
+        "zoom": 8,
+        "bounds": [[0.5, 29.0], [4.0, 33.0]],
+    }
     args.update(kw)
     return refresh_map(store, SETTINGS, client=client, now=NOW, **args)  # type: ignore[arg-type]
 
@@ -81,8 +88,11 @@ def test_create_app_builds_without_touching_the_store(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
-    [({"region_bbox": "1,2,3"}, "four numbers"), ({"tile_url": "http://tiles/x.png"}, "{z}"),
-     ({"port": 0}, "HBM_PORT")],
+    [
+        ({"region_bbox": "1,2,3"}, "four numbers"),
+        ({"tile_url": "http://tiles/x.png"}, "{z}"),
+        ({"port": 0}, "HBM_PORT"),
+    ],
 )
 def test_bad_app_settings_raise_one_line_config_errors(overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("}", r"\}")) as err:
@@ -93,14 +103,22 @@ def test_bad_app_settings_raise_one_line_config_errors(overrides: dict, message:
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize(
     ("url", "message"),
-    [("not a url", "is not a database URL"), ("mysql://u@h/db", "unsupported driver"),
-     ("postgresql+psycopg://u:p@127.0.0.1:1/hbm", "unavailable")],
+    [
+        ("not a url", "is not a database URL"),
+        ("mysql://u@h/db", "unsupported driver"),
+        ("postgresql+psycopg://u:p@127.0.0.1:1/hbm", "unavailable"),
+    ],
 )
 def test_cli_bad_database_settings_give_one_line(url: str, message: str) -> None:
     out = run_cli("db", "status", env={"HBM_DATABASE_URL": url})

@@ -28,8 +28,11 @@ def test_named_windows_end_now(window: str, hours: int) -> None:
 
 @pytest.mark.parametrize(
     ("start", "end", "message"),
-    [("2026-11-19", "2026-11-18", "end after it starts"), ("soon", None, "is not a time"),
-     ("2026-13-01", None, "is not a time")],
+    [
+        ("2026-11-19", "2026-11-18", "end after it starts"),
+        ("soon", None, "is not a time"),
+        ("2026-13-01", None, "is not a time"),
+    ],
 )
 def test_custom_window_errors_are_readable(start: str, end: str | None, message: str) -> None:
     with pytest.raises(InvalidView, match=message):

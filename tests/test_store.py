@@ -131,7 +131,9 @@ def test_invalid_feature_is_rejected(store: Store) -> None:
 def test_unreachable_store_raises_store_unavailable(store: Store, tmp_path: Path) -> None:
     url = store.engine.url
     (tmp_path / "a-file").write_text("not a folder")
-    broken_url = url.set(database=str(tmp_path / "a-file" / "x.sqlite")) if url.drivername == "sqlite" else url.set(port=1)
+    broken_url = (
+        url.set(database=str(tmp_path / "a-file" / "x.sqlite")) if url.drivername == "sqlite" else url.set(port=1)
+    )
     from data.open import open_store
     from data.settings import load_store_settings
 

@@ -9,10 +9,15 @@ TINY = {
     "type": "Topology",
     "transform": {"scale": [0.5, 0.5], "translate": [10, 20]},
     "arcs": [[[0, 0], [2, 0], [0, 2], [-2, 0], [0, -2]], [[4, 0], [2, 0], [0, 2]], [[6, 2], [-2, 0], [0, -2]]],
-    "objects": {"countries": {"type": "GeometryCollection", "geometries": [
-        {"type": "Polygon", "arcs": [[0]], "id": "1", "properties": {"name": "Square"}},
-        {"type": "MultiPolygon", "arcs": [[[1, 2]]], "id": "2", "properties": {"name": "Other"}},
-    ]}},
+    "objects": {
+        "countries": {
+            "type": "GeometryCollection",
+            "geometries": [
+                {"type": "Polygon", "arcs": [[0]], "id": "1", "properties": {"name": "Square"}},
+                {"type": "MultiPolygon", "arcs": [[[1, 2]]], "id": "2", "properties": {"name": "Other"}},
+            ],
+        }
+    },
 }
 
 
