@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,25 +15,29 @@ from data.records import FIELDS
 from data.store import SqlStore, event_write_columns
 
 
-def _copy_upsert(conn: Connection, table: str, columns: list[str], casts: dict[str, str], rows: Any) -> None:
-    """COPY rows into a staging table, then upsert them into ``table`` by id."""
+def _copy_rows(conn: Connection, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    raw = conn.connection.driver_connection
+    assert raw is not None, "a live psycopg connection is needed for COPY"
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_upsert(conn: Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Upsert rows by id: plain COPY when every id is new, else COPY to a staging table and merge."""
+    ids = [row[0] for row in rows]
+    existing = conn.execute(text(f"SELECT 1 FROM {table} WHERE id = ANY(:ids) LIMIT 1"), {"ids": ids}).first()
+    if existing is None:
+        _copy_rows(conn, table, columns, rows)
+        return
     stage = f"stage_{table}"
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
-    staged_cols = [c for c in columns]
-    raw = conn.connection.driver_connection
-    assert raw is not None, "a live psycopg connection is needed for COPY"
-    with (
-        raw.cursor() as cur,
-        cur.copy(f"COPY {stage} ({', '.join(staged_cols)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-    select = ", ".join(casts.get(c, c) for c in columns)
+    _copy_rows(conn, stage, columns, rows)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "id")
     conn.exec_driver_sql(
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {stage} "
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {stage} "
         f"ON CONFLICT (id) DO UPDATE SET {updates}"
     )
 
@@ -89,7 +94,7 @@ class PostGISStore(SqlStore):
             geom = shapely.to_wkb(shapely.set_srid(r["geom"], 4326), hex=True, include_srid=True)
             rec = {**r, "geom": geom, "revision": revision, "deleted_at": None}
             values.append(tuple(rec.get(c) for c in columns))
-        _copy_upsert(conn, table, columns, {}, values)
+        _copy_upsert(conn, table, columns, values)
 
     def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None:
         columns = event_write_columns()
@@ -110,4 +115,4 @@ class PostGISStore(SqlStore):
             if col not in data:
                 series = frame[col]
                 data[col] = series.astype(object).where(series.notna(), None).tolist()
-        _copy_upsert(conn, "events", columns, {}, zip(*(data[c] for c in columns), strict=True))
+        _copy_upsert(conn, "events", columns, list(zip(*(data[c] for c in columns), strict=True)))
