@@ -11,8 +11,7 @@ import shapely
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL
 
-from data.records import FIELDS
-from data.store import SqlStore, event_write_columns
+from data.store import SqlStore, event_rows, event_write_columns, feature_write_columns
 
 
 def _copy_rows(conn: Connection, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -78,17 +77,7 @@ class PostGISStore(SqlStore):
         return "geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
 
     def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None:
-        columns = [
-            "id",
-            "geom",
-            "min_lng",
-            "min_lat",
-            "max_lng",
-            "max_lat",
-            "revision",
-            "deleted_at",
-            *FIELDS[table],
-        ]
+        columns = feature_write_columns(table)
         values = []
         for r in rows:
             geom = shapely.to_wkb(shapely.set_srid(r["geom"], 4326), hex=True, include_srid=True)
@@ -97,22 +86,7 @@ class PostGISStore(SqlStore):
         _copy_upsert(conn, table, columns, values)
 
     def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None:
-        columns = event_write_columns()
-        lat, lng = frame["lat"].to_numpy(float), frame["lng"].to_numpy(float)
-        pts = shapely.set_srid(shapely.points(lng, lat), 4326)
-        n = len(frame)
-        data: dict[str, Any] = {
-            "geom": shapely.to_wkb(pts, hex=True, include_srid=True).tolist(),
-            "min_lng": lng.tolist(),
-            "max_lng": lng.tolist(),
-            "min_lat": lat.tolist(),
-            "max_lat": lat.tolist(),
-            "revision": [revision] * n,
-            "deleted_at": [None] * n,
-            "occurred_at": frame["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00").tolist(),
-        }
-        for col in columns:
-            if col not in data:
-                series = frame[col]
-                data[col] = series.astype(object).where(series.notna(), None).tolist()
-        _copy_upsert(conn, "events", columns, list(zip(*(data[c] for c in columns), strict=True)))
+        pts = shapely.set_srid(shapely.points(frame["lng"].to_numpy(float), frame["lat"].to_numpy(float)), 4326)
+        geoms = shapely.to_wkb(pts, hex=True, include_srid=True).tolist()
+        times = frame["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00").tolist()
+        _copy_upsert(conn, "events", event_write_columns(), event_rows(frame, revision, geoms, times))

@@ -11,9 +11,8 @@ import shapely
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import URL
 
-from data.records import FIELDS
 from data.schema import LAYER_TABLES
-from data.store import SqlStore, event_write_columns
+from data.store import SqlStore, event_rows, event_write_columns, feature_write_columns
 
 
 def _to_ms(when: datetime | None) -> int | None:
@@ -89,17 +88,7 @@ class SQLiteStore(SqlStore):
         )
 
     def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None:
-        columns = [
-            "id",
-            "geom",
-            "min_lng",
-            "min_lat",
-            "max_lng",
-            "max_lat",
-            "revision",
-            "deleted_at",
-            *FIELDS[table],
-        ]
+        columns = feature_write_columns(table)
         values = []
         for r in rows:
             rec = {**r, "geom": shapely.to_wkb(r["geom"]), "revision": revision, "deleted_at": None}
@@ -109,21 +98,6 @@ class SQLiteStore(SqlStore):
         conn.exec_driver_sql(self._upsert_sql(table, columns), values)
 
     def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None:
-        columns = event_write_columns()
-        n = len(frame)
-        lat, lng = frame["lat"].to_numpy(float), frame["lng"].to_numpy(float)
-        data: dict[str, Any] = {
-            "geom": shapely.to_wkb(shapely.points(lng, lat)).tolist(),
-            "min_lng": lng.tolist(),
-            "max_lng": lng.tolist(),
-            "min_lat": lat.tolist(),
-            "max_lat": lat.tolist(),
-            "revision": [revision] * n,
-            "deleted_at": [None] * n,
-            "occurred_at": frame["occurred_ms"].tolist(),
-        }
-        for col in columns:
-            if col not in data:
-                series = frame[col]
-                data[col] = series.astype(object).where(series.notna(), None).tolist()
-        conn.exec_driver_sql(self._upsert_sql("events", columns), list(zip(*(data[c] for c in columns), strict=True)))
+        geoms = shapely.to_wkb(shapely.points(frame["lng"].to_numpy(float), frame["lat"].to_numpy(float))).tolist()
+        rows = event_rows(frame, revision, geoms, frame["occurred_ms"].tolist())
+        conn.exec_driver_sql(self._upsert_sql("events", event_write_columns()), rows)

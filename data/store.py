@@ -15,7 +15,7 @@ import shapely
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from data.records import FIELDS, events_frame, prepare_events, prepare_rows
+from data.records import EVENT_COLUMNS, FIELDS, events_frame, prepare_events, prepare_rows
 from data.schema import GLOBAL_REVISION, H3_COLUMNS, LAYER_TABLES, build_metadata
 from geo.cells import STORED_RESOLUTIONS
 from geo.errors import HbmError, InvalidView, StoreUnavailable
@@ -304,26 +304,36 @@ class SqlStore(Store):
         self.engine.dispose()
 
 
+COMMON_WRITE_COLUMNS = ("id", "geom", "min_lng", "min_lat", "max_lng", "max_lat", "revision", "deleted_at")
+
+
+def feature_write_columns(table: str) -> list[str]:
+    """Return the columns written for a feature table, in order."""
+    return [*COMMON_WRITE_COLUMNS, *FIELDS[table]]
+
+
 def event_write_columns() -> list[str]:
     """Return the events columns written by the bulk path, in order."""
-    return [
-        "id",
-        "geom",
-        "min_lng",
-        "min_lat",
-        "max_lng",
-        "max_lat",
-        "revision",
-        "deleted_at",
-        "occurred_at",
-        "kind",
-        "people",
-        "lat",
-        "lng",
-        "location_precision_m",
-        "source",
-        "crossing_point_id",
-        "route_id",
-        "notes",
-        *H3_COLUMNS,
-    ]
+    return [*COMMON_WRITE_COLUMNS, *(c for c in EVENT_COLUMNS if c != "id"), *H3_COLUMNS]
+
+
+def event_rows(frame: pd.DataFrame, revision: int, geoms: list[Any], times: list[Any]) -> list[tuple[Any, ...]]:
+    """Return one tuple per event in ``event_write_columns()`` order, with backend-encoded geometry and time."""
+    lat, lng = frame["lat"].to_numpy(float).tolist(), frame["lng"].to_numpy(float).tolist()
+    n = len(frame)
+    data: dict[str, list[Any]] = {
+        "geom": geoms,
+        "min_lng": lng,
+        "max_lng": lng,
+        "min_lat": lat,
+        "max_lat": lat,
+        "revision": [revision] * n,
+        "deleted_at": [None] * n,
+        "occurred_at": times,
+    }
+    columns = event_write_columns()
+    for col in columns:
+        if col not in data:
+            series = frame[col]
+            data[col] = series.astype(object).where(series.notna(), None).tolist()
+    return list(zip(*(data[c] for c in columns), strict=True))
