@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from data.settings import config_error
 from geo.errors import ConfigError
 
 
@@ -57,7 +58,4 @@ def load_app_settings(**overrides: object) -> AppSettings:
     try:
         return AppSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        cause = first.get("ctx", {}).get("error")
-        field = "HBM_" + str(first["loc"][0]).upper() if first["loc"] else "setting"
-        raise ConfigError(str(cause) if cause else f"{field}: {first['msg']}") from None
+        raise config_error(exc) from None

@@ -59,12 +59,17 @@ class StoreSettings(BaseSettings):
         return parse_database_url(self.database_url)
 
 
+def config_error(exc: ValidationError) -> ConfigError:
+    """Return a one-line ConfigError for the first problem pydantic found in ``HBM_*`` settings."""
+    first = exc.errors()[0]
+    cause = first.get("ctx", {}).get("error")
+    field = "HBM_" + str(first["loc"][0]).upper() if first["loc"] else "setting"
+    return ConfigError(str(cause) if cause else f"{field}: {first['msg']}")
+
+
 def load_store_settings(**overrides: object) -> StoreSettings:
     """Return validated StoreSettings, raising ConfigError with a one-line message."""
     try:
         return StoreSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        cause = first.get("ctx", {}).get("error")
-        message = str(cause) if cause else f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
-        raise ConfigError(message) from None
+        raise config_error(exc) from None
