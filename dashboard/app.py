@@ -8,6 +8,7 @@ from dash import Dash
 
 from dashboard.callbacks import register
 from dashboard.layout import build_layout
+from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
 from data.store import Store
 
@@ -26,6 +27,8 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
     )
     app.layout = build_layout(settings)
     register(app, store, settings)
+    for panel in load_panels():
+        panel.register(app, store, settings)
 
     @app.server.route("/healthz")
     def _health() -> tuple[str, int]:

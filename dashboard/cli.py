@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import time
@@ -97,6 +98,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# Feature command groups live in their own modules; each exposes ``add_commands(sub)``
+# that adds its sub-parsers with ``set_defaults(func=...)``. Add one line per module.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser."""
     parser = argparse.ArgumentParser(prog="hbm", description="Humanitarian border management dashboard")
@@ -118,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the map from the configured store")
     web_options(serve)
     serve.set_defaults(func=cmd_serve)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.ids import LAYER_IDS, Id
+from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.features import LAYERS
@@ -189,6 +190,14 @@ def build_layout(settings: AppSettings) -> html.Div:
                                 className="hbm-details",
                                 children="Click a crossing point, route, hotspot cell or SAR zone.",
                             ),
+                            *[
+                                html.Details(
+                                    [html.Summary(panel.TITLE), panel.layout(settings)],
+                                    className="hbm-panel",
+                                    open=True,
+                                )
+                                for panel in load_panels()
+                            ],
                             html.H3("Legend"),
                             legend(),
                         ],

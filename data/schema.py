@@ -137,6 +137,11 @@ def build_metadata(dialect: str) -> MetaData:
         Column("revision", BigInteger, nullable=False),
         Column("updated_at", ts, nullable=False),
     )
+    # Tables beyond the four layers. Each feature adds its own block below its own marker.
+    # -- hotspot alerts (issue 3) --
+    # -- export audit (issue 5) --
+    # -- SAR plans (issue 4) --
+    # -- ingest (issue 6) --
     return md
 
 

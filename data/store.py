@@ -129,6 +129,18 @@ class SqlStore(Store):
     def _bbox_sql(self, table: str) -> str: ...
 
     # -- plumbing ------------------------------------------------------
+    def connect(self, write: bool = False) -> Any:
+        """Return a context manager with a connection (a transaction if ``write``); failures raise StoreUnavailable."""
+        return self._connect(write=write)
+
+    def to_db_time(self, when: datetime) -> Any:
+        """Return ``when`` (aware UTC) encoded as this backend stores times."""
+        return self._time_param(when)
+
+    def from_db_time(self, raw: Any) -> datetime | None:
+        """Return an aware UTC datetime from a stored time value."""
+        return self._time_value(raw)
+
     @contextmanager
     def _connect(self, write: bool = False) -> Iterator[Connection]:
         try:

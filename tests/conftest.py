@@ -35,8 +35,12 @@ def unavailable(reason: str) -> None:
 def _reset_postgis(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        for table in ("crossing_points", "routes", "events", "sar_zones", "hbm_revisions"):
-            conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+        # Every table the schema may have created, so features adding tables need no change here.
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys'")
+        ).scalars()
+        for table in list(tables):
+            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     engine.dispose()
 
 
