@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -157,6 +158,13 @@ def seeded(store: Store) -> Store:
         store.upsert(table, rows)
     store.upsert("events", sample_events())
     return store
+
+
+def free_port() -> int:
+    """Return a TCP port free right now, so browser tests never collide on 8050."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def chrome_available() -> str | None:

@@ -14,7 +14,7 @@ from dashboard.settings import load_app_settings
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import chrome_available, sample_events, sample_features, unavailable
+from tests.conftest import chrome_available, free_port, sample_events, sample_features, unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +52,7 @@ def _events_shown(dash_duo) -> int:  # type: ignore[no-untyped-def]
 
 def test_live_map_draws_four_layers_and_counts_a_new_event(browser_ready: None, dash_duo, live_store: Store) -> None:  # type: ignore[no-untyped-def]
     settings = load_app_settings(refresh_seconds=1, synthetic=True, region_bbox="29.5,0.5,33.5,4.5")
-    dash_duo.start_server(create_app(settings, live_store))
+    dash_duo.start_server(create_app(settings, live_store), port=free_port())
     now = datetime.now(UTC)
     expected, _ = live_store.event_totals(now - timedelta(hours=24), now)
     dash_duo.wait_for_text_to_equal("#status-events", f"{expected:,}", timeout=20)
@@ -94,7 +94,7 @@ def test_store_outage_shows_banner_and_keeps_the_map(browser_ready: None, dash_d
     for table, rows in sample_features().items():
         store.upsert(table, rows)
     settings = load_app_settings(refresh_seconds=1, region_bbox="29.5,0.5,33.5,4.5")
-    dash_duo.start_server(create_app(settings, store))
+    dash_duo.start_server(create_app(settings, store), port=free_port())
     dash_duo.wait_for_element_by_css_selector(".cp-marker", timeout=20)
     # Take the store away: the next connection finds an empty file with no schema.
     store.engine.dispose()
