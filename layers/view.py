@@ -19,6 +19,9 @@ WINDOWS: dict[str, timedelta] = {
 }
 DEFAULT_WINDOW = "24h"
 METRICS = ("events", "people")
+# What colours the hotspot layer: the raw count, the change against the baseline,
+# the Getis-Ord Gi* confidence bin, or the emerging-hotspot trend category.
+STATISTICS = ("count", "change", "gi", "emerging")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class View:
     layers: frozenset[str] = field(default_factory=lambda: frozenset(LAYER_NAMES))
     metric: str = "events"
     window_label: str = DEFAULT_WINDOW
+    statistic: str = "count"
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -43,6 +47,8 @@ class View:
             raise InvalidView(f"H3 resolution must be {STORED_RESOLUTIONS[0]}-{STORED_RESOLUTIONS[-1]}")
         if self.metric not in METRICS:
             raise InvalidView(f"metric must be one of {', '.join(METRICS)}")
+        if self.statistic not in STATISTICS:
+            raise InvalidView(f"statistic must be one of {', '.join(STATISTICS)}")
         unknown = set(self.layers) - set(LAYER_NAMES)
         if unknown:
             raise InvalidView(f"unknown layers: {', '.join(sorted(unknown))}")
