@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -72,6 +72,12 @@ class PostGISStore(SqlStore):
 
     def _geom_sql(self) -> str:
         return "ST_AsBinary(geom)"
+
+    def _window_index_sql(self) -> str:
+        return "floor(extract(epoch FROM (CAST(:end AS timestamptz) - occurred_at)) / :length)::int"
+
+    def _duration_param(self, length: timedelta) -> Any:
+        return length.total_seconds()
 
     def _bbox_sql(self, table: str) -> str:
         return "geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,12 @@ class SQLiteStore(SqlStore):
 
     def _geom_sql(self) -> str:
         return "geom"
+
+    def _window_index_sql(self) -> str:
+        return "((:end - occurred_at) / :length)"  # integer milliseconds: integer division
+
+    def _duration_param(self, length: timedelta) -> Any:
+        return int(length.total_seconds() * 1000)
 
     def _bbox_sql(self, table: str) -> str:
         return (

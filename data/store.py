@@ -6,10 +6,11 @@ import abc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import geopandas as gpd
+import h3
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, text
@@ -17,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from data.records import EVENT_COLUMNS, FIELDS, events_frame, prepare_events, prepare_rows
 from data.schema import GLOBAL_REVISION, H3_COLUMNS, LAYER_TABLES, build_metadata
-from geo.cells import STORED_RESOLUTIONS
+from geo.cells import STORED_RESOLUTIONS, precision_limit_m
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 
 BBox = tuple[float, float, float, float]  # west, south, east, north (lng/lat, EPSG:4326)
@@ -81,6 +82,21 @@ class Store(abc.ABC):
         """Return ``cell, events, people`` per H3 cell at ``res`` for events in [start, end)."""
 
     @abc.abstractmethod
+    def window_cell_counts(
+        self, res: int, end: datetime, length: timedelta, windows: int, bbox: BBox | None = None
+    ) -> pd.DataFrame:
+        """Return ``cell, window, events, people`` for ``windows`` consecutive windows of ``length`` ending at ``end``.
+
+        Window 0 is [end - length, end), window 1 the one before it, and so on. An event whose
+        ``location_precision_m`` is coarser than a cell at ``res`` counts in its cell at the
+        finest resolution that fits it, so the result may mix resolutions.
+        """
+
+    @abc.abstractmethod
+    def cell_event_kinds(self, cell: int, start: datetime, end: datetime) -> pd.DataFrame:
+        """Return ``kind, events, people`` for the events in one H3 cell in [start, end), largest first."""
+
+    @abc.abstractmethod
     def event_totals(self, start: datetime, end: datetime, bbox: BBox | None = None) -> tuple[int, int]:
         """Return (events, people) in [start, end)."""
 
@@ -124,6 +140,13 @@ class SqlStore(Store):
 
     @abc.abstractmethod
     def _geom_sql(self) -> str: ...
+
+    @abc.abstractmethod
+    def _window_index_sql(self) -> str:
+        """SQL for the 0-based window index of ``occurred_at`` before ``:end`` in windows of ``:length``."""
+
+    @abc.abstractmethod
+    def _duration_param(self, length: timedelta) -> Any: ...
 
     @abc.abstractmethod
     def _bbox_sql(self, table: str) -> str: ...
@@ -271,10 +294,7 @@ class SqlStore(Store):
         return where, params
 
     def cell_counts(self, res: int, start: datetime, end: datetime, bbox: BBox | None = None) -> pd.DataFrame:
-        if res not in STORED_RESOLUTIONS:
-            raise InvalidView(
-                f"H3 resolution {res} is not stored (use {STORED_RESOLUTIONS[0]}-{STORED_RESOLUTIONS[-1]})"
-            )
+        self._check_res(res)
         where, params = self._event_filter(start, end, bbox)
         sql = (
             f"SELECT h3_r{res} AS cell, COUNT(*) AS events, SUM(people) AS people "
@@ -284,6 +304,59 @@ class SqlStore(Store):
             rows = conn.execute(text(sql), params).all()
         frame = pd.DataFrame(rows, columns=["cell", "events", "people"])
         return frame.astype({"cell": "int64", "events": "int64", "people": "int64"})
+
+    @staticmethod
+    def _check_res(res: int) -> None:
+        if res not in STORED_RESOLUTIONS:
+            raise InvalidView(
+                f"H3 resolution {res} is not stored (use {STORED_RESOLUTIONS[0]}-{STORED_RESOLUTIONS[-1]})"
+            )
+
+    @staticmethod
+    def _fitting_cell_sql(res: int) -> tuple[str, dict[str, float]]:
+        """SQL for the cell of each event at ``res``, or coarser when its location is less precise."""
+        branches, params = [], {}
+        for r in range(res, STORED_RESOLUTIONS[0], -1):
+            params[f"prec{r}"] = precision_limit_m(r)
+            cond = f"location_precision_m <= :prec{r}"
+            if r == res:
+                cond = f"location_precision_m IS NULL OR {cond}"
+            branches.append(f"WHEN {cond} THEN h3_r{r}")
+        if not branches:
+            return f"h3_r{res}", params
+        return f"CASE {' '.join(branches)} ELSE h3_r{STORED_RESOLUTIONS[0]} END", params
+
+    def window_cell_counts(
+        self, res: int, end: datetime, length: timedelta, windows: int, bbox: BBox | None = None
+    ) -> pd.DataFrame:
+        self._check_res(res)
+        if windows < 1 or length <= timedelta(0):
+            raise InvalidView("need at least one window of positive length")
+        where, params = self._event_filter(end - length * windows, end, bbox)
+        cell_sql, prec = self._fitting_cell_sql(res)
+        params.update(prec)
+        params["length"] = self._duration_param(length)
+        sql = (
+            f"SELECT cell, w, COUNT(*), SUM(people) FROM (SELECT {cell_sql} AS cell, "
+            f"{self._window_index_sql()} AS w, people FROM events WHERE {where}) AS e GROUP BY cell, w"
+        )
+        with self._connect() as conn:
+            rows = conn.execute(text(sql), params).all()
+        frame = pd.DataFrame(rows, columns=["cell", "window", "events", "people"])
+        return frame.astype({"cell": "int64", "window": "int64", "events": "int64", "people": "int64"})
+
+    def cell_event_kinds(self, cell: int, start: datetime, end: datetime) -> pd.DataFrame:
+        res = int(h3.get_resolution(h3.int_to_str(int(cell))))
+        self._check_res(res)
+        where, params = self._event_filter(start, end, None)
+        params["cell"] = int(cell)
+        sql = (
+            f"SELECT kind, COUNT(*) AS events, SUM(people) AS people FROM events "
+            f"WHERE {where} AND h3_r{res} = :cell GROUP BY kind ORDER BY COUNT(*) DESC, kind"
+        )
+        with self._connect() as conn:
+            rows = conn.execute(text(sql), params).all()
+        return pd.DataFrame(rows, columns=["kind", "events", "people"])
 
     def event_totals(self, start: datetime, end: datetime, bbox: BBox | None = None) -> tuple[int, int]:
         where, params = self._event_filter(start, end, bbox)

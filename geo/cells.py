@@ -67,6 +67,15 @@ def resolution_for_zoom(zoom: float, min_edge_px: float = 6.0) -> int:
     return best
 
 
+def precision_limit_m(res: int) -> float:
+    """Return the coarsest location precision (m) an event may have and still count at ``res``.
+
+    A cell can hold a position only when the position's uncertainty is no larger than the
+    cell: we use the average hexagon edge length (about the cell's circumradius).
+    """
+    return float(h3.average_hexagon_edge_length(res, unit="m"))
+
+
 def is_valid_cell(cell: int) -> bool:
     """Return True when ``cell`` (int) is a valid H3 cell index."""
     try:

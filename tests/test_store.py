@@ -140,3 +140,60 @@ def test_unreachable_store_raises_store_unavailable(store: Store, tmp_path: Path
     broken = open_store(load_store_settings(database_url=broken_url.render_as_string(hide_password=False)))
     with pytest.raises(StoreUnavailable, match="unavailable"):
         broken.revisions()
+
+
+def _event(eid: str, hours_ago: float, lat: float, lng: float, people: int = 1, precision: float | None = 10.0) -> dict:
+    return {
+        "id": eid,
+        "occurred_at": NOW - timedelta(hours=hours_ago),
+        "kind": "crossing",
+        "people": people,
+        "geometry": Point(lng, lat),
+        "location_precision_m": precision,
+    }
+
+
+def test_window_cell_counts_splits_consecutive_windows(store: Store) -> None:
+    # Two events in the current day, one yesterday, three four days ago, one too old to count.
+    hours = [1, 23, 25, 97, 98, 99, 200]
+    store.upsert("events", [_event(f"e{i}", h, 2.0, 31.0, people=i + 1) for i, h in enumerate(hours)])
+    frame = store.window_cell_counts(7, NOW, timedelta(days=1), windows=5)
+    cell = h3.str_to_int(h3.latlng_to_cell(2.0, 31.0, 7))
+    assert set(frame["cell"]) == {cell}
+    by_window = frame.set_index("window")
+    assert by_window["events"].to_dict() == {0: 2, 1: 1, 4: 3}
+    assert by_window["people"].to_dict() == {0: 1 + 2, 1: 3, 4: 4 + 5 + 6}
+    # Window 0 agrees with the plain count over the same interval.
+    plain = store.cell_counts(7, NOW - timedelta(days=1), NOW)
+    assert plain["events"].tolist() == [2]
+
+
+def test_imprecise_events_count_at_a_coarser_cell_never_a_finer_one(store: Store) -> None:
+    store.upsert(
+        "events",
+        [
+            _event("fine", 1, 2.0, 31.0, precision=50.0),
+            _event("km", 1, 2.0, 31.0, precision=5_000.0),  # fits res 5 (8.5 km edge), not res 6 (3.2 km)
+            _event("unknown", 1, 2.0, 31.0, precision=None),
+            _event("vague", 1, 2.0, 31.0, precision=500_000.0),  # coarser than any stored cell: the coarsest
+        ],
+    )
+    frame = store.window_cell_counts(8, NOW, timedelta(days=1), windows=1)
+    got = {h3.get_resolution(h3.int_to_str(int(c))): int(n) for c, n in zip(frame["cell"], frame["events"])}
+    assert got == {8: 2, 5: 1, 4: 1}
+    coarse = store.window_cell_counts(4, NOW, timedelta(days=1), windows=1)
+    assert coarse["events"].tolist() == [4]
+
+
+def test_cell_event_kinds_lists_the_top_kinds(seeded: Store) -> None:
+    cell = h3.str_to_int(h3.latlng_to_cell(1.55, 30.6, 6))
+    kinds = seeded.cell_event_kinds(cell, *WINDOW)
+    assert kinds["kind"].tolist() == ["distress"]
+    assert int(kinds["events"].iloc[0]) >= 1
+
+
+def test_window_cell_counts_rejects_a_bad_request(store: Store) -> None:
+    with pytest.raises(InvalidView):
+        store.window_cell_counts(3, NOW, timedelta(days=1), windows=2)
+    with pytest.raises(InvalidView):
+        store.window_cell_counts(7, NOW, timedelta(days=1), windows=0)
