@@ -179,7 +179,9 @@ def test_imprecise_events_count_at_a_coarser_cell_never_a_finer_one(store: Store
         ],
     )
     frame = store.window_cell_counts(8, NOW, timedelta(days=1), windows=1)
-    got = {h3.get_resolution(h3.int_to_str(int(c))): int(n) for c, n in zip(frame["cell"], frame["events"])}
+    got = {
+        h3.get_resolution(h3.int_to_str(int(c))): int(n) for c, n in zip(frame["cell"], frame["events"], strict=True)
+    }
     assert got == {8: 2, 5: 1, 4: 1}
     coarse = store.window_cell_counts(4, NOW, timedelta(days=1), windows=1)
     assert coarse["events"].tolist() == [4]
