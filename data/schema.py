@@ -139,6 +139,40 @@ def build_metadata(dialect: str) -> MetaData:
     )
     # Tables beyond the four layers. Each feature adds its own block below its own marker.
     # -- hotspot alerts (issue 3) --
+    Table(
+        "alert_rules",
+        md,
+        Column("id", Text, primary_key=True),
+        Column("name", Text, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("params", Text, nullable=False),  # JSON, validated by layers.alerts
+        Column("severity", Text, nullable=False),
+        Column("enabled", Integer, nullable=False),
+        Column("clear_after_s", Integer, nullable=False),
+        Column("state", Text),  # JSON memory between evaluations (e.g. last crossing statuses)
+        Column("updated_at", ts, nullable=False),
+        Column("updated_by", Text),
+    )
+    Table(
+        "alerts",
+        md,
+        Column("id", Text, primary_key=True),
+        Column("rule_id", Text, nullable=False, index=True),
+        Column("subject", Text, nullable=False),  # what it is about: a crossing, a SAR zone, a set of cells
+        Column("status", Text, nullable=False, index=True),  # open | closed
+        Column("severity", Text, nullable=False),
+        Column("title", Text, nullable=False),
+        Column("lat", Float),
+        Column("lng", Float),
+        Column("evidence", Text, nullable=False),  # JSON: the numbers that fired the rule
+        Column("cells", Text),  # JSON list of H3 cells (hex) of a surge, to recognise it as it grows
+        Column("opened_at", ts, nullable=False),
+        Column("updated_at", ts, nullable=False),
+        Column("last_true_at", ts, nullable=False),
+        Column("closed_at", ts),
+        Column("acked_by", Text),
+        Column("acked_at", ts),
+    )
     # -- export audit (issue 5) --
     # -- SAR plans (issue 4) --
     # -- ingest (issue 6) --

@@ -93,6 +93,12 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    def event_points(
+        self, start: datetime, end: datetime, bbox: BBox | None = None, kinds: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Return raw events ``id, occurred_at, kind, people, lat, lng`` in [start, end) (server-side use only)."""
+
+    @abc.abstractmethod
     def cell_event_kinds(self, cell: int, start: datetime, end: datetime) -> pd.DataFrame:
         """Return ``kind, events, people`` for the events in one H3 cell in [start, end), largest first."""
 
@@ -344,6 +350,21 @@ class SqlStore(Store):
             rows = conn.execute(text(sql), params).all()
         frame = pd.DataFrame(rows, columns=["cell", "window", "events", "people"])
         return frame.astype({"cell": "int64", "window": "int64", "events": "int64", "people": "int64"})
+
+    def event_points(
+        self, start: datetime, end: datetime, bbox: BBox | None = None, kinds: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        where, params = self._event_filter(start, end, bbox)
+        if kinds:
+            names = [f":k{i}" for i in range(len(kinds))]
+            where += f" AND kind IN ({', '.join(names)})"
+            params.update({n[1:]: k for n, k in zip(names, kinds, strict=True)})
+        sql = f"SELECT id, occurred_at, kind, people, lat, lng FROM events WHERE {where} ORDER BY occurred_at, id"
+        with self._connect() as conn:
+            rows = conn.execute(text(sql), params).all()
+        frame = pd.DataFrame(rows, columns=["id", "occurred_at", "kind", "people", "lat", "lng"])
+        frame["occurred_at"] = pd.to_datetime([self._time_value(v) for v in frame["occurred_at"]], utc=True)
+        return frame
 
     def cell_event_kinds(self, cell: int, start: datetime, end: datetime) -> pd.DataFrame:
         res = int(h3.get_resolution(h3.int_to_str(int(cell))))

@@ -199,3 +199,12 @@ def test_window_cell_counts_rejects_a_bad_request(store: Store) -> None:
         store.window_cell_counts(3, NOW, timedelta(days=1), windows=2)
     with pytest.raises(InvalidView):
         store.window_cell_counts(7, NOW, timedelta(days=1), windows=0)
+
+
+def test_event_points_filter_by_kind_window_and_bbox(seeded: Store) -> None:
+    distress = seeded.event_points(*WINDOW, kinds=["distress"])
+    assert len(distress) > 0 and set(distress["kind"]) == {"distress"}
+    assert distress["occurred_at"].is_monotonic_increasing
+    west = seeded.event_points(*WINDOW, bbox=(30.0, 1.0, 31.0, 2.0))
+    assert len(west) > 0 and (west["lng"] <= 31.0).all()
+    assert seeded.event_points(*WINDOW, kinds=["death"]).empty
