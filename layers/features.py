@@ -13,7 +13,7 @@ import pandas as pd
 from data.store import Store
 from geo.cells import cell_to_ring
 from layers.geojson import feature_collection, frame_to_features
-from layers.styles import crossing_key, hotspot_key, route_key, sar_key
+from layers.styles import HOTSPOT_BREAKS, crossing_key, hotspot_key, route_key, sar_key
 from layers.view import View
 
 
@@ -74,8 +74,10 @@ def sar_zones_layer(store: Store, view: View) -> dict[str, Any]:
     return feature_collection(frame_to_features(frame, cols, lambda p: {"_s": sar_key(p["kind"], p["status"])}))
 
 
-def cells_to_features(cells: pd.DataFrame, res: int, metric: str) -> list[dict[str, Any]]:
-    """Return hexagon features for a ``cell, events, people`` table."""
+def cells_to_features(
+    cells: pd.DataFrame, res: int, metric: str, breaks: tuple[int, ...] = HOTSPOT_BREAKS
+) -> list[dict[str, Any]]:
+    """Return hexagon features for a ``cell, events, people`` table, coloured by count on ``breaks``."""
     features = []
     for cell, events, people in cells[["cell", "events", "people"]].itertuples(index=False, name=None):
         value = events if metric == "events" else people
@@ -88,7 +90,7 @@ def cells_to_features(cells: pd.DataFrame, res: int, metric: str) -> list[dict[s
                     "res": res,
                     "events": int(events),
                     "people": int(people),
-                    "_s": hotspot_key(int(value)),
+                    "_s": hotspot_key(int(value), breaks),
                 },
             }
         )

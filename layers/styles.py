@@ -54,6 +54,64 @@ HOTSPOT_COLORS = (
 )
 
 
+# The other hotspot statistics: change against the baseline, Gi* confidence bin, trend category.
+CHANGE_COLORS = {
+    "new": "#ff00ff",
+    "large_increase": "#d7191c",
+    "moderate_increase": "#fdae61",
+    "limited_change": "#b7c4cf",
+    "large_decrease": "#2c7bb6",
+}
+CHANGE_LABELS = {
+    "new": "New (no events in the baseline)",
+    "large_increase": "Large increase (> +25 %)",
+    "moderate_increase": "Moderate increase (+10 to +25 %)",
+    "limited_change": "Limited change",
+    "large_decrease": "Large decrease (< −25 %)",
+}
+GI_COLORS = {
+    3: "#b2182b",
+    2: "#ef8a62",
+    1: "#fddbc7",
+    0: "#b7c4cf",
+    -1: "#d1e5f0",
+    -2: "#67a9cf",
+    -3: "#2166ac",
+}
+GI_LABELS = {
+    3: "Hot spot, 99 % confidence",
+    2: "Hot spot, 95 %",
+    1: "Hot spot, 90 %",
+    0: "Not significant",
+    -1: "Cold spot, 90 %",
+    -2: "Cold spot, 95 %",
+    -3: "Cold spot, 99 %",
+}
+EMERGING_COLORS = {
+    "new": "#ff00ff",
+    "intensifying": "#d7191c",
+    "persistent": "#fdae61",
+    "sporadic": "#ffffbf",
+    "diminishing": "#abd9e9",
+    "none": "#b7c4cf",
+}
+EMERGING_LABELS = {
+    "new": "New hot spot",
+    "intensifying": "Intensifying",
+    "persistent": "Persistent",
+    "sporadic": "Sporadic",
+    "diminishing": "Diminishing",
+    "none": "No pattern",
+}
+SUPPRESSED_COLOR = "#7f8c8d"
+STATISTIC_TITLES = {
+    "count": "{metric} per H3 cell",
+    "change": "change against the baseline ({metric})",
+    "gi": "Getis-Ord Gi* clusters ({metric})",
+    "emerging": "emerging hot-spot trend ({metric})",
+}
+
+
 def crossing_key(kind: str, status: str) -> str:
     """Return the style key of a crossing point."""
     return f"cp:{kind}:{status}"
@@ -69,18 +127,47 @@ def sar_key(kind: str, status: str) -> str:
     return f"sar:{kind}:{status}"
 
 
-def hotspot_class(value: int) -> int:
-    """Return the colour class (0-7) of a hotspot count."""
+def hotspot_class(value: int, breaks: tuple[int, ...] = HOTSPOT_BREAKS) -> int:
+    """Return the colour class (0-7) of a hotspot count against ``breaks``."""
     cls = 0
-    for i, brk in enumerate(HOTSPOT_BREAKS):
+    for i, brk in enumerate(breaks):
         if value >= brk:
             cls = i
     return cls
 
 
-def hotspot_key(value: int) -> str:
-    """Return the style key of a hotspot cell."""
-    return f"hx:{hotspot_class(value)}"
+def hotspot_key(value: int, breaks: tuple[int, ...] = HOTSPOT_BREAKS) -> str:
+    """Return the style key of a hotspot cell coloured by its count."""
+    return f"hx:{hotspot_class(value, breaks)}"
+
+
+def statistic_key(statistic: str, value: Any, breaks: tuple[int, ...] = HOTSPOT_BREAKS) -> str:
+    """Return the style key of a hotspot cell coloured by ``statistic`` (count, change, gi, emerging)."""
+    if statistic == "count":
+        return hotspot_key(int(value), breaks)
+    if statistic == "change":
+        return f"chg:{value}" if value in CHANGE_COLORS else "hx:sup"
+    if statistic == "gi":
+        return f"gi:{int(value)}" if value is not None and int(value) in GI_COLORS else "hx:sup"
+    if statistic == "emerging":
+        return f"em:{value}" if value in EMERGING_COLORS else "hx:sup"
+    raise ValueError(f"unknown statistic {statistic!r}")
+
+
+def nice_breaks(max_value: int, classes: int = len(HOTSPOT_COLORS)) -> tuple[int, ...]:
+    """Return ``classes`` increasing integer breaks from 1 to about ``max_value``, geometric and rounded.
+
+    Used to fix one colour scale for a whole playback, so colours mean the same in every frame.
+    """
+    top = max(int(max_value), classes)
+    ratio = top ** (1 / (classes - 1))
+    out: list[int] = []
+    for i in range(classes):
+        raw = ratio**i
+        digits = max(0, len(str(int(raw))) - 2)
+        value = max(1, int(round(raw / 10**digits) * 10**digits))
+        out.append(max(value, out[-1] + 1) if out else 1)
+    return tuple(out)
 
 
 def _styles() -> dict[str, dict[str, Any]]:
@@ -116,14 +203,51 @@ def _styles() -> dict[str, dict[str, Any]]:
             "fillOpacity": 0.55,
             "opacity": 0.8,
         }
+    hexagon = {"weight": 0.6, "fillOpacity": 0.6, "opacity": 0.85}
+    for name, color in CHANGE_COLORS.items():
+        styles[f"chg:{name}"] = {"fillColor": color, "color": color, **hexagon}
+    for gi_bin, color in GI_COLORS.items():
+        styles[f"gi:{gi_bin}"] = {"fillColor": color, "color": color, **hexagon}
+    for name, color in EMERGING_COLORS.items():
+        styles[f"em:{name}"] = {"fillColor": color, "color": color, **hexagon}
+    styles["hx:sup"] = {
+        "fillColor": SUPPRESSED_COLOR,
+        "color": "#d5dbdb",
+        "weight": 1,
+        "dashArray": "3 3",
+        **{"fillOpacity": 0.35, "opacity": 0.9},
+    }
+    styles["area"] = {"fill": False, "color": "#ffffff", "weight": 2.5, "opacity": 0.95, "dashArray": "6 4"}
     return styles
 
 
 STYLES: dict[str, dict[str, Any]] = _styles()
 
 
-def legend_entries(layer: str) -> list[tuple[str, dict[str, Any]]]:
-    """Return ``(label, style)`` pairs for a layer's legend."""
+def hotspot_legend(
+    statistic: str = "count", breaks: tuple[int, ...] = HOTSPOT_BREAKS
+) -> list[tuple[str, dict[str, Any]]]:
+    """Return ``(label, style)`` pairs for the hotspot legend of ``statistic`` (count uses ``breaks``)."""
+    merged = ("Merged: under k people (small-count suppression)", {"fillColor": SUPPRESSED_COLOR})
+    area = ("Hotspot area outline", {"line": True, "color": "#ffffff", "weight": 2.5, "dashArray": "6 4"})
+    if statistic == "count":
+        labels = []
+        for i, brk in enumerate(breaks):
+            upper = breaks[i + 1] - 1 if i + 1 < len(breaks) else None
+            text = f"{brk:,}+" if upper is None else (f"{brk:,}" if upper == brk else f"{brk:,}–{upper:,}")
+            labels.append((text, {"fillColor": HOTSPOT_COLORS[i]}))
+        return [*labels, merged, area]
+    if statistic == "change":
+        return [*((CHANGE_LABELS[k], {"fillColor": c}) for k, c in CHANGE_COLORS.items()), merged, area]
+    if statistic == "gi":
+        return [*((GI_LABELS[k], {"fillColor": c}) for k, c in GI_COLORS.items()), merged, area]
+    if statistic == "emerging":
+        return [*((EMERGING_LABELS[k], {"fillColor": c}) for k, c in EMERGING_COLORS.items()), merged, area]
+    raise ValueError(f"unknown statistic {statistic!r}")
+
+
+def legend_entries(layer: str, statistic: str = "count") -> list[tuple[str, dict[str, Any]]]:
+    """Return ``(label, style)`` pairs for a layer's legend (the hotspot one depends on ``statistic``)."""
     if layer == "crossing_points":
         kinds = [(KIND_LABELS[k], {"shape": KIND_SHAPES[k], "fillColor": "#ddd"}) for k in CROSSING_KINDS]
         statuses = [(s.capitalize(), {"shape": "circle", "fillColor": c}) for s, c in STATUS_COLORS.items()]
@@ -153,10 +277,5 @@ def legend_entries(layer: str) -> list[tuple[str, dict[str, Any]]]:
         ]
         return zone_kinds + [(f"Sector: {s.replace('_', ' ')}", {"fillColor": c}) for s, c in SAR_STATUS_FILL.items()]
     if layer == "hotspots":
-        labels = []
-        for i, brk in enumerate(HOTSPOT_BREAKS):
-            upper = HOTSPOT_BREAKS[i + 1] - 1 if i + 1 < len(HOTSPOT_BREAKS) else None
-            text = f"{brk:,}+" if upper is None else (f"{brk:,}" if upper == brk else f"{brk:,}–{upper:,}")
-            labels.append((text, {"fillColor": HOTSPOT_COLORS[i]}))
-        return labels
+        return hotspot_legend(statistic)
     raise ValueError(f"unknown layer {layer!r}")
