@@ -90,6 +90,7 @@ GI_LABELS = {
 EMERGING_COLORS = {
     "new": "#ff00ff",
     "intensifying": "#d7191c",
+    "consecutive": "#f46d43",
     "persistent": "#fdae61",
     "sporadic": "#ffffbf",
     "diminishing": "#abd9e9",
@@ -98,6 +99,7 @@ EMERGING_COLORS = {
 EMERGING_LABELS = {
     "new": "New hot spot",
     "intensifying": "Intensifying",
+    "consecutive": "Consecutive (hot in the latest windows)",
     "persistent": "Persistent",
     "sporadic": "Sporadic",
     "diminishing": "Diminishing",
