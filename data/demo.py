@@ -15,6 +15,8 @@ import pandas as pd
 from shapely.geometry import LineString, Point, Polygon, box
 
 from data.schema import EVENT_KINDS
+from geo.search_theory import plan_probabilities
+from geo.sectors import area_km2, label_for_index
 
 DEMO_SOURCE = "SYNTHETIC demo generator"
 SURGE_CROSSING_ID = "demo-cp-elegu"
@@ -346,6 +348,12 @@ def _sar_zones() -> list[dict[str, Any]]:
             "authority": authority,
             "geometry": LAKE_ALBERT.buffer(0.03, join_style="mitre"),
         },
+    ]
+    w, s, e, n = SEARCH_BOX
+    xs, ys = np.linspace(w, e, 4), np.linspace(s, n, 3)
+    # A SAR plan (issue 4): POA as planned, PODs searched so far, POA now after the Bayes update.
+    probs = plan_probabilities([poa for _s, _t, poa, _p in SECTORS], 0.0, [[pod] for *_x, pod in SECTORS])
+    zones.append(
         {
             "id": area,
             "name": "Search area Kasenyi – Sebagoro crossing",
@@ -353,25 +361,39 @@ def _sar_zones() -> list[dict[str, Any]]:
             "parent_id": srr,
             "status": "in_progress",
             "authority": authority,
+            "poa": 1.0 - probs.rest,
+            "poa_initial": 1.0,
+            "rest_poa": probs.rest,
+            "pos": probs.total_pos,
+            "area_km2": area_km2(box(*SEARCH_BOX)),
+            "method": "grid",
+            "target_km2": round(area_km2(box(*SEARCH_BOX)) / len(SECTORS), 1),
+            "version": 1,
+            "notes": "SYNTHETIC demo plan",
             "geometry": box(*SEARCH_BOX),
-        },
-    ]
-    w, s, e, n = SEARCH_BOX
-    xs, ys = np.linspace(w, e, 4), np.linspace(s, n, 3)
+        }
+    )
     for k, (status, team, poa, pod) in enumerate(SECTORS):
         col, row = k % 3, k // 3
+        label = label_for_index((1 - row) * 3 + col)  # labels run north-west to south-east
+        geom = box(xs[col], ys[row], xs[col + 1], ys[row + 1])
         zones.append(
             {
                 "id": f"demo-sar-sector-{'AB'[row]}{col + 1}",
                 "kind": "sector",
-                "name": f"Sector {'AB'[row]}{col + 1}",
+                "name": f"Sector {label}",
+                "label": label,
                 "parent_id": area,
                 "status": status,
                 "authority": authority,
                 "team": team,
-                "poa": poa,
+                "poa": probs.poa[k],
+                "poa_initial": poa,
                 "pod": pod,
-                "geometry": box(xs[col], ys[row], xs[col + 1], ys[row + 1]),
+                "cum_pod": probs.cum_pod[k],
+                "pos": probs.pos[k],
+                "area_km2": area_km2(geom),
+                "geometry": geom,
             }
         )
     return zones

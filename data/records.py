@@ -23,6 +23,23 @@ from data.schema import (
 from geo.cells import points_to_all_cells
 from geo.errors import IngestError
 
+# SAR plan columns (issue 4): see data/schema.py for their meaning.
+SAR_PLAN_FIELDS = (
+    "label",
+    "area_km2",
+    "poa_initial",
+    "cum_pod",
+    "pos",
+    "sweep_width_m",
+    "track_spacing_m",
+    "method",
+    "target_km2",
+    "rest_poa",
+    "version",
+    "notes",
+)
+SAR_PROBABILITIES = ("poa", "pod", "poa_initial", "cum_pod", "pos", "rest_poa")
+SAR_POSITIVE = ("area_km2", "sweep_width_m", "track_spacing_m", "target_km2")
 ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
     "crossing_points": {"kind": CROSSING_KINDS, "status": CROSSING_STATUSES},
     "routes": {"mode": ROUTE_MODES, "risk": RISK_LEVELS},
@@ -48,7 +65,17 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "route_id",
         "notes",
     ),
-    "sar_zones": ("name", "kind", "parent_id", "authority", "status", "team", "poa", "pod"),
+    "sar_zones": (
+        "name",
+        "kind",
+        "parent_id",
+        "authority",
+        "status",
+        "team",
+        "poa",
+        "pod",
+        *SAR_PLAN_FIELDS,
+    ),
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "crossing_points": ("name", "kind", "status"),
@@ -69,6 +96,29 @@ def as_utc(value: Any) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _is_number(value: Any) -> bool:
+    numeric = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    return numeric and bool(np.isfinite(value))
+
+
+def _check_sar(rid: str, row: Mapping[str, Any]) -> None:
+    """Raise IngestError when a SAR zone's plan fields are out of range."""
+    for name in SAR_PROBABILITIES:
+        value = row.get(name)
+        if value is not None and not (_is_number(value) and -1e-9 <= value <= 1 + 1e-9):
+            raise IngestError(f"sar_zones {rid}: {name} must be a probability between 0 and 1 (got {value!r})")
+    for name in SAR_POSITIVE:
+        value = row.get(name)
+        if value is not None and not (_is_number(value) and value >= 0):
+            raise IngestError(f"sar_zones {rid}: {name} must be a number >= 0 (got {value!r})")
+    label = row.get("label")
+    if label is not None and not (isinstance(label, str) and len(label) == 2 and label.isascii() and label.isupper()):
+        raise IngestError(f"sar_zones {rid}: label must be two capital letters AA-ZZ (got {label!r})")
+    version = row.get("version")
+    if version is not None and (not isinstance(version, int | np.integer) or isinstance(version, bool) or version < 0):
+        raise IngestError(f"sar_zones {rid}: version must be a whole number >= 0 (got {version!r})")
+
+
 def _check(table: str, row: Mapping[str, Any]) -> None:
     rid = row.get("id")
     if not isinstance(rid, str) or not rid.strip():
@@ -87,6 +137,8 @@ def _check(table: str, row: Mapping[str, Any]) -> None:
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise IngestError(f"{table} {rid}: coordinates outside EPSG:4326 lng/lat range")
+    if table == "sar_zones":
+        _check_sar(rid, row)
     if table == "events":
         people = row["people"]
         if isinstance(people, bool) or not isinstance(people, int | np.integer) or people < 0:

@@ -129,6 +129,22 @@ def build_metadata(dialect: str) -> MetaData:
         Column("team", Text),
         Column("poa", Float),
         Column("pod", Float),
+        # SAR plans (issue 4): a plan is a search_area row (its id is the plan id) with sector children.
+        # poa = current POA (Bayes-updated); poa_initial = POA when planned; pod = last sortie's POD;
+        # cum_pod = cumulative POD; pos = poa_initial × cum_pod. On the plan row: version (optimistic
+        # concurrency), method/target_km2, rest_poa (current rest-of-world share).
+        Column("label", Text),
+        Column("area_km2", Float),
+        Column("poa_initial", Float),
+        Column("cum_pod", Float),
+        Column("pos", Float),
+        Column("sweep_width_m", Float),
+        Column("track_spacing_m", Float),
+        Column("method", Text),
+        Column("target_km2", Float),
+        Column("rest_poa", Float),
+        Column("version", Integer),
+        Column("notes", Text),
     )
     Table(
         "hbm_revisions",
@@ -175,6 +191,22 @@ def build_metadata(dialect: str) -> MetaData:
     )
     # -- export audit (issue 5) --
     # -- SAR plans (issue 4) --
+    Table(
+        "sar_sorties",
+        md,
+        Column("id", Text, primary_key=True),
+        Column("plan_id", Text, nullable=False, index=True),
+        Column("sector_id", Text, nullable=False, index=True),
+        Column("at", ts, nullable=False),
+        Column("sweep_width_m", Float, nullable=False),
+        Column("track_spacing_m", Float),
+        Column("track_length_km", Float),
+        Column("coverage", Float, nullable=False),
+        Column("pod", Float, nullable=False),
+        Column("team", Text),
+        Column("recorded_by", Text),
+        Column("notes", Text),
+    )
     # -- ingest (issue 6) --
     return md
 

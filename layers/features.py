@@ -70,7 +70,8 @@ def sar_zones_layer(store: Store, view: View) -> dict[str, Any]:
     order = {"srr": 0, "search_area": 1, "sector": 2}
     if len(frame):
         frame = frame.assign(_o=frame["kind"].map(order)).sort_values(["_o", "id"]).drop(columns="_o")
-    cols = ["name", "kind", "parent_id", "authority", "status", "team", "poa", "pod"]
+    cols = ["name", "kind", "parent_id", "authority", "status", "team", "label", "area_km2"]
+    cols += ["poa", "pod", "cum_pod", "pos"]
     return feature_collection(frame_to_features(frame, cols, lambda p: {"_s": sar_key(p["kind"], p["status"])}))
 
 
