@@ -284,8 +284,12 @@ def hotspot_statistics(
     return frame
 
 
-def _touch_components(cells: np.ndarray) -> np.ndarray:
-    """Return a component label per cell (same resolution) where touching cells share a label."""
+def touching_components(cells: np.ndarray) -> np.ndarray:
+    """Return a component label (0..) per cell of one resolution; cells that touch, directly or in a chain, share one.
+
+    Two cells touch when they share an edge (H3 neighbours). Labels are numbered in order of each
+    component's first cell in ``cells``.
+    """
     weights, study = neighbour_matrix(cells, 1)
     position = np.searchsorted(study, cells)
     to_row = np.full(study.size, -1, dtype=np.int64)
@@ -327,7 +331,7 @@ def hotspot_areas(stats: pd.DataFrame, settings: HotspotSettings | None = None) 
     for r, group in hot.groupby("res", sort=True):
         group = group.sort_values("cell")
         cells = group["cell"].to_numpy(dtype=np.int64)
-        labels = _touch_components(cells)
+        labels = touching_components(cells)
         n_areas = int(labels.max()) + 1
         first = np.full(n_areas, np.iinfo(np.int64).max)
         np.minimum.at(first, labels, cells)
@@ -359,3 +363,6 @@ def hotspot_areas(stats: pd.DataFrame, settings: HotspotSettings | None = None) 
     if all(pd.api.types.is_integer_dtype(stats[c]) for c in ("events", "people")):
         frame[["events", "people"]] = frame[["events", "people"]].round().astype(np.int64)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
+
+
+_touch_components = touching_components  # the old private name, still imported by layers/hotspots.py

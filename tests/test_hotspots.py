@@ -21,6 +21,7 @@ from geo.hotspots import (
     change_categories,
     hotspot_areas,
     hotspot_statistics,
+    touching_components,
 )
 
 CENTRE = basic_int.latlng_to_cell(3.58, 32.06, 7)
@@ -324,3 +325,13 @@ def test_area_category_is_the_strongest_member() -> None:
     assert areas.loc[0, "category"] == "new" == CATEGORY_ORDER[-1]
     assert areas.loc[0, "cells"] == cells.size and areas.loc[0, "people"] == 2 * cells.size
     assert hotspot_areas(stats_frame, HotspotSettings(area_min_bin=3, area_categories=())).empty
+
+
+def test_touching_components_labels_chains_in_order() -> None:
+    ring2 = sorted(set(basic_int.grid_ring(CENTRE, 2)))
+    chain = [CENTRE, *sorted(set(basic_int.grid_ring(CENTRE, 1)) & set(basic_int.grid_disk(ring2[0], 1)))[:1], ring2[0]]
+    lonely = int(PATCH[0])
+    cells = np.array([lonely, *chain], dtype=np.int64)
+    labels = touching_components(cells)
+    assert labels.tolist() == [0, 1, 1, 1]  # the chain is one component although its ends do not touch
+    assert not basic_int.are_neighbor_cells(chain[0], chain[2])
