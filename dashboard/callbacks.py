@@ -5,17 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import h3
 from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard.ids import LAYER_IDS, Id
+from dashboard.layout import legend_rows
 from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 from layers.features import LAYERS
 from layers.refresh import RefreshResult, refresh
+from layers.styles import STATISTIC_TITLES, hotspot_legend
 from layers.view import View, snap_bbox, window_bounds
 
 LAYER_ORDER = tuple(LAYER_IDS)
+PLAYBACK_KEY = "playback"
 HIDDEN_PROPS = {"_s", "id", "label_lat", "label_lng"}
 
 
@@ -38,6 +42,8 @@ def parse_view(
     bounds: Any,
     settings: AppSettings,
     now: datetime,
+    statistic: str | None = None,
+    suppress: Any = None,
 ) -> View:
     """Return the View the controls describe; raise InvalidView with a readable message."""
     window = window or "24h"
@@ -52,6 +58,8 @@ def parse_view(
         bbox=snap_bbox(bbox),
         metric=metric or "events",
         window_label=window,
+        statistic=statistic or "count",
+        suppress=bool(suppress),
     )
 
 
@@ -87,21 +95,31 @@ def refresh_map(
     bounds: Any,
     client: dict[str, Any] | None,
     now: datetime | None = None,
+    statistic: str | None = None,
+    suppress: Any = None,
+    playback: dict[str, Any] | None = None,
 ) -> tuple[Any, ...]:
     """Return (4 layer datas, status, banner text, banner class, client state, view error).
 
     Layers whose inputs did not change are ``no_update``; on a store failure every layer
-    is ``no_update`` so the last good data stays on screen.
+    is ``no_update`` so the last good data stays on screen. While playback runs, it owns
+    the hotspot layer, so this refresh leaves it alone (and re-sends it when playback stops).
     """
     now = now or datetime.now(UTC)
     client = dict(client or {})
     unchanged = (no_update,) * len(LAYER_ORDER)
     try:
-        view = parse_view(window, custom_start, custom_end, metric, resolution, zoom, bounds, settings, now)
+        view = parse_view(
+            window, custom_start, custom_end, metric, resolution, zoom, bounds, settings, now, statistic, suppress
+        )
     except InvalidView as exc:
         return (*unchanged, no_update, no_update, no_update, no_update, str(exc))
+    keys = dict(client.get("keys") or {})
+    playing = bool(playback and playback.get("active"))
+    if playing:
+        keys["hotspots"] = PLAYBACK_KEY  # never equal to a live key: treated as current while playing
     try:
-        result = refresh(store, view, client.get("keys"))
+        result = refresh(store, view, keys, skip=("hotspots",) if playing else ())
     except StoreUnavailable as exc:
         since = client.get("failing_since") or now.strftime("%H:%M:%S UTC")
         text = (
@@ -145,6 +163,73 @@ def describe_feature(feature: dict[str, Any] | None, layer: str) -> Any:
     ]
 
 
+def hotspot_legend_view(
+    metric: str | None, statistic: str | None, playback: dict[str, Any] | None
+) -> tuple[str, list[Any]]:
+    """Return the hotspot legend's title and rows: the statistic's classes, or the fixed playback scale."""
+    metric = metric or "events"
+    if playback and playback.get("active"):
+        breaks = tuple(int(b) for b in playback.get("breaks") or ())
+        title = f"Playback: {metric} per H3 cell ({playback.get('mode', 'windowed')}, fixed scale)"
+        return title, legend_rows(hotspot_legend("count", breaks) if breaks else hotspot_legend("count"))
+    statistic = statistic or "count"
+    title = "Hotspots: " + STATISTIC_TITLES.get(statistic, "{metric}").format(metric=metric)
+    return title, legend_rows(hotspot_legend(statistic))
+
+
+def _bars(windows: list[int], labels: list[str]) -> html.Div:
+    top = max(max(windows), 1)
+    rows = []
+    for label, value in zip(labels, windows, strict=True):
+        rows.append(
+            html.Div(
+                className="hbm-bar-row",
+                children=[
+                    html.Span(label, className="hbm-bar-label"),
+                    html.Span(className="hbm-bar", style={"width": f"{100 * value / top:.0f}%"}),
+                    html.Span(f"{value:,}", className="hbm-bar-value"),
+                ],
+            )
+        )
+    return html.Div(rows, className="hbm-bars")
+
+
+def describe_hotspot(
+    store: Store, props: dict[str, Any], window: str | None, cstart: str | None, cend: str | None
+) -> Any:
+    """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
+    windows = [int(v) for v in props.get("windows") or []]
+    labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + ["now"]
+    rows = [
+        (
+            "change",
+            f"{props.get('category', '—')}".replace("_", " ")
+            + (f" ({props['change_pct']:+.0f} %)" if props.get("change_pct") is not None else ""),
+        ),
+        ("baseline mean", props.get("baseline_mean")),
+        ("Gi* z / p", f"{props.get('gi_z')} / {props.get('gi_p')}"),
+        ("Gi* bin", props.get("gi_bin")),
+        ("trend", str(props.get("emerging", "—")).replace("_", " ")),
+        ("events / people", f"{props.get('events', 0):,} / {props.get('people', 0):,}"),
+    ]
+    kinds: Any = "—"
+    try:
+        start, end = window_bounds(window or "24h", datetime.now(UTC), cstart, cend)
+        table = store.cell_event_kinds(h3.str_to_int(str(props["cell"])), start, end)
+        top = list(zip(table["kind"], table["events"], strict=True))[:4]
+        kinds = ", ".join(f"{k} {int(n):,}" for k, n in top) or "—"
+    except (HbmError, ValueError, KeyError):
+        kinds = "unavailable"
+    rows.append(("top kinds", kinds))
+    return [
+        html.Div(LAYERS["hotspots"].title, style={"color": "#93a4b5"}),
+        html.Div(f"H3 cell {props.get('cell')} (res {props.get('res')})", className="hbm-detail-title"),
+        html.Div("Counts per window (oldest → now)", style={"color": "#93a4b5", "fontSize": "13px"}),
+        _bars(windows, labels),
+        html.Table(html.Tbody([html.Tr([html.Td(k), html.Td("—" if v is None else str(v))]) for k, v in rows])),
+    ]
+
+
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
     """Attach the callbacks to ``app``, bound to ``store`` and ``settings``."""
 
@@ -163,6 +248,9 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         Input(Id.RESOLUTION, "value"),
         Input(Id.MAP, "zoom"),
         Input(Id.MAP, "bounds"),
+        Input(Id.STATISTIC, "value"),
+        Input(Id.SUPPRESS, "value"),
+        Input(Id.PLAYBACK_STATE, "data"),
         State(Id.CLIENT_STATE, "data"),
     )
     def _refresh(
@@ -174,26 +262,57 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         resolution: str,
         zoom: float | None,
         bounds: Any,
+        statistic: str | None,
+        suppress: list[str] | None,
+        playback: dict[str, Any] | None,
         client: dict[str, Any] | None,
     ) -> tuple[Any, ...]:
-        return refresh_map(store, settings, window, cstart, cend, metric, resolution, zoom, bounds, client)
+        return refresh_map(
+            store,
+            settings,
+            window,
+            cstart,
+            cend,
+            metric,
+            resolution,
+            zoom,
+            bounds,
+            client,
+            statistic=statistic,
+            suppress=bool(suppress),
+            playback=playback,
+        )
 
     @app.callback(
         Output(Id.DETAILS, "children"),
         *[Input(LAYER_IDS[name], "clickData") for name in LAYER_ORDER],
+        State(Id.WINDOW, "value"),
+        State(Id.CUSTOM_START, "value"),
+        State(Id.CUSTOM_END, "value"),
         prevent_initial_call=True,
     )
-    def _details(*features: dict[str, Any] | None) -> Any:
+    def _details(*args: Any) -> Any:
+        features, (window, cstart, cend) = args[: len(LAYER_ORDER)], args[len(LAYER_ORDER) :]
         triggered = ctx.triggered_id
         for name, feature in zip(LAYER_ORDER, features, strict=True):
-            if LAYER_IDS[name] == triggered:
-                return describe_feature(feature, name)
+            if LAYER_IDS[name] != triggered:
+                continue
+            props = (feature or {}).get("properties") or {}
+            if name == "hotspots" and props.get("windows"):
+                return describe_hotspot(store, props, window, cstart, cend)
+            return describe_feature(feature, name)
         return no_update
 
     @app.callback(Output(Id.CUSTOM_BOX, "style"), Input(Id.WINDOW, "value"))
     def _custom_box(window: str) -> dict[str, str]:
         return {"display": "inline-flex", "gap": "6px"} if window == "custom" else {"display": "none"}
 
-    @app.callback(Output(Id.HOTSPOT_LEGEND_TITLE, "children"), Input(Id.METRIC, "value"))
-    def _legend_title(metric: str) -> str:
-        return f"Hotspots: {metric or 'events'} per H3 cell"
+    @app.callback(
+        Output(Id.HOTSPOT_LEGEND_TITLE, "children"),
+        Output(Id.HOTSPOT_LEGEND, "children"),
+        Input(Id.METRIC, "value"),
+        Input(Id.STATISTIC, "value"),
+        Input(Id.PLAYBACK_STATE, "data"),
+    )
+    def _legend(metric: str | None, statistic: str | None, playback: dict[str, Any] | None) -> tuple[str, Any]:
+        return hotspot_legend_view(metric, statistic, playback)

@@ -26,6 +26,12 @@ class Id(StrEnum):
     LEGEND = "legend"
     HOTSPOT_LEGEND_TITLE = "hotspot-legend-title"
     VIEW_ERROR = "view-error"
+    LAYERS_CONTROL = "layers-control"  # reports the overlays shown (exports, permalinks)
+    STATISTIC = "statistic"
+    SUPPRESS = "suppress"
+    HOTSPOT_LEGEND = "hotspot-legend"
+    ALERT_BADGE = "alert-badge"
+    PLAYBACK_STATE = "playback-state"
 
 
 LAYER_IDS = {
@@ -34,3 +40,6 @@ LAYER_IDS = {
     "hotspots": Id.HOTSPOTS,
     "sar_zones": Id.SAR_ZONES,
 }
+
+# Each layer's LayersControl overlay: permalinks set ``checked`` from the View's layers.
+OVERLAY_IDS = {name: f"overlay-{name}" for name in LAYER_IDS}

@@ -7,7 +7,7 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
-from dashboard.ids import LAYER_IDS, Id
+from dashboard.ids import LAYER_IDS, OVERLAY_IDS, Id
 from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
 from layers.basemap import ATTRIBUTION, basemap_geojson
@@ -37,17 +37,20 @@ def _swatch(style: dict[str, Any]) -> html.Span:
     return html.Span(className=cls, style={"background": style.get("fillColor", "#ccc")})
 
 
+def legend_rows(entries: list[tuple[str, dict[str, Any]]]) -> list[html.Div]:
+    """Return one legend row (swatch and label) per ``(label, style)`` entry."""
+    return [html.Div([_swatch(style), html.Span(label)], className="hbm-legend-row") for label, style in entries]
+
+
 def legend() -> html.Div:
     """Return the legend: one section per layer, built from the same styles the map uses."""
     sections = []
     for name in reversed(LAYER_ORDER):
         title: Any = LAYERS[name].title
+        rows: Any = legend_rows(legend_entries(name))
         if name == "hotspots":
             title = html.Span(id=Id.HOTSPOT_LEGEND_TITLE, children="Hotspots: events per H3 cell")
-        rows = [
-            html.Div([_swatch(style), html.Span(label)], className="hbm-legend-row")
-            for label, style in legend_entries(name)
-        ]
+            rows = [html.Div(rows, id=Id.HOTSPOT_LEGEND)]
         sections.append(html.Div([html.H4(title), *rows], className="hbm-legend-section"))
     return html.Div(sections, id=Id.LEGEND)
 
@@ -62,7 +65,7 @@ def _layer(name: str) -> dl.Overlay:
     }
     if name == "crossing_points":
         props["pointToLayer"] = {"variable": "hbm.crossingPoint"}
-    return dl.Overlay(dl.GeoJSON(**props), name=LAYERS[name].title, checked=True)
+    return dl.Overlay(dl.GeoJSON(**props), name=LAYERS[name].title, checked=True, id=OVERLAY_IDS[name])
 
 
 def initial_zoom(region: tuple[float, float, float, float], width_px: int = 1100, height_px: int = 760) -> int:
@@ -91,7 +94,11 @@ def map_component(settings: AppSettings) -> dl.MapContainer:
                 attribution=ATTRIBUTION,
             )
         )
-    children.append(dl.LayersControl([_layer(name) for name in LAYER_ORDER], position="topright", collapsed=False))
+    children.append(
+        dl.LayersControl(
+            [_layer(name) for name in LAYER_ORDER], position="topright", collapsed=False, id=Id.LAYERS_CONTROL
+        )
+    )
     children.append(dl.ScaleControl(position="bottomleft", imperial=False))
     return dl.MapContainer(
         id=Id.MAP,
@@ -141,6 +148,18 @@ def controls() -> html.Div:
             ),
             html.Label("Hotspots by", htmlFor=Id.METRIC),
             _segmented(Id.METRIC, [("events", "events"), ("people", "people")], "events"),
+            html.Label("Colour by", htmlFor=Id.STATISTIC),
+            _segmented(
+                Id.STATISTIC,
+                [("count", "count"), ("change", "change"), ("gi", "Gi*"), ("emerging", "trend")],
+                "count",
+            ),
+            dcc.Checklist(
+                id=Id.SUPPRESS,
+                options=[{"label": " merge cells under k people", "value": "on"}],
+                value=[],
+                className="hbm-check",
+            ),
             html.Label("H3", htmlFor=Id.RESOLUTION),
             dcc.Dropdown(
                 id=Id.RESOLUTION,
@@ -167,6 +186,7 @@ def build_layout(settings: AppSettings) -> html.Div:
                 children=[
                     html.Span(settings.title, className="hbm-title"),
                     *badge,
+                    html.Span(id=Id.ALERT_BADGE, className="hbm-alert-badge", role="status"),
                     html.Span(
                         id=Id.STATUS,
                         className="hbm-status",
@@ -213,5 +233,6 @@ def build_layout(settings: AppSettings) -> html.Div:
             ),
             dcc.Interval(id=Id.INTERVAL, interval=int(settings.refresh_seconds * 1000)),
             dcc.Store(id=Id.CLIENT_STATE, data={}),
+            dcc.Store(id=Id.PLAYBACK_STATE, data={"active": False}),
         ],
     )

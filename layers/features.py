@@ -13,6 +13,7 @@ import pandas as pd
 from data.store import Store
 from geo.cells import cell_to_ring
 from layers.geojson import feature_collection, frame_to_features
+from layers.hotspots import hotspots_layer
 from layers.styles import HOTSPOT_BREAKS, crossing_key, hotspot_key, route_key, sar_key
 from layers.view import View
 
@@ -98,12 +99,6 @@ def cells_to_features(
     return features
 
 
-def hotspots_layer(store: Store, view: View) -> dict[str, Any]:
-    """Return H3 cells at the View's resolution, counted in the store query (never raw events)."""
-    cells = store.cell_counts(view.res, view.start, view.end, view.bbox)
-    return feature_collection(cells_to_features(cells, view.res, view.metric))
-
-
 @dataclass(frozen=True)
 class LayerSpec:
     """How one layer is built, and which tables and View fields it depends on."""
@@ -128,7 +123,7 @@ LAYERS: dict[str, LayerSpec] = {
         "Hotspots (H3)",
         ("events",),
         hotspots_layer,
-        lambda v: f"{_window_key(v)}|r{v.res}|{v.metric}|{v.bbox}",
+        lambda v: f"{_window_key(v)}|r{v.res}|{v.metric}|{v.statistic}|{int(v.suppress)}|{v.bbox}",
     ),
     "routes": LayerSpec("Informal routes", ("routes", "events"), routes_layer, _window_key),
     "crossing_points": LayerSpec("Crossing points", ("crossing_points", "events"), crossing_points_layer, _window_key),

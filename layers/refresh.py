@@ -40,10 +40,16 @@ class RefreshResult:
     revision: int = 0
 
 
-def refresh(store: Store, view: View, previous: dict[str, str] | None) -> RefreshResult:
-    """Return only the layers that changed since ``previous`` keys; nothing else is queried."""
+def refresh(store: Store, view: View, previous: dict[str, str] | None, skip: tuple[str, ...] = ()) -> RefreshResult:
+    """Return only the layers that changed since ``previous`` keys; nothing else is queried.
+
+    Layers in ``skip`` (owned by something else for now, such as playback) keep their previous key.
+    """
     revisions = store.revisions()
     keys = layer_keys(revisions, view)
+    for name in skip:
+        if name in keys and previous and name in previous:
+            keys[name] = previous[name]
     stale = stale_layers(previous, keys)
     result = RefreshResult(keys=keys, data_as_of=revisions["_all"].updated_at, revision=revisions["_all"].revision)
     if not stale:

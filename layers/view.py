@@ -37,6 +37,7 @@ class View:
     metric: str = "events"
     window_label: str = DEFAULT_WINDOW
     statistic: str = "count"
+    suppress: bool = False  # merge hotspot cells under k people into their parents (small-count suppression)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:

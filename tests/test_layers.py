@@ -89,9 +89,12 @@ def test_hotspot_cells_sum_to_the_window_totals(seeded: Store) -> None:
     v = view(zoom=9)
     data = LAYERS["hotspots"].build(seeded, v)
     events, people = seeded.event_totals(v.start, v.end)
-    assert sum(f["properties"]["events"] for f in data["features"]) == events
-    assert sum(f["properties"]["people"] for f in data["features"]) == people
-    assert {f["properties"]["res"] for f in data["features"]} == {v.res}
+    cells = [f["properties"] for f in data["features"] if "cell" in f["properties"]]
+    assert sum(p["events"] for p in cells) == events
+    assert sum(p["people"] for p in cells) == people
+    assert {p["res"] for p in cells} == {v.res}
+    # Every cell carries its statistics: one count per window, oldest first, the current one last.
+    assert all(len(p["windows"]) == 5 and p["windows"][-1] == p[v.metric] for p in cells)
 
 
 def test_refresh_sends_nothing_when_nothing_changed(seeded: Store) -> None:

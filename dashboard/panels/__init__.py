@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-PANEL_MODULES: tuple[str, ...] = ()
+PANEL_MODULES: tuple[str, ...] = ("dashboard.panels.alerts", "dashboard.panels.playback")
 
 
 def load_panels() -> list[ModuleType]:

@@ -1,0 +1,200 @@
+"""Playback panel: step the hotspot layer through time, windowed or cumulative, on a fixed colour scale.
+
+Starting playback loads every frame in one aggregated store query (``layers.playback``);
+moving the slider then only picks a frame from that cache. While playback is on it owns the
+hotspot layer; stopping hands it back to the live refresh.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+from dash import Dash, Input, Output, State, dcc, html, no_update
+
+from dashboard.callbacks import parse_view
+from dashboard.ids import Id
+from dashboard.settings import AppSettings
+from data.store import Store
+from geo.errors import HbmError
+from layers.playback import MODES, STEPS, Playback, load_playback
+
+TITLE = "Time playback"
+TOGGLE = "playback-toggle"
+MODE = "playback-mode"
+STEP = "playback-step"
+SLIDER = "playback-slider"
+PLAY = "playback-play"
+TICK = "playback-tick"
+LABEL = "playback-label"
+FRAMES = {"6h": 28, "1d": 30, "7d": 8}
+CACHE_SIZE = 4
+
+
+class PlaybackCache:
+    """A few recent playbacks per server process, keyed by what they were loaded for."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, Playback] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Playback | None:
+        """Return a cached playback, or None."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: str, playback: Playback) -> None:
+        """Keep ``playback`` under ``key``, dropping the oldest beyond the cache size."""
+        with self._lock:
+            self._items[key] = playback
+            while len(self._items) > CACHE_SIZE:
+                self._items.popitem(last=False)
+
+
+def layout(settings: AppSettings) -> html.Div:
+    """Return the playback controls: on/off, mode, step, slider and a play button."""
+    return html.Div(
+        [
+            dcc.Checklist(
+                id=TOGGLE,
+                options=[{"label": " play back the hotspot layer", "value": "on"}],
+                value=[],
+                className="hbm-check",
+            ),
+            html.Div(
+                [
+                    dcc.RadioItems(
+                        id=MODE,
+                        options=[{"label": m, "value": m} for m in MODES],
+                        value="windowed",
+                        className="hbm-seg",
+                        inline=True,
+                    ),
+                    dcc.RadioItems(
+                        id=STEP,
+                        options=[{"label": f"step {s}", "value": s} for s in STEPS],
+                        value="1d",
+                        className="hbm-seg",
+                        inline=True,
+                    ),
+                ],
+                className="hbm-playback-row",
+            ),
+            dcc.Slider(
+                id=SLIDER,
+                min=0,
+                max=FRAMES["1d"] - 1,
+                step=1,
+                value=FRAMES["1d"] - 1,
+                marks=None,
+                updatemode="mouseup",
+                tooltip={"always_visible": False},
+            ),
+            html.Div(
+                [
+                    html.Button("▶ Play", id=PLAY, className="hbm-button", n_clicks=0),
+                    html.Span(id=LABEL, className="hbm-playback-label", **{"aria-live": "polite"}),
+                ],
+                className="hbm-playback-row",
+            ),
+            dcc.Interval(id=TICK, interval=1200, disabled=True),
+        ]
+    )
+
+
+def _key(view: Any, step: str) -> str:
+    day = view.end.replace(minute=0, second=0, microsecond=0)
+    return f"{view.res}|{view.bbox}|{view.metric}|{step}|{day.isoformat()}"
+
+
+def playback_frame(
+    store: Store,
+    cache: PlaybackCache,
+    view: Any,
+    step: str,
+    mode: str,
+    frame: int,
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Return (hotspot layer data, playback state, label) for one frame, loading the frames once."""
+    key = _key(view, step)
+    playback = cache.get(key)
+    if playback is None:
+        playback = load_playback(store, view, STEPS[step], FRAMES[step])
+        cache.put(key, playback)
+    start, end = playback.frame_bounds(frame, mode)
+    data = playback.frame_layer(frame, mode)
+    cells = sum(1 for _ in data["features"])
+    label = f"{start:%d %b %H:%M} – {end:%d %b %H:%M} UTC · {cells:,} cells"
+    state = {"active": True, "mode": mode, "step": step, "frame": frame, "breaks": list(playback.breaks[mode])}
+    return data, state, label
+
+
+def register(app: Dash, store: Store, settings: AppSettings) -> None:
+    """Attach the playback callbacks."""
+    cache = PlaybackCache()
+
+    @app.callback(
+        Output(SLIDER, "max"),
+        Output(SLIDER, "value"),
+        Input(STEP, "value"),
+    )
+    def _frames(step: str) -> tuple[int, int]:
+        n = FRAMES.get(step or "1d", FRAMES["1d"])
+        return n - 1, n - 1
+
+    @app.callback(
+        Output(TICK, "disabled"),
+        Output(PLAY, "children"),
+        Input(PLAY, "n_clicks"),
+        State(TICK, "disabled"),
+        prevent_initial_call=True,
+    )
+    def _play(_n: int, disabled: bool) -> tuple[bool, str]:
+        return (False, "⏸ Pause") if disabled else (True, "▶ Play")
+
+    @app.callback(
+        Output(SLIDER, "value", allow_duplicate=True),
+        Input(TICK, "n_intervals"),
+        State(SLIDER, "value"),
+        State(SLIDER, "max"),
+        prevent_initial_call=True,
+    )
+    def _advance(_n: int, value: int | None, top: int) -> int:
+        return 0 if value is None or value >= top else int(value) + 1
+
+    @app.callback(
+        Output(Id.HOTSPOTS, "data", allow_duplicate=True),
+        Output(Id.PLAYBACK_STATE, "data"),
+        Output(LABEL, "children"),
+        Input(TOGGLE, "value"),
+        Input(MODE, "value"),
+        Input(STEP, "value"),
+        Input(SLIDER, "value"),
+        State(Id.METRIC, "value"),
+        State(Id.RESOLUTION, "value"),
+        State(Id.MAP, "zoom"),
+        State(Id.MAP, "bounds"),
+        prevent_initial_call=True,
+    )
+    def _frame(
+        toggle: list[str] | None,
+        mode: str,
+        step: str,
+        frame: int | None,
+        metric: str | None,
+        resolution: str | None,
+        zoom: float | None,
+        bounds: Any,
+    ) -> tuple[Any, dict[str, Any], str]:
+        if not toggle:
+            return no_update, {"active": False}, ""
+        try:
+            view = parse_view("24h", None, None, metric, resolution, zoom, bounds, settings, datetime.now(UTC))
+            return playback_frame(store, cache, view, step or "1d", mode or "windowed", int(frame or 0))
+        except HbmError as exc:
+            return no_update, {"active": False}, f"Playback unavailable: {exc}"

@@ -1,0 +1,321 @@
+"""Early-warning rules: evaluate the stored rules against the store, one alert per ongoing condition.
+
+Each rule kind turns the current data into *findings* (a subject, a place, the evidence).
+A finding that matches an open alert of the same rule updates it (a growing surge stays
+one alert); a new finding opens an alert; an open alert whose condition has been clear for
+the rule's ``clear_after_s`` closes itself.
+
+Rule kinds and their parameters:
+
+- ``hotspot_surge``: ``res`` (H3 resolution), ``window`` (6h/24h/7d/30d), ``min_people``,
+  ``categories`` (change categories that count, e.g. large_increase, new), ``min_gi_bin``.
+  Flagged cells (a listed category, or a Gi* bin at least ``min_gi_bin``) that touch form
+  one surge; it fires when its people in the window reach ``min_people``. A later surge is
+  the same alert when it shares or touches one of the alert's cells.
+- ``distress_in_sar``: ``window``, ``kinds`` (default distress). Fires per SAR zone holding
+  such an event; an event counts in the smallest zone that contains it.
+- ``crossing_closed``: fires when a crossing point's status changes to closed, and stays
+  true while it is closed. The first evaluation only records the statuses.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import h3
+import pandas as pd
+import shapely
+
+from data.alerts import (
+    SEVERITY_RANK,
+    Alert,
+    AlertError,
+    Rule,
+    load_rules,
+    new_alert_id,
+    open_alerts,
+    save_rule,
+    save_rule_state,
+    write_alert,
+)
+from data.store import BBox, SqlStore
+from layers.view import WINDOWS, View
+
+DEFAULT_RULES = (
+    Rule(
+        id="surge-r6-24h",
+        name="Surge: large increase or Gi* 99 % at res 6 with ≥ 50 people in 24 h",
+        kind="hotspot_surge",
+        params={"res": 6, "window": "24h", "min_people": 50, "categories": ["large_increase", "new"], "min_gi_bin": 3},
+        severity="critical",
+        clear_after_s=6 * 3600,
+    ),
+    Rule(
+        id="distress-in-sar",
+        name="Distress event inside a SAR zone (last 6 h)",
+        kind="distress_in_sar",
+        params={"window": "6h", "kinds": ["distress"]},
+        severity="critical",
+        clear_after_s=3600,
+    ),
+    Rule(
+        id="crossing-closed",
+        name="A crossing point's status changes to closed",
+        kind="crossing_closed",
+        params={},
+        severity="warning",
+        clear_after_s=0,
+    ),
+)
+
+
+@dataclass
+class Finding:
+    """One place where a rule's condition holds now."""
+
+    subject: str
+    title: str
+    lat: float | None
+    lng: float | None
+    evidence: dict[str, Any]
+    cells: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation changed."""
+
+    opened: list[Alert] = field(default_factory=list)
+    updated: list[Alert] = field(default_factory=list)
+    closed: list[Alert] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def ensure_default_rules(store: SqlStore, now: datetime) -> None:
+    """Store the default rules when the store has none yet (user edits are never overwritten)."""
+    if load_rules(store):
+        return
+    for rule in DEFAULT_RULES:
+        save_rule(store, rule, now, who="default")
+
+
+def _window(params: dict[str, Any]) -> Any:
+    name = params.get("window", "24h")
+    if name not in WINDOWS:
+        raise AlertError(f"rule window {name!r} must be one of {', '.join(WINDOWS)}")
+    return WINDOWS[name]
+
+
+def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
+    from layers.hotspots import flagged_groups, hotspot_table
+
+    p = rule.params
+    res = int(p.get("res", 6))
+    view = View(start=now - _window(p), end=now, resolution=res, bbox=region, metric="people")
+    table = hotspot_table(store, view)
+    flagged = table[
+        table["category"].isin(p.get("categories", ["large_increase"]))
+        | (table["gi_bin"] >= int(p.get("min_gi_bin", 3)))
+    ]
+    findings = []
+    for group in flagged_groups(flagged):
+        people, events = int(group["people"].sum()), int(group["events"].sum())
+        if people < int(p.get("min_people", 0)):
+            continue
+        top = group.sort_values(["people", "cell"], ascending=[False, True]).iloc[0]
+        lat, lng = h3.cell_to_latlng(h3.int_to_str(int(top["cell"])))
+        cells = sorted(h3.int_to_str(int(c)) for c in group["cell"])
+        findings.append(
+            Finding(
+                subject=f"surge:{cells[0]}",
+                title=f"Surge: {people:,} people, {events:,} events in {p.get('window', '24h')}, {len(cells)} cells",
+                lat=lat,
+                lng=lng,
+                cells=cells,
+                evidence={
+                    "people": people,
+                    "events": events,
+                    "cells": len(cells),
+                    "baseline_mean_people": round(float(group["baseline_mean"].sum()), 1),
+                    "categories": sorted(set(group["category"])),
+                    "max_gi_bin": int(group["gi_bin"].max()),
+                    "max_gi_z": round(float(group["gi_z"].max()), 2),
+                    "resolution": res,
+                    "window": p.get("window", "24h"),
+                },
+            )
+        )
+    return findings
+
+
+def _distress_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
+    p = rule.params
+    events = store.event_points(now - _window(p), now, region, p.get("kinds") or ["distress"])
+    zones = store.features("sar_zones")
+    if events.empty or zones.empty:
+        return []
+    zones = zones.assign(_area=shapely.area(zones.geometry.values)).sort_values("_area")  # nesting order only
+    points = shapely.points(events["lng"].to_numpy(float), events["lat"].to_numpy(float))
+    owner = pd.Series([None] * len(events), dtype=object)
+    for zid, geom in zip(zones["id"], zones.geometry, strict=True):  # smallest first: innermost zone wins
+        inside = shapely.contains(geom, points) & owner.isna().to_numpy()
+        owner[inside] = zid
+    events = events.assign(zone=owner.to_numpy())
+    names = dict(zip(zones["id"], zones["name"], strict=True))
+    findings = []
+    for zid, group in events.dropna(subset=["zone"]).groupby("zone", sort=True):
+        latest = group.iloc[-1]
+        findings.append(
+            Finding(
+                subject=f"sar:{zid}",
+                title=f"{len(group)} distress event(s) in {names[zid]}",
+                lat=float(latest["lat"]),
+                lng=float(latest["lng"]),
+                evidence={
+                    "zone": str(zid),
+                    "zone_name": str(names[zid]),
+                    "events": len(group),
+                    "people": int(group["people"].sum()),
+                    "latest": latest["occurred_at"].isoformat(),
+                    "event_ids": [str(i) for i in group["id"].tail(10)],
+                },
+            )
+        )
+    return findings
+
+
+def _closed_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
+    points = store.features("crossing_points", region)
+    statuses = dict(zip(points["id"], points["status"], strict=True))
+    before: dict[str, str] | None = rule.state.get("statuses")
+    ongoing = {a.subject for a in open_alerts(store, rule.id)}
+    findings = []
+    if before is not None:
+        for row in points.itertuples():
+            subject = f"crossing:{row.id}"
+            changed = row.status == "closed" and before.get(row.id) not in (None, "closed")
+            if changed or (row.status == "closed" and subject in ongoing):
+                findings.append(
+                    Finding(
+                        subject=subject,
+                        title=f"Crossing point {row.name} is closed",
+                        lat=float(row.geometry.y),
+                        lng=float(row.geometry.x),
+                        evidence={
+                            "crossing_point": str(row.id),
+                            "name": str(row.name),
+                            "previous_status": before.get(row.id, "closed"),
+                            "status": "closed",
+                        },
+                    )
+                )
+    if statuses != before:
+        save_rule_state(store, rule.id, {**rule.state, "statuses": statuses})
+    return findings
+
+
+FINDERS = {"hotspot_surge": _surge_findings, "distress_in_sar": _distress_findings, "crossing_closed": _closed_findings}
+
+
+def _touches(alert: Alert, finding: Finding) -> bool:
+    if alert.subject == finding.subject:
+        return True
+    if not alert.cells or not finding.cells:
+        return False
+    near = set(alert.cells)
+    for cell in alert.cells:
+        near.update(h3.grid_disk(cell, 1))
+    return not near.isdisjoint(finding.cells)
+
+
+def _reconcile(store: SqlStore, rule: Rule, findings: list[Finding], now: datetime, out: Evaluation) -> None:
+    current = open_alerts(store, rule.id)
+    matched: set[str] = set()
+    for finding in findings:
+        alert = next((a for a in current if a.id not in matched and _touches(a, finding)), None)
+        if alert is None:
+            alert = Alert(
+                id=new_alert_id(),
+                rule_id=rule.id,
+                subject=finding.subject,
+                status="open",
+                severity=rule.severity,
+                title=finding.title,
+                lat=finding.lat,
+                lng=finding.lng,
+                evidence=finding.evidence,
+                cells=finding.cells,
+                opened_at=now,
+                updated_at=now,
+                last_true_at=now,
+            )
+            current.append(alert)
+            out.opened.append(alert)
+        else:
+            alert.title, alert.lat, alert.lng = finding.title, finding.lat, finding.lng
+            alert.evidence, alert.last_true_at, alert.updated_at = finding.evidence, now, now
+            alert.cells = sorted(set(alert.cells) | set(finding.cells))
+            if SEVERITY_RANK[rule.severity] > SEVERITY_RANK[alert.severity]:
+                alert.severity = rule.severity
+            out.updated.append(alert)
+        matched.add(alert.id)
+        write_alert(store, alert)
+    for alert in current:
+        if alert.id in matched:
+            continue
+        if (now - alert.last_true_at).total_seconds() >= rule.clear_after_s:
+            alert.status, alert.closed_at, alert.updated_at = "closed", now, now
+            write_alert(store, alert)
+            out.closed.append(alert)
+
+
+def evaluate_rules(store: SqlStore, now: datetime, region: BBox | None = None) -> Evaluation:
+    """Run every enabled rule once; return the alerts opened, updated and closed.
+
+    A rule that fails (bad parameters) is reported in ``errors`` and does not stop the others.
+    """
+    out = Evaluation()
+    for rule in load_rules(store, enabled_only=True):
+        try:
+            findings = FINDERS[rule.kind](store, rule, now, region)
+        except AlertError as exc:
+            out.errors.append(f"rule {rule.id}: {exc}")
+            continue
+        _reconcile(store, rule, findings, now, out)
+    return out
+
+
+class AlertMonitor:
+    """Runs the rules from the refresh path: when the data changed, at most every ``min_interval_s``.
+
+    One lock per process keeps two refreshes from evaluating at once (which could open one
+    surge twice).
+    """
+
+    def __init__(self, store: SqlStore, region: BBox | None, min_interval_s: float = 15.0) -> None:
+        self.store, self.region, self.min_interval_s = store, region, min_interval_s
+        self._lock = threading.Lock()
+        self._last_revision: int | None = None
+        self._last_run = 0.0
+        self.last_errors: list[str] = []
+
+    def maybe_evaluate(self, now: datetime, revision: int) -> Evaluation | None:
+        """Evaluate when the store revision moved and the interval has passed; else return None."""
+        if revision == self._last_revision and time.monotonic() - self._last_run < 300:
+            return None  # nothing new; still re-run every 5 min so alerts can close by themselves
+        if time.monotonic() - self._last_run < self.min_interval_s:
+            return None
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            self._last_run = time.monotonic()
+            result = evaluate_rules(self.store, now, self.region)
+            self._last_revision = revision
+            self.last_errors = result.errors
+            return result
+        finally:
+            self._lock.release()
