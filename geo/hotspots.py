@@ -365,4 +365,3 @@ def hotspot_areas(stats: pd.DataFrame, settings: HotspotSettings | None = None) 
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
 
 
-_touch_components = touching_components  # the old private name, still imported by layers/hotspots.py
