@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -100,7 +101,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # Feature command groups live in their own modules; each exposes ``add_commands(sub)``
 # that adds its sub-parsers with ``set_defaults(func=...)``. Add one line per module.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "dashboard.cli_export",
+    "dashboard.cli_hotspots",
+    "dashboard.cli_ingest",
+    "dashboard.cli_sar",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stops Python's own flush error at exit
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,9 +8,12 @@ the rule's ``clear_after_s`` closes itself.
 Rule kinds and their parameters:
 
 - ``hotspot_surge``: ``res`` (H3 resolution), ``window`` (6h/24h/7d/30d), ``min_people``,
-  ``categories`` (change categories that count, e.g. large_increase, new), ``min_gi_bin``.
-  Flagged cells (a listed category, or a Gi* bin at least ``min_gi_bin``) that touch form
-  one surge; it fires when its people in the window reach ``min_people``. A later surge is
+  ``categories`` (change categories that count, e.g. large_increase, new), ``min_gi_bin``,
+  ``combine`` ("and" or "or"). A cell is flagged when it has a listed category and/or a Gi*
+  bin of at least ``min_gi_bin``; flagged cells that touch form one surge, which fires when
+  its people in the window reach ``min_people``. The default rule uses "and": a rise that is
+  also a significant cluster. "or" is noisier: a busy crossing is a Gi* hot spot every day,
+  and small cells swing by more than 25 % from one day to the next. A later surge is
   the same alert when it shares or touches one of the alert's cells.
 - ``distress_in_sar``: ``window``, ``kinds`` (default distress). Fires per SAR zone holding
   such an event; an event counts in the smallest zone that contains it.
@@ -48,9 +51,16 @@ from layers.view import WINDOWS, View
 DEFAULT_RULES = (
     Rule(
         id="surge-r6-24h",
-        name="Surge: large increase or Gi* 99 % at res 6 with ≥ 50 people in 24 h",
+        name="Surge: large increase and a Gi* hot spot (95 %) at res 6, ≥ 50 people in 24 h",
         kind="hotspot_surge",
-        params={"res": 6, "window": "24h", "min_people": 50, "categories": ["large_increase", "new"], "min_gi_bin": 3},
+        params={
+            "res": 6,
+            "window": "24h",
+            "min_people": 50,
+            "categories": ["large_increase", "new"],
+            "min_gi_bin": 2,
+            "combine": "and",
+        },
         severity="critical",
         clear_after_s=6 * 3600,
     ),
@@ -117,10 +127,12 @@ def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | N
     res = int(p.get("res", 6))
     view = View(start=now - _window(p), end=now, resolution=res, bbox=region, metric="people")
     table = hotspot_table(store, view)
-    flagged = table[
-        table["category"].isin(p.get("categories", ["large_increase"]))
-        | (table["gi_bin"] >= int(p.get("min_gi_bin", 3)))
-    ]
+    rising = table["category"].isin(p.get("categories", ["large_increase"]))
+    clustered = table["gi_bin"] >= int(p.get("min_gi_bin", 3))
+    combine = p.get("combine", "or")
+    if combine not in ("and", "or"):
+        raise AlertError(f"rule combine {combine!r} must be 'and' or 'or'")
+    flagged = table[(rising & clustered) if combine == "and" else (rising | clustered)]
     findings = []
     for group in flagged_groups(flagged):
         people, events = int(group["people"].sum()), int(group["events"].sum())
