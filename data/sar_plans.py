@@ -38,7 +38,7 @@ from geo.search_theory import (
     uniform_poa,
     weighted_poa,
 )
-from geo.sectors import Sector, area_km2, check_area, make_sectors, next_labels, split_in_two
+from geo.sectors import Sector, area_km2, check_area, distress_area, make_sectors, next_labels, split_in_two
 
 POA_MODES = ("uniform", "events")
 UNSET: Any = object()
@@ -238,8 +238,13 @@ def create_plan(
     notes: str | None = None,
     parent_id: str | None = None,
     plan_id: str | None = None,
+    sweep_width_m: float | None = None,
+    track_spacing_m: float | None = None,
 ) -> str:
-    """Save a new plan (search area + sectors, version 1) and return its id."""
+    """Save a new plan (search area + sectors, version 1) and return its id.
+
+    ``sweep_width_m`` and ``track_spacing_m``, when given, are the planned values for every sector.
+    """
     if len(sectors) != len(poas) or not sectors:
         raise PlanError("a plan needs at least one sector, each with a POA")
     name = (name or "").strip() or "Search area"
@@ -266,7 +271,10 @@ def create_plan(
             "geometry": area,
         }
     ]
-    rows += [_sector_row(plan_id, s, float(p), authority) for s, p in zip(sectors, poas, strict=True)]
+    for sector, poa in zip(sectors, poas, strict=True):
+        row = _sector_row(plan_id, sector, float(poa), authority)
+        row.update(sweep_width_m=sweep_width_m, track_spacing_m=track_spacing_m)
+        rows.append(row)
     store.upsert("sar_zones", rows)
     return plan_id
 
@@ -678,3 +686,23 @@ def delete_plan(store: Store, plan_id: str, seen_version: int) -> None:
     if plan.version != int(seen_version):
         raise PlanConflict(int(seen_version), plan.version)
     store.soft_delete("sar_zones", [plan.id, *plan.sectors["id"].tolist()])
+
+
+def distress_event_area(store: Store, event_id: str, now: datetime | None = None, **kwargs: float) -> tuple[Any, str]:
+    """Return (search area, description) around a stored event: its position, radius grown with age and precision."""
+    with store.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT lat, lng, occurred_at, location_precision_m, kind FROM events "
+                "WHERE id = :id AND deleted_at IS NULL"
+            ),
+            {"id": event_id},
+        ).first()
+    if row is None:
+        raise PlanError(f"no event with id {event_id!r}")
+    lat, lng, occurred, precision, kind = row
+    when = store.from_db_time(occurred) or datetime.now(UTC)
+    age_h = max(0.0, ((now or datetime.now(UTC)) - when).total_seconds() / 3600.0)
+    area, radius = distress_area(float(lat), float(lng), age_h, _num(precision), **kwargs)
+    note = f"{kind} event {event_id} at {lat:.5f}, {lng:.5f}, {age_h:.1f} h old: radius {radius:.1f} km"
+    return area, note

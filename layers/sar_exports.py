@@ -1,0 +1,451 @@
+"""Field exports of a SAR plan: GeoJSON, KML, GPX (routes + track waypoints), CSV assignments, PDF sheets.
+
+Every feature carries the plan id as ``plan_id``. Free text (plan name, teams, notes) is escaped in
+XML formats and shown as plain text in the PDF (matplotlib mathtext is switched off for it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+from xml.sax.saxutils import escape, quoteattr
+
+import mgrs
+import shapely
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from data.sar_plans import Plan
+from geo.errors import HbmError
+from geo.search_theory import TrackPlan, parallel_tracks
+from geo.sectors import reproject, utm_epsg
+
+EXPORT_FORMATS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".gpx": "gpx", ".csv": "csv"}
+SECTOR_PROPS = (
+    "label",
+    "name",
+    "area_km2",
+    "poa",
+    "pod",
+    "cum_pod",
+    "pos",
+    "team",
+    "status",
+    "sweep_width_m",
+    "track_spacing_m",
+)
+CSV_COLUMNS = (
+    "plan_id",
+    "label",
+    "team",
+    "status",
+    "area_km2",
+    "poa",
+    "cum_pod",
+    "pos",
+    "sweep_width_m",
+    "track_spacing_m",
+    "track_legs",
+    "track_length_km",
+    "centre_lat",
+    "centre_lng",
+    "centre_mgrs",
+)
+_MGRS = mgrs.MGRS()
+
+
+class ExportError(HbmError):
+    """A plan cannot be exported as asked (unknown format, unwritable file)."""
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _sectors(plan: Plan) -> list[dict[str, Any]]:
+    return [{k: _clean(v) for k, v in rec.items()} for rec in plan.sectors.to_dict("records")]
+
+
+def to_mgrs(lat: float, lng: float) -> str:
+    """Return the 1 m MGRS reference of ``lat, lng`` (e.g. ``36NTG4407454867``), or "n/a" beyond MGRS limits."""
+    try:
+        return str(_MGRS.toMGRS(lat, lng, MGRSPrecision=5))
+    except Exception:  # noqa: BLE001 - the mgrs C library raises plain Exceptions near the poles
+        return "n/a"
+
+
+# -- tracks ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SectorTracks:
+    """Parallel tracks of one sector: the plan in UTM metres and the waypoints as (lat, lng)."""
+
+    tracks: TrackPlan
+    waypoints: list[tuple[float, float]]
+
+
+def sector_tracks(geometry: BaseGeometry, spacing_m: float | None) -> SectorTracks | None:
+    """Return the sector's parallel tracks at ``spacing_m`` (None when no spacing is planned)."""
+    if not spacing_m or spacing_m <= 0:
+        return None
+    c = geometry.centroid
+    epsg = utm_epsg(c.y, c.x)
+    local = reproject(geometry, 4326, epsg, max(1e-4, max(_span(geometry)) / 100))
+    tracks = parallel_tracks(local, spacing_m)
+    if not tracks.legs:
+        return SectorTracks(tracks, [])
+    pts = reproject(shapely.MultiPoint(tracks.waypoints()), epsg, 4326)
+    return SectorTracks(tracks, [(p.y, p.x) for p in shapely.get_parts(pts)])
+
+
+def _span(geom: BaseGeometry) -> tuple[float, float]:
+    minx, miny, maxx, maxy = geom.bounds
+    return maxx - minx, maxy - miny
+
+
+# -- GeoJSON / KML / GPX / CSV --------------------------------------------------------------------
+def plan_geojson(plan: Plan) -> dict[str, Any]:
+    """Return the plan as a FeatureCollection: the search area, then one feature per sector; all carry plan_id."""
+    head = {
+        "plan_id": plan.id,
+        "kind": "search_area",
+        "name": plan.name,
+        "version": plan.version,
+        "method": plan.method,
+        "target_km2": plan.target_km2,
+        "area_km2": plan.area_km2,
+        "rest_poa": plan.rest_poa,
+        "pos": plan.total_pos,
+    }
+    features = [{"type": "Feature", "id": plan.id, "geometry": mapping(plan.area), "properties": head}]
+    for s in _sectors(plan):
+        props = {"plan_id": plan.id, "kind": "sector", **{k: s.get(k) for k in SECTOR_PROPS}}
+        features.append({"type": "Feature", "id": s["id"], "geometry": mapping(s["geometry"]), "properties": props})
+    return {"type": "FeatureCollection", "name": plan.name, "features": features}
+
+
+def to_geojson(plan: Plan) -> str:
+    """Return the plan as GeoJSON text."""
+    return json.dumps(plan_geojson(plan), ensure_ascii=False)
+
+
+def _kml_ring(coords: Iterable[tuple[float, ...]]) -> str:
+    return " ".join(f"{x:.7f},{y:.7f}" for x, y, *_ in coords)
+
+
+def _kml_geometry(geom: BaseGeometry) -> str:
+    polys = []
+    for poly in shapely.get_parts(geom):
+        inner = "".join(
+            f"<innerBoundaryIs><LinearRing><coordinates>{_kml_ring(r.coords)}</coordinates></LinearRing></innerBoundaryIs>"
+            for r in poly.interiors
+        )
+        polys.append(
+            "<Polygon><outerBoundaryIs><LinearRing><coordinates>"
+            f"{_kml_ring(poly.exterior.coords)}</coordinates></LinearRing></outerBoundaryIs>{inner}</Polygon>"
+        )
+    return polys[0] if len(polys) == 1 else f"<MultiGeometry>{''.join(polys)}</MultiGeometry>"
+
+
+def _kml_data(props: dict[str, Any]) -> str:
+    cells = "".join(
+        f"<Data name={quoteattr(k)}><value>{escape('' if v is None else str(v))}</value></Data>"
+        for k, v in props.items()
+    )
+    return f"<ExtendedData>{cells}</ExtendedData>"
+
+
+def to_kml(plan: Plan) -> str:
+    """Return the plan as KML 2.2: the search area and one labelled placemark per sector, all attributes as data."""
+    placemarks = []
+    for feature in plan_geojson(plan)["features"]:
+        props = feature["properties"]
+        title = props.get("label") or props.get("name") or plan.id
+        style = "#sector" if props["kind"] == "sector" else "#area"
+        geom = shapely.geometry.shape(feature["geometry"])
+        placemarks.append(
+            f"<Placemark><name>{escape(str(title))}</name><styleUrl>{style}</styleUrl>"
+            f"{_kml_data(props)}{_kml_geometry(geom)}</Placemark>"
+        )
+    styles = (
+        '<Style id="area"><LineStyle><color>ff6fdcf7</color><width>3</width></LineStyle>'
+        "<PolyStyle><fill>0</fill></PolyStyle></Style>"
+        '<Style id="sector"><LineStyle><color>ff6fdcf7</color><width>1.5</width></LineStyle>'
+        "<PolyStyle><color>336fdcf7</color></PolyStyle></Style>"
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f"<name>{escape(plan.name)}</name><description>{escape(f'SAR plan {plan.id}, version {plan.version}')}"
+        f"</description>{styles}{''.join(placemarks)}</Document></kml>\n"
+    )
+
+
+def to_gpx(plan: Plan, track_spacing_m: float | None = None, waypoints: bool = True) -> str:
+    """Return GPX 1.1: each sector boundary as a route; with ``waypoints``, its parallel-track turn points.
+
+    Track waypoints use the sector's planned track spacing, else ``track_spacing_m``; sectors with
+    neither get no waypoints.
+    """
+    wpts, rtes = [], []
+    for s in _sectors(plan):
+        label = str(s["label"])
+        desc = escape(f"plan {plan.id} sector {label} team {s.get('team') or '-'} POA {s.get('poa') or 0:.3f}")
+        for k, poly in enumerate(shapely.get_parts(s["geometry"])):
+            pts = "".join(f'<rtept lat="{y:.7f}" lon="{x:.7f}"/>' for x, y, *_ in poly.exterior.coords)
+            name = label if k == 0 else f"{label}-{k + 1}"
+            rtes.append(f"<rte><name>{escape(name)}</name><desc>{desc}</desc>{pts}</rte>")
+        if waypoints:
+            tracks = sector_tracks(s["geometry"], s.get("track_spacing_m") or track_spacing_m)
+            for i, (lat, lng) in enumerate(tracks.waypoints if tracks else []):
+                wpts.append(
+                    f'<wpt lat="{lat:.7f}" lon="{lng:.7f}"><name>{escape(label)}-{i + 1:03d}</name>'
+                    f"<desc>{escape(f'track waypoint {i + 1} of sector {label}')}</desc></wpt>"
+                )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<gpx version="1.1" creator="hbm-dashboard" xmlns="http://www.topografix.com/GPX/1/1">'
+        f"<metadata><name>{escape(plan.name)}</name><desc>{escape(f'SAR plan {plan.id}')}</desc></metadata>"
+        f"{''.join(wpts)}{''.join(rtes)}</gpx>\n"
+    )
+
+
+def assignment_rows(plan: Plan, track_spacing_m: float | None = None) -> list[dict[str, Any]]:
+    """Return one assignment row per sector (CSV_COLUMNS), with its track legs when a spacing is known."""
+    rows = []
+    for s in _sectors(plan):
+        centre = s["geometry"].representative_point()
+        spacing = s.get("track_spacing_m") or track_spacing_m
+        tracks = sector_tracks(s["geometry"], spacing)
+        rows.append(
+            {
+                "plan_id": plan.id,
+                "label": s["label"],
+                "team": s.get("team") or "",
+                "status": s.get("status"),
+                "area_km2": round(float(s.get("area_km2") or 0), 3),
+                "poa": round(float(s.get("poa") or 0), 4),
+                "cum_pod": round(float(s.get("cum_pod") or 0), 4),
+                "pos": round(float(s.get("pos") or 0), 4),
+                "sweep_width_m": s.get("sweep_width_m"),
+                "track_spacing_m": spacing,
+                "track_legs": tracks.tracks.leg_count if tracks else None,
+                "track_length_km": round(tracks.tracks.track_length_km, 2) if tracks else None,
+                "centre_lat": round(centre.y, 6),
+                "centre_lng": round(centre.x, 6),
+                "centre_mgrs": to_mgrs(centre.y, centre.x),
+            }
+        )
+    return rows
+
+
+def _csv_safe(value: Any) -> Any:
+    # Spreadsheet formula injection: free text starting with = + - @ is prefixed with a quote.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def to_csv(plan: Plan, track_spacing_m: float | None = None) -> str:
+    """Return the CSV assignment list: one row per sector."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for row in assignment_rows(plan, track_spacing_m):
+        writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def export_format(path: str | Path) -> str:
+    """Return the export format named by a file's extension, or raise ExportError."""
+    fmt = EXPORT_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ExportError(f"cannot tell the format of {str(path)!r}: use .geojson, .kml, .gpx or .csv")
+    return fmt
+
+
+def export_text(plan: Plan, fmt: str, track_spacing_m: float | None = None) -> str:
+    """Return the plan in ``fmt`` (geojson, kml, gpx, csv)."""
+    if fmt == "geojson":
+        return to_geojson(plan)
+    if fmt == "kml":
+        return to_kml(plan)
+    if fmt == "gpx":
+        return to_gpx(plan, track_spacing_m)
+    if fmt == "csv":
+        return to_csv(plan, track_spacing_m)
+    raise ExportError(f"unknown export format {fmt!r}")
+
+
+def write_export(plan: Plan, path: str | Path, track_spacing_m: float | None = None) -> str:
+    """Write the plan to ``path`` in the format its extension names; return the format."""
+    fmt = export_format(path)
+    try:
+        Path(path).write_text(export_text(plan, fmt, track_spacing_m), encoding="utf-8")
+    except OSError as exc:
+        raise ExportError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    return fmt
+
+
+# -- PDF assignment sheets ------------------------------------------------------------------------
+def _plain(text: Any) -> str:
+    """Return free text safe for matplotlib: no mathtext."""
+    return str(text).replace("$", r"\$")
+
+
+def _corners(geometry: BaseGeometry, local: BaseGeometry, epsg: int) -> list[tuple[str, float, float]]:
+    """Return named corner points (name, lat, lng): the vertices of a simple sector, else its bbox corners."""
+    simple = local.simplify(1.0)
+    if simple.geom_type == "Polygon" and len(simple.exterior.coords) - 1 <= 8:
+        pts = reproject(shapely.MultiPoint(list(simple.exterior.coords)[:-1]), epsg, 4326)
+        return [(f"P{i + 1}", p.y, p.x) for i, p in enumerate(shapely.get_parts(pts))]
+    w, s, e, n = geometry.bounds
+    return [("NW", n, w), ("NE", n, e), ("SE", s, e), ("SW", s, w)]
+
+
+def _nice_length(span_m: float) -> float:
+    target = span_m / 4
+    base = 10 ** math.floor(math.log10(target))
+    return max(m * base for m in (1, 2, 5) if m * base <= target)
+
+
+def write_sheets(
+    plan: Plan, out: str | Path | IO[bytes], synthetic: bool = False, track_spacing_m: float | None = None
+) -> int:
+    """Write the assignment sheets PDF (one A4 page per sector) to ``out``; return the number of pages."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    sectors = _sectors(plan)
+    if not sectors:
+        raise ExportError(f"plan {plan.id} has no sectors to print")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    marking = "SYNTHETIC DEMO DATA — " if synthetic else ""
+    try:
+        pdf = PdfPages(out, metadata={"Title": f"{marking}SAR assignment sheets: {plan.name}", "Creator": "hbm"})
+    except OSError as exc:
+        raise ExportError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
+    with pdf:
+        for s in sectors:
+            fig = _sheet(plt, plan, s, sectors, synthetic, now, track_spacing_m)
+            pdf.savefig(fig)
+            plt.close(fig)
+    return len(sectors)
+
+
+def _sheet(
+    plt: Any,
+    plan: Plan,
+    s: dict[str, Any],
+    sectors: list[dict[str, Any]],
+    synthetic: bool,
+    now: str,
+    track_spacing_m: float | None,
+) -> Any:
+    geom = s["geometry"]
+    c = geom.centroid
+    epsg = utm_epsg(c.y, c.x)
+    step = max(1e-4, max(_span(geom)) / 100)
+    local = reproject(geom, 4326, epsg, step)
+    fig = plt.figure(figsize=(8.27, 11.69))
+    label = str(s["label"])
+    head = f"SAR assignment — sector {label}"
+    fig.text(0.06, 0.965, head, fontsize=20, weight="bold", usetex=False)
+    fig.text(0.06, 0.945, _plain(f"Plan: {plan.name}  ({plan.id}, version {plan.version})"), fontsize=9)
+    fig.text(0.94, 0.965, now, fontsize=8, ha="right")
+    if synthetic:
+        fig.text(0.94, 0.945, "SYNTHETIC DEMO DATA", fontsize=10, ha="right", color="#c0392b", weight="bold")
+
+    ax = fig.add_axes((0.08, 0.42, 0.84, 0.5))
+    minx, miny, maxx, maxy = local.bounds
+    pad = 0.12 * max(maxx - minx, maxy - miny, 100.0)
+    view = shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+    for other in sectors:  # neighbours, faint, for orientation
+        if other["id"] == s["id"]:
+            continue
+        o = reproject(other["geometry"], 4326, epsg, step)
+        if o.intersects(view):
+            for part in shapely.get_parts(o):
+                ax.plot(*part.exterior.xy, color="#aaaaaa", lw=0.8)
+            p = o.intersection(view).representative_point()
+            ax.text(p.x, p.y, str(other["label"]), color="#999999", fontsize=9, ha="center", va="center")
+    for part in shapely.get_parts(local):
+        ax.fill(*part.exterior.xy, facecolor="#f7dc6f", alpha=0.35, edgecolor="#b7950b", lw=2)
+    spacing = s.get("track_spacing_m") or track_spacing_m
+    tracks = sector_tracks(geom, spacing) if spacing else None
+    if tracks and tracks.tracks.legs:
+        for leg in tracks.tracks.legs:
+            ax.plot(*leg.xy, color="#1f618d", lw=0.8, ls="--")
+    p = local.representative_point()
+    ax.text(p.x, p.y, label, fontsize=28, weight="bold", ha="center", va="center", color="#7d6608")
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    ax.set_aspect("equal")
+    ax.grid(True, color="#cccccc", lw=0.6)
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.tick_params(labelsize=7)
+    zone = epsg % 100
+    ax.set_xlabel(f"UTM zone {zone}{'N' if epsg < 32700 else 'S'} easting (m)", fontsize=8)
+    ax.set_ylabel("northing (m)", fontsize=8)
+    bar = _nice_length(maxx - minx + 2 * pad)
+    x0, y0 = minx - pad * 0.6, miny - pad * 0.6
+    ax.plot([x0, x0 + bar], [y0, y0], color="black", lw=4, solid_capstyle="butt")
+    ax.text(
+        x0 + bar / 2, y0 + pad * 0.12, f"{bar / 1000:g} km" if bar >= 1000 else f"{bar:g} m", ha="center", fontsize=8
+    )
+    ax.annotate("N", xy=(0.96, 0.96), xycoords="axes fraction", ha="center", fontsize=12, weight="bold")
+    ax.annotate("", xy=(0.96, 0.95), xytext=(0.96, 0.87), xycoords="axes fraction", arrowprops={"arrowstyle": "-|>"})
+
+    def fmt(v: Any, spec: str, unit: str = "") -> str:
+        return "—" if v is None else f"{format(float(v), spec)}{unit}"
+
+    facts = [
+        ("Team", _plain(s.get("team") or "unassigned")),
+        ("Status", str(s.get("status") or "").replace("_", " ")),
+        ("Area", fmt(s.get("area_km2"), ".2f", " km²")),
+        ("POA (now)", fmt(s.get("poa"), ".3f")),
+        ("Cumulative POD", fmt(s.get("cum_pod"), ".3f")),
+        ("POS", fmt(s.get("pos"), ".3f")),
+        ("Sweep width", fmt(s.get("sweep_width_m"), ".0f", " m")),
+        ("Track spacing", fmt(spacing, ".0f", " m")),
+        (
+            "Track legs / length",
+            f"{tracks.tracks.leg_count} / {tracks.tracks.track_length_km:.1f} km" if tracks else "—",
+        ),
+    ]
+    y = 0.37
+    for name, value in facts:
+        fig.text(0.08, y, name, fontsize=10, color="#555555")
+        fig.text(0.30, y, value, fontsize=10, weight="bold")
+        y -= 0.018
+    fig.text(0.55, 0.37, "Corners (WGS 84)", fontsize=10, weight="bold")
+    y = 0.352
+    for name, lat, lng in _corners(geom, local, epsg):
+        fig.text(0.55, y, f"{name}  {lat:.5f}, {lng:.5f}", fontsize=8.5, family="monospace")
+        fig.text(0.55, y - 0.013, f"     MGRS {to_mgrs(lat, lng)}", fontsize=8.5, family="monospace")
+        y -= 0.03
+    if s.get("notes"):
+        fig.text(0.08, 0.19, _plain(f"Notes: {s['notes']}")[:300], fontsize=9, wrap=True)
+    fig.text(
+        0.06,
+        0.03,
+        f"{'SYNTHETIC DEMO DATA. ' if synthetic else ''}POD = 1 − e^(−C), C = sweep width ÷ track spacing. "
+        "Report each sortie: sweep width, track spacing or track length.",
+        fontsize=7,
+        color="#555555",
+    )
+    return fig
