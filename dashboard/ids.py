@@ -40,6 +40,3 @@ LAYER_IDS = {
     "hotspots": Id.HOTSPOTS,
     "sar_zones": Id.SAR_ZONES,
 }
-
-# Each layer's LayersControl overlay: permalinks set ``checked`` from the View's layers.
-OVERLAY_IDS = {name: f"overlay-{name}" for name in LAYER_IDS}

@@ -7,7 +7,7 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
-from dashboard.ids import LAYER_IDS, OVERLAY_IDS, Id
+from dashboard.ids import LAYER_IDS, Id
 from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
 from layers.basemap import ATTRIBUTION, basemap_geojson
@@ -65,7 +65,7 @@ def _layer(name: str) -> dl.Overlay:
     }
     if name == "crossing_points":
         props["pointToLayer"] = {"variable": "hbm.crossingPoint"}
-    return dl.Overlay(dl.GeoJSON(**props), name=LAYERS[name].title, checked=True, id=OVERLAY_IDS[name])
+    return dl.Overlay(dl.GeoJSON(**props), name=LAYERS[name].title, checked=True)
 
 
 def initial_zoom(region: tuple[float, float, float, float], width_px: int = 1100, height_px: int = 760) -> int:

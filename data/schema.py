@@ -190,6 +190,18 @@ def build_metadata(dialect: str) -> MetaData:
         Column("acked_at", ts),
     )
     # -- export audit (issue 5) --
+    Table(
+        "export_audit",
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", ts, nullable=False, index=True),
+        Column("who", Text, nullable=False),  # the user, "dashboard" or "cli"
+        Column("format", Text, nullable=False),
+        Column("view_json", Text, nullable=False),  # layers.view_io.view_to_dict, as JSON
+        Column("feature_counts_json", Text, nullable=False),  # {"layer": n}
+        Column("filename", Text),
+        Column("bytes", BigInteger),
+    )
     # -- SAR plans (issue 4) --
     Table(
         "sar_sorties",

@@ -1,0 +1,213 @@
+"""Offline interactive HTML (folium): one self-contained file that opens with no network at all.
+
+Leaflet's JS/CSS (vendored from npm ``leaflet`` 1.9.4 in ``vendor/``) and the live map's own style
+script and stylesheet (``dashboard/assets/hbm.js``, ``hbm.css``) are inlined, so features are drawn by
+the very functions the dashboard uses, from the same ``STYLES`` table. Every external ``<script src>``
+or ``<link href>`` is refused. Free text reaches the page only as text (``textContent``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.util
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import folium
+from folium.elements import Element
+from folium.utilities import JsCode
+
+from data.store import BBox
+from geo.errors import HbmError
+from layers.basemap import ATTRIBUTION, basemap_geojson
+from layers.exports.collect import ExportData
+from layers.styles import STYLES
+
+VENDOR = Path(__file__).parent / "vendor"
+EXTERNAL = re.compile(r"<(script|link)\b[^>]*(src|href)\s*=\s*[\"']?(https?:)?//", re.IGNORECASE)
+HIDDEN = ("_s", "label_lat", "label_lng")
+CTX = "{hideout: {styles: HBM_STYLES}}"
+
+PAGE_CSS = """
+html, body { height: 100%; margin: 0; }
+.hbm-x-bar { position: fixed; left: 0; right: 0; z-index: 1000; text-align: center; font-weight: 700;
+  letter-spacing: 1px; background: #641e16; color: #fff; font-size: 14px; padding: 2px 0; }
+.hbm-x-top { top: 0; } .hbm-x-bottom { bottom: 0; }
+.hbm-x-head { position: fixed; top: 22px; left: 0; right: 0; z-index: 1000; background: var(--panel);
+  border-bottom: 1px solid var(--line); padding: 4px 12px; height: 47px; overflow: hidden; }
+.hbm-x-head h1 { font-size: 18px; margin: 0; }
+.hbm-x-head div { font-size: 13px; color: var(--muted); white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+.folium-map { position: absolute !important; top: 78px !important; bottom: 22px !important; left: 0 !important;
+  right: 0 !important; height: auto !important; width: auto !important; }
+.hbm-x-legend { position: fixed; right: 10px; bottom: 48px; z-index: 1000; max-height: 55vh; overflow-y: auto;
+  background: rgba(17, 26, 36, 0.92); border: 1px solid var(--line); padding: 8px 10px; width: 270px; }
+.hbm-x-legend summary { cursor: pointer; font-weight: 700; }
+.hbm-x-legend ul { margin: 4px 0 0 16px; padding: 0; font-size: 12px; }
+.leaflet-popup-content td { padding: 1px 4px; vertical-align: top; }
+.leaflet-popup-content td:first-child { color: #555; }
+"""
+
+POPUP_JS = """function (feature, layer) {
+  var p = feature.properties || {}, hidden = %s;
+  var box = document.createElement("div"), title = document.createElement("b");
+  title.textContent = p.name || (p.cell ? "H3 cell " + p.cell : %s);
+  box.appendChild(title);
+  var table = document.createElement("table");
+  Object.keys(p).forEach(function (k) {
+    if (hidden.indexOf(k) >= 0) return;
+    var tr = document.createElement("tr"), a = document.createElement("td"), b = document.createElement("td");
+    a.textContent = k.replace(/_/g, " ");
+    b.textContent = p[k] === null || p[k] === undefined ? "\\u2014" : String(p[k]);
+    tr.appendChild(a); tr.appendChild(b); table.appendChild(tr);
+  });
+  box.appendChild(table);
+  layer.bindPopup(box);
+}"""
+
+
+@lru_cache(maxsize=1)
+def _leaflet() -> tuple[str, str]:
+    js = (VENDOR / "leaflet.js").read_text(encoding="utf-8")
+    css = (VENDOR / "leaflet.css").read_text(encoding="utf-8")
+
+    def inline(match: re.Match[str]) -> str:
+        image = VENDOR / "images" / match.group(1)
+        if not image.exists():
+            return "none"
+        return "url(data:image/png;base64," + base64.b64encode(image.read_bytes()).decode("ascii") + ")"
+
+    return js, re.sub(r"url\(images/([\w.-]+)\)", inline, css)
+
+
+@lru_cache(maxsize=1)
+def _dashboard_assets() -> tuple[str, str]:
+    # The live map's style functions and stylesheet: one definition of how features look.
+    spec = importlib.util.find_spec("dashboard")
+    if spec is None or not spec.submodule_search_locations:
+        raise HbmError("the dashboard package (its assets style the HTML export) is not installed")
+    assets = Path(list(spec.submodule_search_locations)[0]) / "assets"
+    return (assets / "hbm.js").read_text(encoding="utf-8"), (assets / "hbm.css").read_text(encoding="utf-8")
+
+
+def _script(source: str) -> str:
+    return "<script>" + source.replace("</script", "<\\/script") + "</script>"
+
+
+def _style(source: str) -> str:
+    return "<style>" + source.replace("</style", "<\\/style") + "</style>"
+
+
+def basemap_for_view(extent: BBox) -> dict[str, Any]:
+    """Return the bundled basemap simplified for the View: full detail near ``extent``, coarse elsewhere."""
+    w, s, e, n = extent
+    pad = max(e - w, n - s)
+    region = (max(-180.0, w - pad), max(-90.0, s - pad), min(180.0, e + pad), min(90.0, n + pad))
+    return basemap_geojson(tuple(round(v, 4) for v in region))  # type: ignore[arg-type]
+
+
+def _swatch(style: dict[str, Any]) -> str:
+    if style.get("line"):
+        border = "dashed" if style.get("dashArray") else "solid"
+        css = f"border-top-width:{style.get('weight', 3)}px;border-top-color:{style['color']};border-top-style:{border}"
+        return f'<span class="sw-line" style="{html.escape(css)}"></span>'
+    shape = style.get("shape")
+    cls = f"sw sw-{shape}" if shape else "sw"
+    return f'<span class="{cls}" style="background:{html.escape(style.get("fillColor", "#ccc"))}"></span>'
+
+
+def legend_html(data: ExportData) -> str:
+    """Return the legend of the visible layers, built from the same styles as the map (text escaped)."""
+    sections = []
+    for title, entries in data.legend():
+        rows = "".join(
+            f'<div class="hbm-legend-row">{_swatch(style)}<span>{html.escape(label)}</span></div>'
+            for label, style in entries
+        )
+        sections.append(f'<div class="hbm-legend-section"><h4>{html.escape(title)}</h4>{rows}</div>')
+    filters = "".join(f"<li>{html.escape(line)}</li>" for line in data.filter_lines())
+    return (
+        '<div class="hbm-x-legend" id="hbm-legend"><details open><summary>Legend</summary>'
+        + ("".join(sections) or "<p>No layers shown</p>")
+        + f"</details><details><summary>Filters</summary><ul>{filters}</ul></details></div>"
+    )
+
+
+def _head(data: ExportData) -> str:
+    marking = html.escape(data.marking)
+    sub = f"Window: {data.window_text()} · Data as of {data.as_of_text()}"
+    synthetic = " · All data shown is SYNTHETIC (demo generator)." if data.synthetic else ""
+    return (
+        f'<div class="hbm-x-bar hbm-x-top" id="hbm-marking">{marking}</div>'
+        f'<div class="hbm-x-head"><h1>{html.escape(data.title)}</h1>'
+        f"<div>{html.escape(sub + synthetic)} · Source: {html.escape(data.source_note)}</div></div>"
+        f'<div class="hbm-x-bar hbm-x-bottom">{marking}</div>'
+    )
+
+
+def build_map(data: ExportData) -> folium.Map:
+    """Return the folium map: bundled basemap, the visible layers with popups, a layer control."""
+    w, s, e, n = data.extent
+    fmap = folium.Map(
+        location=[(s + n) / 2, (w + e) / 2],
+        zoom_start=int(data.view.zoom),
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+    )
+    fmap.default_js, fmap.default_css = [], []  # no CDN: Leaflet is inlined below
+    root = fmap.get_root()
+    leaflet_js, leaflet_css = _leaflet()
+    hbm_js, hbm_css = _dashboard_assets()
+    root.header.add_child(Element(_style(leaflet_css) + _style(hbm_css) + _style(PAGE_CSS)), name="hbm_css")
+    styles = json.dumps(STYLES).replace("</", "<\\/")
+    root.header.add_child(
+        Element(_script(leaflet_js) + _script(hbm_js) + f"<script>var HBM_STYLES = {styles};</script>"),
+        name="hbm_js",
+    )
+    folium.GeoJson(
+        basemap_for_view(data.extent),
+        name="Country boundaries",
+        control=False,
+        interactive=False,
+        attribution=html.escape(ATTRIBUTION),
+        style=JsCode("function () { return hbm.basemapStyle(); }"),
+    ).add_to(fmap)
+    for name, frame in data.layers.items():
+        options: dict[str, Any] = {
+            "style": JsCode(
+                f"function (f) {{ return Object.assign({{className: 'hbm-f hbm-f-{name}'}}, hbm.style(f, {CTX})); }}"
+            )
+        }
+        if name == "crossing_points":
+            options["pointToLayer"] = JsCode(f"function (f, latlng) {{ return hbm.crossingPoint(f, latlng, {CTX}); }}")
+        folium.GeoJson(
+            json.loads(frame.to_json(na="null", drop_id=True)),
+            name=data.layer_title(name),
+            on_each_feature=JsCode(POPUP_JS % (json.dumps(list(HIDDEN)), json.dumps(data.layer_title(name)))),
+            **options,
+        ).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.fit_bounds([[s, w], [n, e]])
+    root.html.add_child(Element(_head(data) + legend_html(data)), name="hbm_page")
+    root.title = data.title
+    return fmap
+
+
+def check_offline(page: str) -> None:
+    """Raise HbmError if the page would load any script or stylesheet from the network."""
+    match = EXTERNAL.search(page)
+    if match:
+        raise HbmError(f"the HTML export would load {match.group(0)[:80]!r} from the network")
+
+
+def write_html(data: ExportData, path: Path) -> list[Path]:
+    """Write the self-contained offline HTML map; return the files written."""
+    page = build_map(data).get_root().render()
+    check_offline(page)
+    path.write_text(page, encoding="utf-8")
+    return [path]

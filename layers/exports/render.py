@@ -1,0 +1,383 @@
+"""PDF and PNG briefing maps, rendered on the server with matplotlib in Web Mercator (as the screen shows).
+
+Same View and same store state give byte-identical files: no creation date, a fixed hash salt.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from shapely.geometry import box
+
+from data.store import BBox
+from layers.basemap import ATTRIBUTION, basemap_geojson
+from layers.exports.collect import STYLE_KEY, ExportData, Page, app_version
+from layers.exports.styling import LABEL_BOX, LAND, SEA, marker_kwargs, path_kwargs
+from layers.styles import STYLES
+
+MERCATOR = "EPSG:3857"
+MAX_LAT = 85.05
+R = 6_378_137.0
+MARKING_COLOR = "#a93226"
+INK = "#17202a"
+MUTED = "#566573"
+RC = {
+    "svg.hashsalt": "hbm-export",
+    "lines.scale_dashes": False,
+    "pdf.fonttype": 42,
+    "font.family": "DejaVu Sans",
+    "path.simplify": True,
+}
+PDF_METADATA = {"CreationDate": None, "ModDate": None, "Creator": "hbm briefing export", "Producer": "matplotlib"}
+
+
+def lnglat_to_mercator(lng: float, lat: float) -> tuple[float, float]:
+    """Return Web Mercator metres (x, y) of a lng/lat point."""
+    lat = max(-MAX_LAT, min(MAX_LAT, lat))
+    return R * math.radians(lng), R * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def mercator_to_lat(y: float) -> float:
+    """Return the latitude of a Web Mercator y."""
+    return math.degrees(2 * math.atan(math.exp(y / R)) - math.pi / 2)
+
+
+def fit_extent(extent: BBox, aspect: float) -> tuple[float, float, float, float]:
+    """Return Mercator limits (x0, x1, y0, y1) holding ``extent`` whole, centred, with width/height ``aspect``."""
+    x0, y0 = lnglat_to_mercator(extent[0], extent[1])
+    x1, y1 = lnglat_to_mercator(extent[2], extent[3])
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    if w / h < aspect:
+        w = h * aspect
+    else:
+        h = w / aspect
+    return cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2
+
+
+def nice_step(span: float, target: int) -> float:
+    """Return a 1-2-5 step that cuts ``span`` into about ``target`` parts."""
+    raw = span / max(target, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    for mult in (1, 2, 5, 10):
+        if raw <= mult * power:
+            return mult * power
+    return 10 * power
+
+
+@lru_cache(maxsize=8)
+def _land(extent: BBox) -> gpd.GeoDataFrame:
+    frame = gpd.GeoDataFrame.from_features(basemap_geojson(extent)["features"], crs="EPSG:4326")
+    w, s, e, n = extent
+    pad = max(e - w, n - s)
+    frame = frame[frame.intersects(box(max(-180, w - pad), max(-89, s - pad), min(180, e + pad), min(89, n + pad)))]
+    return frame.clip_by_rect(-180, -MAX_LAT, 180, MAX_LAT).to_frame("geometry").to_crs(MERCATOR)
+
+
+def _draw_layer(ax: Axes, frame: gpd.GeoDataFrame, labels: bool) -> None:
+    if frame.empty:
+        return
+    merc = frame.to_crs(MERCATOR)
+    kinds = merc.geom_type.fillna("")
+    for key, group in merc.groupby(merc[STYLE_KEY].fillna("") if STYLE_KEY in merc else kinds, sort=False):
+        style = STYLES.get(str(key), {})
+        group_kinds = kinds.loc[group.index]
+        polys = group[group_kinds.str.contains("Polygon")]
+        lines = group[group_kinds.str.contains("LineString")]
+        points = group[group_kinds.str.contains("Point")]
+        if len(polys):
+            polys.plot(ax=ax, **path_kwargs(style, filled=True))
+        if len(lines):
+            lines.plot(ax=ax, **path_kwargs(style, filled=False))
+        if len(points):
+            xs, ys = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+            marker = marker_kwargs(style)
+            halo = {**marker, "s": (math.sqrt(marker["s"]) + 2) ** 2, "facecolor": "white", "edgecolor": "white"}
+            ax.scatter(xs, ys, zorder=5, **halo)
+            ax.scatter(xs, ys, zorder=6, **marker)
+            if labels and "name" in points.columns:
+                offset = math.sqrt(marker["s"]) / 2 + 3
+                for x, y, name in zip(xs, ys, points["name"], strict=True):
+                    ax.annotate(
+                        str(name or ""),
+                        (x, y),
+                        xytext=(offset, 0),
+                        textcoords="offset points",
+                        va="center",
+                        fontsize=6.5,
+                        color="white",
+                        zorder=7,
+                        parse_math=False,
+                        bbox={"boxstyle": "square,pad=0.15", "facecolor": LABEL_BOX, "edgecolor": "none"},
+                        annotation_clip=True,
+                    )
+
+
+def _grid(ax: Axes, limits: tuple[float, float, float, float]) -> None:
+    x0, x1, y0, y1 = limits
+    west, east = math.degrees(x0 / R), math.degrees(x1 / R)
+    south, north = mercator_to_lat(y0), mercator_to_lat(y1)
+    step = nice_step(max(east - west, north - south), 6)
+    lngs = np.arange(math.ceil(west / step) * step, east, step)
+    lats = np.arange(math.ceil(south / step) * step, north, step)
+
+    def fmt(value: float, pos: str, neg: str) -> str:
+        digits = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+        return f"{abs(value):.{digits}f}°{pos if value >= 0 else neg}"
+
+    ax.set_xticks([lnglat_to_mercator(v, 0)[0] for v in lngs], [fmt(v, "E", "W") for v in lngs])
+    ax.set_yticks([lnglat_to_mercator(0, v)[1] for v in lats], [fmt(v, "N", "S") for v in lats])
+    ax.tick_params(labelsize=7, colors=INK, length=3, top=True, right=True, labeltop=True, labelright=True)
+    ax.grid(True, color="white", alpha=0.35, linewidth=0.5, linestyle=(0, (2, 2)), zorder=8)
+
+
+def _scale_bar(ax: Axes, limits: tuple[float, float, float, float]) -> None:
+    x0, x1, y0, y1 = limits
+    lat = mercator_to_lat((y0 + y1) / 2)
+    ground_km = (x1 - x0) * math.cos(math.radians(lat)) / 1000
+    length = nice_step(ground_km / 5, 1)
+    frac = length / ground_km
+    left, bottom = 0.03, 0.04
+    ax.add_patch(
+        Rectangle(
+            (left - 0.012, bottom - 0.02),
+            frac + 0.06,
+            0.075,
+            transform=ax.transAxes,
+            facecolor=(1, 1, 1, 0.85),
+            edgecolor="none",
+            zorder=9,
+        )
+    )
+    for i in range(2):
+        ax.add_patch(
+            Rectangle(
+                (left + i * frac / 2, bottom),
+                frac / 2,
+                0.012,
+                transform=ax.transAxes,
+                facecolor=INK if i == 0 else "white",
+                edgecolor=INK,
+                linewidth=0.6,
+                zorder=10,
+            )
+        )
+    unit = f"{length:g} km" if length >= 1 else f"{length * 1000:g} m"
+    for x, label in ((left, "0"), (left + frac, unit)):
+        ax.text(
+            x,
+            bottom + 0.02,
+            label,
+            transform=ax.transAxes,
+            ha="center",
+            va="bottom",
+            fontsize=6.5,
+            color=INK,
+            zorder=10,
+        )
+    ax.text(
+        left,
+        bottom - 0.012,
+        f"scale at {abs(lat):.1f}°{'N' if lat >= 0 else 'S'}",
+        transform=ax.transAxes,
+        fontsize=5,
+        color=MUTED,
+        va="center",
+        zorder=10,
+    )
+
+
+def _north_arrow(ax: Axes) -> None:
+    x, y = 0.955, 0.87
+    ax.add_patch(
+        Rectangle(
+            (x - 0.03, y - 0.02),
+            0.06,
+            0.12,
+            transform=ax.transAxes,
+            facecolor=(1, 1, 1, 0.85),
+            edgecolor="none",
+            zorder=9,
+        )
+    )
+    ax.annotate(
+        "",
+        xy=(x, y + 0.075),
+        xytext=(x, y),
+        xycoords="axes fraction",
+        arrowprops={"arrowstyle": "-|>,head_width=0.4,head_length=0.8", "color": INK, "lw": 1.5},
+        zorder=10,
+    )
+    ax.text(
+        x,
+        y - 0.005,
+        "N",
+        transform=ax.transAxes,
+        ha="center",
+        va="top",
+        fontsize=9,
+        fontweight="bold",
+        color=INK,
+        zorder=10,
+    )
+
+
+def _swatch(ax: Axes, x: float, y: float, w: float, h: float, style: dict[str, Any]) -> None:
+    ax.add_patch(Rectangle((x, y - h / 2), w, h, facecolor=SEA, edgecolor="none"))
+    if style.get("line"):
+        kw = path_kwargs({**style, "fill": False}, filled=False)
+        ax.add_line(Line2D([x + w * 0.1, x + w * 0.9], [y, y], **kw))
+    elif style.get("shape"):
+        kw = marker_kwargs({**style, "radius": 5})
+        ax.scatter([x + w / 2], [y], **kw)
+    else:
+        ax.add_patch(
+            Rectangle(
+                (x + w * 0.15, y - h * 0.35),
+                w * 0.7,
+                h * 0.7,
+                **path_kwargs({"fillOpacity": 0.85, "weight": 0.6, "color": "#0b1118", **style}, filled=True),
+            )
+        )
+
+
+def _side_panel(ax: Axes, data: ExportData, rows_per_col: int, cols: int) -> None:
+    ax.set_axis_off()
+    ax.set_xlim(0, cols)
+    ax.set_ylim(rows_per_col, 0)
+    row, col = 0.0, 0
+
+    def advance(n: float = 1.0) -> None:
+        nonlocal row, col
+        row += n
+        if row > rows_per_col - 1 and col < cols - 1:
+            row, col = 0.0, col + 1
+
+    ax.text(col, row, "Legend (layers shown)", fontsize=8, fontweight="bold", color=INK, va="center")
+    advance(1.3)
+    for title, entries in data.legend():
+        ax.text(col, row, title, fontsize=7, fontweight="bold", color=INK, va="center", parse_math=False)
+        advance()
+        for label, style in entries:
+            _swatch(ax, col, row, 0.16, 0.8, style)
+            ax.text(col + 0.2, row, label, fontsize=6.3, color=INK, va="center", parse_math=False)
+            advance(0.95)
+        advance(0.35)
+    if not data.layers:
+        ax.text(col, row, "No layers shown", fontsize=6.5, color=MUTED, va="center")
+        advance()
+    advance(0.4)
+    ax.text(col, row, "Filters", fontsize=8, fontweight="bold", color=INK, va="center")
+    advance(1.1)
+    for line in data.filter_lines():
+        for part in textwrap.wrap(line, width=58 if cols == 1 else 50, subsequent_indent="  "):
+            ax.text(col, row, part, fontsize=6, color=INK, va="center", parse_math=False)
+            advance(0.85)
+
+
+def build_figure(data: ExportData, page: Page) -> Figure:
+    """Return the briefing page: marking, title, window, data as of, map, legend, scale, north, grid, notes."""
+    width, height = page.inches
+    fig = Figure(figsize=(width, height), facecolor="white")
+    landscape = page.orientation == "landscape"
+    margin_x, top, bottom = 0.35 / width, 1 - 1.05 / height, 0.62 / height
+    if landscape:
+        side_w = 2.45 / width
+        map_box = (margin_x + 0.3 / width, bottom, 1 - 2 * margin_x - side_w - 0.55 / width, top - bottom)
+        side_box = (1 - margin_x - side_w, bottom, side_w, top - bottom)
+        rows, cols = int((top - bottom) * height * 72 / 9.2), 1
+    else:
+        side_h = 3.4 / height
+        map_box = (
+            margin_x + 0.3 / width,
+            bottom + side_h + 0.3 / height,
+            1 - 2 * margin_x - 0.6 / width,
+            top - bottom - side_h - 0.55 / height,
+        )
+        side_box = (margin_x, bottom, 1 - 2 * margin_x, side_h)
+        rows, cols = int(side_h * 72 / 9.2), 3
+
+    fig.text(
+        0.5,
+        1 - 0.17 / height,
+        data.marking,
+        ha="center",
+        va="center",
+        fontsize=10,
+        fontweight="bold",
+        color=MARKING_COLOR,
+        parse_math=False,
+    )
+    fig.text(
+        margin_x, 1 - 0.5 / height, data.title, fontsize=15, fontweight="bold", color=INK, va="center", parse_math=False
+    )
+    fig.text(
+        margin_x,
+        1 - 0.78 / height,
+        f"Window: {data.window_text()}   ·   Data as of {data.as_of_text()}",
+        fontsize=9,
+        color=INK,
+        va="center",
+        parse_math=False,
+    )
+
+    ax = fig.add_axes(map_box)
+    ax.set_facecolor(SEA)
+    box_w, box_h = map_box[2] * width, map_box[3] * height
+    limits = fit_extent(data.extent, box_w / box_h)
+    land = _land(tuple(round(v, 6) for v in data.extent))  # type: ignore[arg-type]
+    if len(land):
+        land.plot(ax=ax, **path_kwargs(LAND, filled=True), zorder=1)
+    for name, frame in data.layers.items():
+        _draw_layer(ax, frame, labels=(name == "crossing_points"))
+    ax.set_xlim(limits[0], limits[1])
+    ax.set_ylim(limits[2], limits[3])
+    ax.set_aspect("auto")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    _grid(ax, limits)
+    _scale_bar(ax, limits)
+    _north_arrow(ax)
+    for spine in ax.spines.values():
+        spine.set_color(INK)
+        spine.set_linewidth(0.8)
+
+    _side_panel(fig.add_axes(side_box), data, rows, cols)
+    note = f"Source: {data.source_note}. {ATTRIBUTION}. Web Mercator. hbm {app_version()}."
+    if data.synthetic:
+        note = "All data shown is SYNTHETIC (demo generator). " + note
+    fig.text(margin_x, 0.36 / height, note, fontsize=6.5, color=MUTED, va="center", parse_math=False)
+    fig.text(
+        0.5,
+        0.14 / height,
+        data.marking,
+        ha="center",
+        va="center",
+        fontsize=10,
+        fontweight="bold",
+        color=MARKING_COLOR,
+        parse_math=False,
+    )
+    return fig
+
+
+def render_map(data: ExportData, path: Path, fmt: str, page: Page) -> Path:
+    """Write the briefing map as PDF or PNG to ``path``; return the path."""
+    with matplotlib.rc_context(RC):
+        fig = build_figure(data, page)
+        if fmt == "pdf":
+            fig.savefig(path, format="pdf", metadata=PDF_METADATA)
+        else:
+            fig.savefig(path, format="png", dpi=page.dpi, metadata={"Software": None})
+    return path
