@@ -156,6 +156,20 @@ def build_metadata(dialect: str) -> MetaData:
     # Tables beyond the four layers. Each feature adds its own block below its own marker.
     # -- hotspot alerts (issue 3) --
     Table(
+        "event_cell_hours",  # hourly per-cell counts for the hotspot statistics (data/rollup.py)
+        md,
+        Column("hour", BigInteger, nullable=False, index=True),  # hours since 1970-01-01 UTC
+        Column("h3_r4", BigInteger, nullable=False),
+        Column("h3_r5", BigInteger, nullable=False),
+        Column("h3_r6", BigInteger, nullable=False),
+        Column("h3_r7", BigInteger, nullable=False),
+        Column("fit", Integer, nullable=False),  # finest resolution (<= 7) the events' precision fits
+        Column("lat", Float, nullable=False),
+        Column("lng", Float, nullable=False),
+        Column("events", Integer, nullable=False),
+        Column("people", Integer, nullable=False),
+    )
+    Table(
         "alert_rules",
         md,
         Column("id", Text, primary_key=True),

@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from data.rollup import ceil_hour
 from data.settings import config_error
 from data.store import Store
 from geo.cells import cell_to_ring
@@ -59,9 +60,14 @@ def load_hotspot_settings(**overrides: object) -> tuple[HotspotSettings, int]:
 
 
 def hotspot_table(store: Store, view: View, settings: HotspotSettings | None = None) -> pd.DataFrame:
-    """Return the statistics table of the View: one row per cell with counts, baseline, category, Gi*, trend."""
+    """Return the statistics table of the View: one row per cell with counts, baseline, category, Gi*, trend.
+
+    The windows end at the next whole hour after the View's end (so the current one holds every
+    event up to now) and are summed from the store's hourly rollup where the resolution allows.
+    """
     settings = settings or HotspotSettings()
-    counts = store.window_cell_counts(view.res, view.end, view.end - view.start, settings.windows, view.bbox)
+    end = ceil_hour(view.end)
+    counts = store.window_cell_counts(view.res, end, view.end - view.start, settings.windows, view.bbox)
     return hotspot_statistics(counts, view.metric, settings)
 
 

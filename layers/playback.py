@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from data.rollup import ceil_hour
 from data.store import Store
 from layers.features import cells_to_features
 from layers.geojson import feature_collection
@@ -69,12 +70,13 @@ class Playback:
 
 def load_playback(store: Store, view: View, step: timedelta, frames: int) -> Playback:
     """Return a Playback of ``frames`` steps of ``step`` ending at the View's end, at the View's resolution and bbox."""
-    counts = store.window_cell_counts(view.res, view.end, step, frames, view.bbox)
+    end = ceil_hour(view.end)  # whole hours: frames are summed from the store's hourly rollup
+    counts = store.window_cell_counts(view.res, end, step, frames, view.bbox)
     value = view.metric
     windowed_max = int(counts[value].max()) if len(counts) else 1
     cumulative_max = int(counts.groupby("cell")[value].sum().max()) if len(counts) else 1
     return Playback(
-        end=view.end,
+        end=end,
         step=step,
         frames=frames,
         res=view.res,

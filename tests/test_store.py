@@ -208,3 +208,25 @@ def test_event_points_filter_by_kind_window_and_bbox(seeded: Store) -> None:
     west = seeded.event_points(*WINDOW, bbox=(30.0, 1.0, 31.0, 2.0))
     assert len(west) > 0 and (west["lng"] <= 31.0).all()
     assert seeded.event_points(*WINDOW, kinds=["death"]).empty
+
+
+def test_rollup_follows_updates_and_deletes_without_double_counting(store: Store) -> None:
+    rows = [_event(f"r{i}", 2 + i, 2.0, 31.0) for i in range(4)]
+    store.upsert("events", rows)
+    store.upsert("events", rows)  # the same import twice: upsert by id, counted once
+    day = timedelta(days=1)
+
+    def counts() -> dict[int, int]:
+        frame = store.window_cell_counts(6, NOW, day, windows=2)  # whole hours at res 6: the rollup
+        return frame.groupby("window")["events"].sum().to_dict()
+
+    assert counts() == {0: 4}
+    store.upsert("events", [{**rows[0], "occurred_at": NOW - timedelta(hours=30)}])  # moved to yesterday
+    assert counts() == {0: 3, 1: 1}
+    store.soft_delete("events", ["r1"])
+    assert counts() == {0: 2, 1: 1}
+    # The rollup and the events table agree at every resolution.
+    for res in (4, 5, 6, 7):
+        rolled = store.window_cell_counts(res, NOW, day, windows=2).sort_values(["cell", "window"], ignore_index=True)
+        raw = store.window_cell_counts(res, NOW - timedelta(seconds=1), day, windows=2)  # not whole hours: raw
+        assert rolled["events"].sum() == raw["events"].sum() == 3

@@ -1,0 +1,125 @@
+"""Hourly per-cell event counts (``event_cell_hours``): what the hotspot statistics read instead of raw events.
+
+One row per (hour, H3 res-7 cell, fitted resolution) holds the events and people of that hour.
+Rows are never incremented: after every write, the hours the write touched (the new times,
+and the old times of events it updated or deleted) are recomputed from the events table in
+the same transaction, so a re-import or an edit can never double-count. Windows that start
+and end on whole hours (6h, 24h, 7d, 30d) at resolutions 4-7 are summed from here; anything
+else falls back to the events table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from geo.cells import STORED_RESOLUTIONS, precision_limit_m
+
+ROLLUP_MAX_RES = 7
+HOUR = timedelta(hours=1)
+_HOUR_SQL = {
+    "sqlite": "(occurred_at / 3600000)",
+    "postgresql": "CAST(floor(extract(epoch FROM occurred_at) / 3600) AS bigint)",
+}
+_IDS_SQL = {
+    "sqlite": "id IN (SELECT value FROM json_each(:ids))",
+    "postgresql": "id = ANY(:ids)",
+}
+_CHUNK = 50_000
+
+
+def _fit_sql() -> tuple[str, dict[str, float]]:
+    """SQL for the finest resolution (at most 7) an event's location precision fits."""
+    branches, params = [], {}
+    for r in range(ROLLUP_MAX_RES, STORED_RESOLUTIONS[0], -1):
+        params[f"fit{r}"] = precision_limit_m(r)
+        cond = f"location_precision_m <= :fit{r}"
+        if r == ROLLUP_MAX_RES:
+            cond = f"location_precision_m IS NULL OR {cond}"
+        branches.append(f"WHEN {cond} THEN {r}")
+    return f"CASE {' '.join(branches)} ELSE {STORED_RESOLUTIONS[0]} END", params
+
+
+def is_rollup_window(res: int, end: datetime, length: timedelta) -> bool:
+    """Return True when per-window counts at ``res`` can be summed from whole hours."""
+    whole = end.timestamp() % 3600 == 0 and length.total_seconds() % 3600 == 0
+    return res <= ROLLUP_MAX_RES and whole
+
+
+def ceil_hour(when: datetime) -> datetime:
+    """Return ``when`` rounded up to the next whole hour (unchanged when already whole)."""
+    floor = when.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == when else floor + HOUR
+
+
+def hours_of(times: pd.Series) -> set[int]:
+    """Return the epoch hours of aware timestamps."""
+    if times.empty:
+        return set()
+    epoch = pd.Timestamp(0, tz="UTC")
+    return {int(h) for h in ((pd.to_datetime(times, utc=True) - epoch) // pd.Timedelta(hours=1)).unique()}
+
+
+def hours_of_ids(conn: Connection, dialect: str, ids: Sequence[str]) -> set[int]:
+    """Return the hours of the stored events with these ids (before they are changed)."""
+    hours: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        param: Any = json.dumps(chunk) if dialect == "sqlite" else chunk
+        sql = f"SELECT DISTINCT {_HOUR_SQL[dialect]} FROM events WHERE {_IDS_SQL[dialect]}"
+        hours.update(int(h) for (h,) in conn.execute(text(sql), {"ids": param}).all())
+    return hours
+
+
+def _runs(hours: Iterable[int]) -> list[tuple[int, int]]:
+    """Return contiguous [first, last] runs of the sorted hours."""
+    runs: list[tuple[int, int]] = []
+    for h in sorted(set(hours)):
+        if runs and h == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], h)
+        else:
+            runs.append((h, h))
+    return runs
+
+
+def refresh_hours(conn: Connection, dialect: str, to_db_time: Any, hours: Iterable[int]) -> None:
+    """Recompute the rollup rows of ``hours`` from the live events."""
+    fit, params = _fit_sql()
+    hour = _HOUR_SQL[dialect]
+    for first, last in _runs(hours):
+        t0 = to_db_time(datetime.fromtimestamp(first * 3600, UTC))
+        t1 = to_db_time(datetime.fromtimestamp((last + 1) * 3600, UTC))
+        conn.execute(text("DELETE FROM event_cell_hours WHERE hour >= :h0 AND hour <= :h1"), {"h0": first, "h1": last})
+        conn.execute(
+            text(
+                "INSERT INTO event_cell_hours (hour, h3_r4, h3_r5, h3_r6, h3_r7, fit, lat, lng, events, people) "
+                f"SELECT {hour}, h3_r4, h3_r5, h3_r6, h3_r7, {fit}, AVG(lat), AVG(lng), COUNT(*), SUM(people) "
+                "FROM events WHERE occurred_at >= :t0 AND occurred_at < :t1 AND deleted_at IS NULL "
+                f"GROUP BY {hour}, h3_r4, h3_r5, h3_r6, h3_r7, {fit}"
+            ),
+            {**params, "t0": t0, "t1": t1},
+        )
+
+
+def rebuild(conn: Connection, dialect: str, to_db_time: Any) -> None:
+    """Recompute the whole rollup (after an upgrade that adds it to an existing store)."""
+    row = conn.execute(text(f"SELECT MIN({_HOUR_SQL[dialect]}), MAX({_HOUR_SQL[dialect]}) FROM events")).first()
+    conn.execute(text("DELETE FROM event_cell_hours"))
+    if row and row[0] is not None:
+        refresh_hours(conn, dialect, to_db_time, range(int(row[0]), int(row[1]) + 1))
+
+
+def rollup_window_sql(res: int, bbox_sql: str) -> str:
+    """SQL summing the rollup into ``cell, w, events, people`` for windows of ``:len_h`` hours before ``:end_h``."""
+    branches = [f"WHEN fit >= {res} THEN h3_r{res}"] + [f"WHEN fit = {r} THEN h3_r{r}" for r in range(res - 1, 3, -1)]
+    cell = f"CASE {' '.join(branches)} ELSE h3_r4 END"
+    return (
+        f"SELECT cell, w, SUM(events), SUM(people) FROM (SELECT {cell} AS cell, "
+        "(:end_h - 1 - hour) / :len_h AS w, events, people FROM event_cell_hours "
+        f"WHERE hour >= :start_h AND hour < :end_h{bbox_sql}) AS e GROUP BY cell, w"
+    )
