@@ -23,8 +23,8 @@ from data.sar_plans import (
 )
 from data.settings import load_store_settings
 from data.store import Store
-from geo.sectors import METHODS, SectorError, circle_area, polygon_from_geojson
-from layers.sar_exports import export_format, write_export, write_sheets
+from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
+from layers.sar_exports import export_format, plan_is_synthetic, write_export, write_sheets
 
 
 def _store() -> Store:
@@ -34,22 +34,9 @@ def _store() -> Store:
     return store
 
 
-def parse_latlng(text: str) -> tuple[float, float]:
-    """Return ``(lat, lng)`` from ``"LAT,LON"`` text, or raise SectorError."""
-    try:
-        lat, lng = (float(part) for part in text.split(","))
-    except ValueError:
-        raise SectorError(f"--datum {text!r} must be LAT,LON in decimal degrees (e.g. 1.42,30.71)") from None
-    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-        raise SectorError(f"--datum {text!r} is outside lat -90..90, lon -180..180")
-    return lat, lng
-
-
 def is_synthetic(plan: Plan) -> bool:
     """Return True when the plan comes from the demo data (marked SYNTHETIC) or the app runs on demo data."""
-    texts = (plan.notes, plan.authority, plan.name)
-    marked = any("SYNTHETIC" in (v or "") for v in texts) or plan.id.startswith("demo-")
-    return marked or load_app_settings().synthetic
+    return plan_is_synthetic(plan) or load_app_settings().synthetic
 
 
 def _area_from_args(args: argparse.Namespace, store: Store) -> tuple[object, str]:

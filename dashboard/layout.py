@@ -99,6 +99,9 @@ def map_component(settings: AppSettings) -> dl.MapContainer:
             [_layer(name) for name in LAYER_ORDER], position="topright", collapsed=False, id=Id.LAYERS_CONTROL
         )
     )
+    for panel in load_panels():  # panels may add map layers/controls (dashboard/panels docstring)
+        if hasattr(panel, "map_children"):
+            children.extend(panel.map_children(settings))
     children.append(dl.ScaleControl(position="bottomleft", imperial=False))
     return dl.MapContainer(
         id=Id.MAP,

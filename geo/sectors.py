@@ -179,6 +179,17 @@ def polygon_from_geojson(obj: Mapping[str, Any] | None) -> Polygon | MultiPolygo
     return check_area(geom)
 
 
+def parse_latlng(text: str) -> tuple[float, float]:
+    """Return ``(lat, lng)`` from ``"LAT,LON"`` text in decimal degrees, or raise SectorError."""
+    try:
+        lat, lng = (float(part) for part in str(text).split(","))
+    except ValueError:
+        raise SectorError(f"datum {text!r} must be LAT,LON in decimal degrees (e.g. 1.42,30.71)") from None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise SectorError(f"datum {text!r} is outside lat -90..90, lon -180..180")
+    return lat, lng
+
+
 def circle_area(lat: float, lng: float, radius_km: float, points: int = 128) -> Polygon:
     """Return a geodesic circle of ``radius_km`` around the datum ``lat, lng`` (lng/lat polygon)."""
     if not (-84.5 <= lat <= 84.5 and -180 <= lng <= 180):

@@ -79,6 +79,12 @@ def _sectors(plan: Plan) -> list[dict[str, Any]]:
     return [{k: _clean(v) for k, v in rec.items()} for rec in plan.sectors.to_dict("records")]
 
 
+def plan_is_synthetic(plan: Plan) -> bool:
+    """Return True when the plan is marked as demo data (SYNTHETIC in its name, notes or authority, or a demo id)."""
+    texts = (plan.notes, plan.authority, plan.name)
+    return any("SYNTHETIC" in (v or "") for v in texts) or plan.id.startswith("demo-")
+
+
 def to_mgrs(lat: float, lng: float) -> str:
     """Return the 1 m MGRS reference of ``lat, lng`` (e.g. ``36NTG4407454867``), or "n/a" beyond MGRS limits."""
     try:

@@ -3,6 +3,8 @@
 A panel module exposes ``TITLE: str``, ``layout(settings) -> Component`` and
 ``register(app, store, settings) -> None``. The page shows each panel as a section of
 the side bar, in the order of ``PANEL_MODULES``; add one line per panel.
+A panel may also expose ``map_children(settings) -> list[Component]``: layers or controls added
+inside the map (e.g. the SAR panel's draw control and sector preview).
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-PANEL_MODULES: tuple[str, ...] = ("dashboard.panels.alerts", "dashboard.panels.playback")
+PANEL_MODULES: tuple[str, ...] = (
+    "dashboard.panels.alerts",
+    "dashboard.panels.playback",
+    "dashboard.panels.sar",
+)
 
 
 def load_panels() -> list[ModuleType]:

@@ -1,0 +1,594 @@
+"""SAR planning panel: search area → sectors → POA preview → saved plan; team, status and sorties per sector.
+
+The search area comes from a polygon drawn on the map (leaflet-draw), a datum and radius, or a
+distress event. Saved plans live in ``sar_zones``, so the live map layer already shows them to
+every session; the plan table here reloads whenever that layer's data changes (the same refresh as
+the rest of the map). Every edit sends the plan version the table showed; a stale version is
+refused with a clear message and the latest plan is shown instead.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from enum import StrEnum
+from typing import Any
+
+import dash_leaflet as dl
+from dash import ALL, Dash, Input, Output, State, ctx, dash_table, dcc, html, no_update
+from dash.dash_table.Format import Format, Scheme
+from shapely.geometry import mapping
+
+from dashboard.ids import Id
+from dashboard.settings import AppSettings
+from data.sar_plans import (
+    POA_MODES,
+    Plan,
+    PlanConflict,
+    create_plan,
+    distress_event_area,
+    list_plans,
+    load_plan,
+    plan_sectors,
+    record_sortie,
+    update_sector,
+)
+from data.schema import SAR_STATUSES
+from data.store import Store
+from geo.errors import HbmError
+from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
+from layers.sar_exports import export_text, plan_is_synthetic, write_sheets
+
+TITLE = "SAR planning"
+EMPTY = {"type": "FeatureCollection", "features": []}
+SOURCES = (("drawn", "drawn polygon"), ("datum", "datum + radius"), ("event", "distress event"))
+EXPORTS = (("geojson", "GeoJSON"), ("kml", "KML"), ("gpx", "GPX"), ("csv", "CSV"), ("pdf", "PDF sheets"))
+
+
+class SarId(StrEnum):
+    """Component ids of the SAR panel."""
+
+    DRAW = "sar-draw"
+    PREVIEW = "sar-preview"
+    HIGHLIGHT = "sar-highlight"
+    SOURCE = "sar-source"
+    DATUM = "sar-datum"
+    RADIUS = "sar-radius"
+    EVENT = "sar-event"
+    METHOD = "sar-method"
+    ROTATE = "sar-rotate"
+    SIZE = "sar-size"
+    POA = "sar-poa"
+    REST = "sar-rest"
+    NAME = "sar-name"
+    PREVIEW_BTN = "sar-preview-btn"
+    SAVE_BTN = "sar-save-btn"
+    NEW_MSG = "sar-new-msg"
+    PLAN = "sar-plan"
+    SUMMARY = "sar-summary"
+    TABLE = "sar-table"
+    SEEN = "sar-seen"
+    TEAM = "sar-team"
+    STATUS = "sar-status"
+    SECTOR_BTN = "sar-sector-btn"
+    SWEEP = "sar-sweep"
+    SPACING = "sar-spacing"
+    LENGTH = "sar-length"
+    SORTIE_BTN = "sar-sortie-btn"
+    PLAN_MSG = "sar-plan-msg"
+    DOWNLOAD = "sar-download"
+    EXPORT = "sar-export"
+
+
+# -- plain functions (tested directly) ------------------------------------------------------------
+def _number(value: Any, name: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise SectorError(f"{name} must be a number (got {value!r})") from None
+    if not math.isfinite(out):
+        raise SectorError(f"{name} must be a number (got {value!r})")
+    return out
+
+
+def search_area(store: Store, source: str, drawn: Any, datum: str | None, radius: Any, event: str | None) -> Any:
+    """Return the search area the form describes: the drawn polygon, a datum circle or a distress event's area."""
+    if source == "datum":
+        r = _number(radius, "radius (km)")
+        if r is None:
+            raise SectorError("give the radius around the datum in km")
+        lat, lng = parse_latlng(datum or "")
+        return circle_area(lat, lng, r)
+    if source == "event":
+        if not (event or "").strip():
+            raise SectorError("give the id of a distress event")
+        return distress_event_area(store, event.strip())[0]
+    return polygon_from_geojson(drawn)
+
+
+def preview_geojson(store: Store, form: dict[str, Any]) -> tuple[dict[str, Any], float, str]:
+    """Return (sector features with label/POA/area, highest POA, one-line summary) for the new-plan form."""
+    area = search_area(store, form["source"], form["drawn"], form["datum"], form["radius"], form["event"])
+    size = _number(form["size"], "sector size (km²)")
+    if size is None:
+        raise SectorError("give the target sector size in km²")
+    rest = (_number(form["rest"], "rest-of-world share (%)") or 0.0) / 100.0
+    if not 0 <= rest < 1:
+        raise SectorError("the rest-of-world share must be between 0 and 99 %")
+    sectors, poas = plan_sectors(area, form["method"], size, form["poa"], rest, store=store, rotate=form["rotate"])
+    features = [
+        {
+            "type": "Feature",
+            "geometry": mapping(s.geometry),
+            "properties": {"label": s.label, "poa": p, "area_km2": round(s.area_km2, 3)},
+        }
+        for s, p in zip(sectors, poas, strict=True)
+    ]
+    total = sum(s.area_km2 for s in sectors)
+    text = f"{len(sectors)} sectors, {total:,.1f} km² ({form['method']}, ~{size:g} km² each), POA {form['poa']}"
+    return {"type": "FeatureCollection", "features": features}, max(poas), text
+
+
+def save_new_plan(store: Store, form: dict[str, Any]) -> str:
+    """Save the plan the form describes (the same sectors the preview showed) and return its id."""
+    area = search_area(store, form["source"], form["drawn"], form["datum"], form["radius"], form["event"])
+    size = _number(form["size"], "sector size (km²)") or 0.0
+    rest = (_number(form["rest"], "rest-of-world share (%)") or 0.0) / 100.0
+    sectors, poas = plan_sectors(area, form["method"], size, form["poa"], rest, store=store, rotate=form["rotate"])
+    name = (form.get("name") or "").strip() or f"Search area ({form['source']})"
+    return create_plan(store, area, sectors, poas, name=name, method=form["method"], target_km2=size, rest=rest)
+
+
+def table_rows(plan: Plan) -> list[dict[str, Any]]:
+    """Return the plan summary table rows (id, label, area, POA, POD, cumulative POD, POS, team, status)."""
+    keys = ("id", "label", "area_km2", "poa", "pod", "cum_pod", "pos", "team", "status", "sorties")
+    return [{k: row[k] for k in keys} for row in plan.summary()]
+
+
+def summary_text(plan: Plan) -> str:
+    """Return the one-line plan summary shown above the table."""
+    return (
+        f"{plan.name} · version {plan.version} · {len(plan.sectors)} sectors · {plan.area_km2:,.1f} km² · "
+        f"POS so far {plan.total_pos:.3f} · rest of world {plan.rest_poa:.3f}"
+    )
+
+
+def plan_options(store: Store) -> list[dict[str, str]]:
+    """Return the dropdown options for the saved plans (newest first)."""
+    return [{"label": f"{p['name']} ({p['sectors']} sectors)", "value": p["id"]} for p in list_plans(store)]
+
+
+def _view(store: Store, plan_id: str | None) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
+    if not plan_id:
+        return [], "No plan selected: draw a search area and save a plan, or pick one above.", {}
+    plan = load_plan(store, plan_id)
+    return table_rows(plan), summary_text(plan), {"plan_id": plan.id, "version": plan.version}
+
+
+def edit_plan(
+    store: Store,
+    action: str,
+    seen: dict[str, Any] | None,
+    selected: list[str] | None,
+    team: str | None,
+    status: str | None,
+    sweep: Any,
+    spacing: Any,
+    length: Any,
+    who: str = "dashboard",
+) -> tuple[list[dict[str, Any]], str, dict[str, Any], str, str]:
+    """Apply a sector edit ("sector") or a sortie ("sortie"); return (rows, summary, seen, message, message class).
+
+    On a version conflict nothing is written and the latest plan is returned with the conflict message.
+    """
+    if not seen or not seen.get("plan_id"):
+        raise SectorError("no plan selected")
+    if not selected:
+        raise SectorError("select a sector in the table first")
+    plan_id, version, sector = seen["plan_id"], int(seen["version"]), selected[0]
+    try:
+        if action == "sector":
+            plan = update_sector(store, plan_id, version, sector, team=team or None, status=status or "planned")
+            label = plan.sector(sector)["label"]
+            message = f"Sector {label}: team and status saved (version {plan.version})."
+        else:
+            sweep_m = _number(sweep, "sweep width (m)")
+            if sweep_m is None:
+                raise SectorError("give the sortie's sweep width in metres")
+            plan = record_sortie(
+                store,
+                plan_id,
+                version,
+                sector,
+                sweep_width_m=sweep_m,
+                track_spacing_m=_number(spacing, "track spacing (m)"),
+                track_length_km=_number(length, "track length (km)"),
+                team=team or None,
+                recorded_by=who,
+            )
+            row = plan.sector(sector)
+            message = (
+                f"Sortie recorded in {row['label']}: POD {row['pod']:.3f}, cumulative POD {row['cum_pod']:.3f}; "
+                f"POA updated for the whole plan (version {plan.version})."
+            )
+    except PlanConflict as exc:
+        rows, text, new_seen = _view(store, plan_id)
+        return rows, text, new_seen, str(exc), "sar-message error"
+    return (
+        table_rows(plan),
+        summary_text(plan),
+        {"plan_id": plan.id, "version": plan.version},
+        message,
+        "sar-message ok",
+    )
+
+
+def highlight(store: Store, seen: dict[str, Any] | None, selected: list[str] | None) -> dict[str, Any]:
+    """Return the selected sector as a one-feature collection for the highlight layer."""
+    if not seen or not seen.get("plan_id") or not selected:
+        return EMPTY
+    try:
+        row = load_plan(store, seen["plan_id"]).sector(selected[0])
+    except HbmError:
+        return EMPTY
+    props = {"label": row["label"]}
+    return {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": mapping(row["geometry"]), "properties": props}],
+    }
+
+
+def export_plan(store: Store, plan_id: str, fmt: str, synthetic: bool) -> dict[str, Any]:
+    """Return a dcc.Download payload with the plan in ``fmt`` (geojson, kml, gpx, csv or pdf)."""
+    plan = load_plan(store, plan_id)
+    stem = f"{plan.id}-v{plan.version}"
+    if fmt == "pdf":
+        buf = io.BytesIO()
+        write_sheets(plan, buf, synthetic=synthetic or plan_is_synthetic(plan))
+        return dcc.send_bytes(buf.getvalue(), f"{stem}-sheets.pdf")
+    return dcc.send_string(export_text(plan, fmt), f"{stem}.{fmt}")
+
+
+# -- layout ---------------------------------------------------------------------------------------
+def map_children(settings: AppSettings) -> list[Any]:
+    """Return the panel's map layers: the draw control, the sector preview and the selected-sector highlight."""
+    draw = {
+        "polyline": False,
+        "marker": False,
+        "circle": False,
+        "circlemarker": False,
+        "polygon": True,
+        "rectangle": True,
+    }
+    return [
+        dl.Pane(name="hbm-sar-plan", style={"zIndex": 450}),
+        dl.FeatureGroup([dl.EditControl(id=SarId.DRAW, draw=draw, edit={"edit": False}, position="topleft")]),
+        dl.GeoJSON(
+            id=SarId.PREVIEW,
+            data=EMPTY,
+            pane="hbm-sar-plan",
+            style={"variable": "hbmSar.preview"},
+            onEachFeature={"variable": "hbmSar.label"},
+            hideout={"max": 1},
+            interactive=False,
+        ),
+        dl.GeoJSON(
+            id=SarId.HIGHLIGHT,
+            data=EMPTY,
+            pane="hbm-sar-plan",
+            style={"variable": "hbmSar.highlight"},
+            interactive=False,
+        ),
+    ]
+
+
+def _field(label: str, component: Any) -> html.Div:
+    return html.Div([html.Label(label, htmlFor=component.id, className="hbm-field-label"), component])
+
+
+def _input(cid: str, value: Any = None, placeholder: str = "", kind: str = "text") -> dcc.Input:
+    return dcc.Input(id=cid, type=kind, value=value, placeholder=placeholder, className="hbm-input", debounce=False)
+
+
+def layout(settings: AppSettings) -> html.Div:
+    """Return the panel: new-plan form, plan picker, summary table, sector/sortie forms and exports."""
+    percent = Format(precision=3, scheme=Scheme.fixed)
+    columns = [
+        {"name": "Sector", "id": "label"},
+        {"name": "km²", "id": "area_km2", "type": "numeric", "format": Format(precision=1, scheme=Scheme.fixed)},
+        {"name": "POA", "id": "poa", "type": "numeric", "format": percent},
+        {"name": "cum POD", "id": "cum_pod", "type": "numeric", "format": percent},
+        {"name": "POS", "id": "pos", "type": "numeric", "format": percent},
+        {"name": "Team", "id": "team"},
+        {"name": "Status", "id": "status"},
+    ]
+    new_plan = html.Div(
+        [
+            dcc.RadioItems(
+                id=SarId.SOURCE,
+                options=[{"label": lab, "value": val} for val, lab in SOURCES],
+                value="drawn",
+                className="hbm-seg",
+                inline=True,
+            ),
+            html.Div("Draw a polygon or rectangle with the tools at the top left of the map.", className="hbm-muted"),
+            html.Div(
+                [
+                    _field("Datum LAT,LON", _input(SarId.DATUM, placeholder="1.42,30.71")),
+                    _field("Radius km", _input(SarId.RADIUS, placeholder="10", kind="number")),
+                ],
+                className="sar-row",
+            ),
+            _field("Distress event id", _input(SarId.EVENT, placeholder="event id")),
+            html.Div(
+                [
+                    _field(
+                        "Method",
+                        dcc.RadioItems(
+                            id=SarId.METHOD,
+                            options=[{"label": m, "value": m} for m in METHODS],
+                            value="grid",
+                            className="hbm-seg",
+                            inline=True,
+                        ),
+                    ),
+                    _field("Sector km²", _input(SarId.SIZE, value=25, kind="number")),
+                ],
+                className="sar-row",
+            ),
+            dcc.Checklist(
+                id=SarId.ROTATE,
+                options=[{"label": " grid along the area's main axis", "value": "on"}],
+                value=["on"],
+                className="hbm-check sar-check",
+            ),
+            html.Div(
+                [
+                    _field(
+                        "POA",
+                        dcc.RadioItems(
+                            id=SarId.POA,
+                            options=[
+                                {"label": "uniform" if m == "uniform" else "events", "value": m} for m in POA_MODES
+                            ],
+                            value="uniform",
+                            className="hbm-seg",
+                            inline=True,
+                        ),
+                    ),
+                    _field("Rest of world %", _input(SarId.REST, value=0, kind="number")),
+                ],
+                className="sar-row",
+            ),
+            _field("Plan name", _input(SarId.NAME, placeholder="e.g. Boat missing off Kasenyi")),
+            html.Div(
+                [
+                    html.Button("Preview sectors", id=SarId.PREVIEW_BTN, className="hbm-button"),
+                    html.Button("Save plan", id=SarId.SAVE_BTN, className="hbm-button"),
+                ],
+                className="sar-buttons",
+            ),
+            html.Div(id=SarId.NEW_MSG, className="sar-message", role="alert"),
+        ]
+    )
+    plan_view = html.Div(
+        [
+            _field("Plan", dcc.Dropdown(id=SarId.PLAN, options=[], value=None, style={"color": "#111"})),
+            html.Div(id=SarId.SUMMARY, className="sar-summary", **{"aria-live": "polite"}),
+            dash_table.DataTable(
+                id=SarId.TABLE,
+                columns=columns,
+                data=[],
+                sort_action="native",
+                row_selectable="single",
+                selected_row_ids=[],
+                style_table={"overflowX": "auto"},
+                style_cell={
+                    "backgroundColor": "#0e1620",
+                    "color": "#e8eef4",
+                    "border": "1px solid #223244",
+                    "padding": "2px 4px",
+                },
+                style_header={"backgroundColor": "#1f2f40", "fontWeight": "bold"},
+                css=[{"selector": ".dash-spreadsheet-menu", "rule": "display: none"}],
+                cell_selectable=False,
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            _field("Team or asset", _input(SarId.TEAM, placeholder="e.g. Marine Police boat MP-3")),
+                            _field(
+                                "Status",
+                                dcc.Dropdown(
+                                    id=SarId.STATUS,
+                                    options=[{"label": s.replace("_", " "), "value": s} for s in SAR_STATUSES],
+                                    value="planned",
+                                    clearable=False,
+                                    style={"color": "#111"},
+                                ),
+                            ),
+                        ],
+                        className="sar-row",
+                    ),
+                    html.Button("Save sector", id=SarId.SECTOR_BTN, className="hbm-button"),
+                ],
+                className="sar-section",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            _field("Sweep width m", _input(SarId.SWEEP, kind="number")),
+                            _field("Track spacing m", _input(SarId.SPACING, kind="number")),
+                            _field("or track km", _input(SarId.LENGTH, kind="number")),
+                        ],
+                        className="sar-row",
+                    ),
+                    html.Button("Record sortie", id=SarId.SORTIE_BTN, className="hbm-button"),
+                ],
+                className="sar-section",
+            ),
+            html.Div(id=SarId.PLAN_MSG, className="sar-message", role="alert"),
+            html.Div(
+                [
+                    html.Button(label, id={"type": SarId.EXPORT.value, "fmt": fmt}, className="hbm-button")
+                    for fmt, label in EXPORTS
+                ],
+                className="sar-buttons sar-section",
+            ),
+            dcc.Download(id=SarId.DOWNLOAD),
+            dcc.Store(id=SarId.SEEN, data={}),
+        ],
+        className="sar-table",
+    )
+    return html.Div([new_plan, html.Div(plan_view, className="sar-section")])
+
+
+# -- callbacks ------------------------------------------------------------------------------------
+FORM_STATES = (
+    State(SarId.SOURCE, "value"),
+    State(SarId.DRAW, "geojson"),
+    State(SarId.DATUM, "value"),
+    State(SarId.RADIUS, "value"),
+    State(SarId.EVENT, "value"),
+    State(SarId.METHOD, "value"),
+    State(SarId.ROTATE, "value"),
+    State(SarId.SIZE, "value"),
+    State(SarId.POA, "value"),
+    State(SarId.REST, "value"),
+    State(SarId.NAME, "value"),
+)
+
+
+def _form(*values: Any) -> dict[str, Any]:
+    keys = ("source", "drawn", "datum", "radius", "event", "method", "rotate", "size", "poa", "rest", "name")
+    form = dict(zip(keys, values, strict=True))
+    form["rotate"] = "on" in (form["rotate"] or [])
+    return form
+
+
+def register(app: Dash, store: Store, settings: AppSettings) -> None:
+    """Attach the SAR panel's callbacks."""
+
+    @app.callback(
+        Output(SarId.PREVIEW, "data"),
+        Output(SarId.PREVIEW, "hideout"),
+        Output(SarId.NEW_MSG, "children"),
+        Output(SarId.NEW_MSG, "className"),
+        Input(SarId.PREVIEW_BTN, "n_clicks"),
+        *FORM_STATES,
+        prevent_initial_call=True,
+    )
+    def _preview(_n: int | None, *values: Any) -> tuple[Any, ...]:
+        try:
+            data, top, text = preview_geojson(store, _form(*values))
+        except HbmError as exc:
+            return EMPTY, no_update, str(exc), "sar-message error"
+        return data, {"max": top}, f"Preview: {text}. Save to share it.", "sar-message ok"
+
+    @app.callback(
+        Output(SarId.NEW_MSG, "children", allow_duplicate=True),
+        Output(SarId.NEW_MSG, "className", allow_duplicate=True),
+        Output(SarId.PREVIEW, "data", allow_duplicate=True),
+        Output(SarId.PLAN, "options"),
+        Output(SarId.PLAN, "value"),
+        Output(SarId.DRAW, "editToolbar"),
+        Input(SarId.SAVE_BTN, "n_clicks"),
+        *FORM_STATES,
+        prevent_initial_call=True,
+    )
+    def _save(n: int | None, *values: Any) -> tuple[Any, ...]:
+        try:
+            plan_id = save_new_plan(store, _form(*values))
+            plan = load_plan(store, plan_id)
+        except HbmError as exc:
+            return str(exc), "sar-message error", no_update, no_update, no_update, no_update
+        clear = {"mode": "remove", "action": "clear all", "n_clicks": n or 0}
+        text = f"Saved plan {plan.name} ({len(plan.sectors)} sectors, id {plan.id}): visible to every session."
+        return text, "sar-message ok", EMPTY, plan_options(store), plan.id, clear
+
+    @app.callback(
+        Output(SarId.PLAN, "options", allow_duplicate=True),
+        Output(SarId.PLAN, "value", allow_duplicate=True),
+        Input(Id.SAR_ZONES, "data"),
+        State(SarId.PLAN, "value"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def _plans(_layer: Any, current: str | None) -> tuple[Any, Any]:
+        try:
+            options = plan_options(store)
+        except HbmError:
+            return no_update, no_update
+        ids = [o["value"] for o in options]
+        return options, current if current in ids else (ids[0] if ids else None)
+
+    @app.callback(
+        Output(SarId.TABLE, "data"),
+        Output(SarId.SUMMARY, "children"),
+        Output(SarId.SEEN, "data"),
+        Input(SarId.PLAN, "value"),
+        Input(Id.SAR_ZONES, "data"),
+    )
+    def _table(plan_id: str | None, _layer: Any) -> tuple[Any, ...]:
+        try:
+            return _view(store, plan_id)
+        except HbmError as exc:
+            return [], str(exc), {}
+
+    @app.callback(
+        Output(SarId.TABLE, "data", allow_duplicate=True),
+        Output(SarId.SUMMARY, "children", allow_duplicate=True),
+        Output(SarId.SEEN, "data", allow_duplicate=True),
+        Output(SarId.PLAN_MSG, "children"),
+        Output(SarId.PLAN_MSG, "className"),
+        Input(SarId.SECTOR_BTN, "n_clicks"),
+        Input(SarId.SORTIE_BTN, "n_clicks"),
+        State(SarId.SEEN, "data"),
+        State(SarId.TABLE, "selected_row_ids"),
+        State(SarId.TEAM, "value"),
+        State(SarId.STATUS, "value"),
+        State(SarId.SWEEP, "value"),
+        State(SarId.SPACING, "value"),
+        State(SarId.LENGTH, "value"),
+        prevent_initial_call=True,
+    )
+    def _edit(_a: Any, _b: Any, seen: Any, selected: Any, *values: Any) -> tuple[Any, ...]:
+        action = "sector" if ctx.triggered_id == SarId.SECTOR_BTN else "sortie"
+        try:
+            return edit_plan(store, action, seen, selected, *values)
+        except HbmError as exc:
+            return no_update, no_update, no_update, str(exc), "sar-message error"
+
+    @app.callback(
+        Output(SarId.HIGHLIGHT, "data"),
+        Output(SarId.TEAM, "value"),
+        Output(SarId.STATUS, "value"),
+        Input(SarId.TABLE, "selected_row_ids"),
+        State(SarId.TABLE, "data"),
+        State(SarId.SEEN, "data"),
+    )
+    def _select(selected: list[str] | None, rows: list[dict[str, Any]] | None, seen: Any) -> tuple[Any, ...]:
+        row = next((r for r in rows or [] if selected and r["id"] == selected[0]), None)
+        if row is None:
+            return EMPTY, no_update, no_update
+        return highlight(store, seen, selected), row.get("team") or "", row.get("status") or "planned"
+
+    @app.callback(
+        Output(SarId.DOWNLOAD, "data"),
+        Output(SarId.PLAN_MSG, "children", allow_duplicate=True),
+        Input({"type": SarId.EXPORT.value, "fmt": ALL}, "n_clicks"),
+        State(SarId.PLAN, "value"),
+        prevent_initial_call=True,
+    )
+    def _export(clicks: list[int | None], plan_id: str | None) -> tuple[Any, Any]:
+        if not any(clicks) or not isinstance(ctx.triggered_id, dict):
+            return no_update, no_update
+        if not plan_id:
+            return no_update, "Pick a plan to export."
+        try:
+            return export_plan(store, plan_id, ctx.triggered_id["fmt"], settings.synthetic), ""
+        except HbmError as exc:
+            return no_update, str(exc)
