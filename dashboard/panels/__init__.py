@@ -15,6 +15,7 @@ from types import ModuleType
 PANEL_MODULES: tuple[str, ...] = (
     "dashboard.panels.alerts",
     "dashboard.panels.playback",
+    "dashboard.panels.exports",
     "dashboard.panels.sar",
 )
 
