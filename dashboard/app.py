@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dash import Dash
 
+from dashboard.api import register_api
 from dashboard.callbacks import register
 from dashboard.layout import build_layout
 from dashboard.panels import load_panels
@@ -38,4 +39,5 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
             return f"store unavailable: {exc}", 503
         return "ok", 200
 
+    register_api(app.server, store, settings)  # POST /api/v1/events (issue 6)
     return app

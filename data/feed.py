@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from data.ingest import ingest_records
+from data.ingest.settings import load_ingest_settings
 from data.store import Store
 from geo.errors import HbmError
 
@@ -24,16 +26,23 @@ class LiveFeed(threading.Thread):
         self.make_batch = make_batch
         self.interval_s = interval_s
         self.written = 0
+        self.rejected = 0
+        self.settings = load_ingest_settings()
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        """Write batches until stopped."""
+        """Write batches until stopped, through the same validation as ``hbm ingest`` and the events API."""
         failing = False
         while not self._stop_event.wait(self.interval_s):
             try:
                 batch = self.make_batch(datetime.now(UTC))
-                self.store.upsert_events(batch)
-                self.written += len(batch)
+                summary = ingest_records(self.store, batch, "events", settings=self.settings, name="live feed")
+                self.written += summary.written
+                self.rejected += summary.rejected
+                if summary.rejected:
+                    log.warning(
+                        "live feed: %d events rejected (%s)", summary.rejected, dict(summary.rejected_by_reason)
+                    )
                 if failing:
                     log.warning("live feed: store is back, writing again")
                 failing = False

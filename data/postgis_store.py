@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,8 +13,10 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from data.store import SqlStore, event_rows, event_write_columns, feature_write_columns
+from geo.errors import StoreUnavailable
 
 
 def _copy_rows(conn: Connection, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -41,6 +46,58 @@ def _copy_upsert(conn: Connection, table: str, columns: list[str], rows: list[tu
     )
 
 
+class RetryBackoff:
+    """Fail fast while the server is down: after a connection failure, let one probe through per delay.
+
+    The delay doubles with each consecutive failure (``first_s``, 2x, 4x ...) up to ``cap_s``, and
+    only one probe runs at a time, so any number of polling clients cost the server at most one
+    connection attempt per delay instead of one each. The cap (1 s) is the shortest refresh
+    interval the app allows, so once the server is back the app recovers within two refreshes.
+    """
+
+    def __init__(self, first_s: float = 0.1, cap_s: float = 1.0) -> None:
+        self.first_s, self.cap_s = first_s, cap_s
+        self.failures = 0
+        self.retry_at = 0.0
+        self.last_error = ""
+        self._probing = False
+        self._lock = threading.Lock()
+
+    def admit(self, label: str) -> bool:
+        """Return True if this call is the probe after failures; raise StoreUnavailable while backing off."""
+        if not self.failures:
+            return False
+        with self._lock:
+            now = time.monotonic()
+            if self.failures and (self._probing or now < self.retry_at):
+                wait = max(self.retry_at - now, 0.0)
+                raise StoreUnavailable(
+                    f"The postgis store at {label} is unavailable: {self.last_error} "
+                    f"(next connection attempt in {wait:.1f} s)"
+                )
+            self._probing = bool(self.failures)
+            return self._probing
+
+    def failed(self, error: str) -> None:
+        """Record a connection failure and push the next attempt back."""
+        with self._lock:
+            self.failures += 1
+            self.last_error = error
+            self.retry_at = time.monotonic() + min(self.cap_s, self.first_s * 2 ** (self.failures - 1))
+            self._probing = False
+
+    def succeeded(self) -> None:
+        """Record a successful call: no more backing off."""
+        if self.failures or self._probing:
+            with self._lock:
+                self.failures, self._probing = 0, False
+
+    def release(self) -> None:
+        """End a probe that failed for a reason other than the connection."""
+        with self._lock:
+            self._probing = False
+
+
 class PostGISStore(SqlStore):
     """Store backed by PostgreSQL + PostGIS through SQLAlchemy 2 and psycopg 3."""
 
@@ -56,6 +113,27 @@ class PostGISStore(SqlStore):
             connect_args={"connect_timeout": connect_timeout_s, "application_name": "hbm"},
         )
         super().__init__(engine, url.render_as_string(hide_password=True))
+        self.backoff = RetryBackoff()
+
+    @contextmanager
+    def _connect(self, write: bool = False) -> Iterator[Connection]:
+        """The shared connection, behind :class:`RetryBackoff` (connection failures only, not SQL errors)."""
+        probe = self.backoff.admit(self.label)
+        try:
+            with super()._connect(write=write) as conn:
+                yield conn
+        except StoreUnavailable as exc:
+            if isinstance(exc.__cause__, OperationalError | InterfaceError | OSError):
+                self.backoff.failed(str(exc).split(" is unavailable: ", 1)[-1])
+            elif probe:
+                self.backoff.release()
+            raise
+        except BaseException:
+            if probe:
+                self.backoff.release()
+            raise
+        else:
+            self.backoff.succeeded()
 
     def _init_extras(self, conn: Connection) -> None:
         has = conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).first()
