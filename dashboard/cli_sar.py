@@ -19,7 +19,6 @@ from data.sar_plans import (
     load_plan,
     plan_sectors,
     record_sortie,
-    upgrade_schema,
 )
 from data.settings import load_store_settings
 from data.store import Store
@@ -29,8 +28,7 @@ from layers.sar_exports import export_format, plan_is_synthetic, write_export, w
 
 def _store() -> Store:
     store = open_store(load_store_settings())
-    store.init_schema()
-    upgrade_schema(store)
+    store.init_schema()  # also adds the plan columns to a store made before them
     return store
 
 

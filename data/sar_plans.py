@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, text
 
 from data.records import FIELDS, prepare_rows
-from data.schema import SAR_STATUSES, build_metadata
+from data.schema import SAR_STATUSES
 from data.store import Store
 from geo.errors import HbmError
 from geo.search_theory import (
@@ -131,24 +131,6 @@ def _text(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return str(value)
-
-
-# -- schema ---------------------------------------------------------------------------------------
-def upgrade_schema(store: Store) -> list[str]:
-    """Add the SAR plan columns and the ``sar_sorties`` table to a store created before them; return what was added."""
-    md = build_metadata("sqlite" if store.backend == "sqlite" else "postgresql")
-    added: list[str] = []
-    with store.connect(write=True) as conn:
-        have = {c["name"] for c in inspect(conn).get_columns("sar_zones")}
-        for col in md.tables["sar_zones"].columns:
-            if col.name not in have:
-                kind = col.type.compile(dialect=conn.dialect)
-                conn.exec_driver_sql(f"ALTER TABLE sar_zones ADD COLUMN {col.name} {kind}")
-                added.append(f"sar_zones.{col.name}")
-        if not inspect(conn).has_table("sar_sorties"):
-            md.tables["sar_sorties"].create(conn)
-            added.append("sar_sorties")
-    return added
 
 
 # -- planning -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import geopandas as gpd
 import h3
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from data import rollup
@@ -210,6 +210,7 @@ class SqlStore(Store):
         with self._connect(write=True) as conn:
             self._init_extras(conn)
             self.metadata.create_all(conn)
+            self._add_missing_columns(conn)
             self._init_triggers(conn)
             rolled = conn.execute(text("SELECT 1 FROM event_cell_hours LIMIT 1")).first()
             if not rolled and conn.execute(text("SELECT 1 FROM events LIMIT 1")).first():
@@ -221,6 +222,16 @@ class SqlStore(Store):
                         text("INSERT INTO hbm_revisions (table_name, revision, updated_at) VALUES (:t, 0, :now)"),
                         {"t": name, "now": self._time_param(datetime.now(UTC))},
                     )
+
+    def _add_missing_columns(self, conn: Connection) -> None:
+        """Add nullable columns the schema gained after a table was created (create_all adds only tables)."""
+        found = inspect(conn)
+        for table in self.metadata.sorted_tables:
+            have = {c["name"] for c in found.get_columns(table.name)}
+            for col in table.columns:
+                if col.name not in have and col.nullable:
+                    kind = col.type.compile(dialect=conn.dialect)
+                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}")
 
     def _init_triggers(self, conn: Connection) -> None:
         """Create backend-specific triggers after the tables exist (none by default)."""

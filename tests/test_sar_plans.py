@@ -9,6 +9,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
+from sqlalchemy import inspect
 
 from data.demo import demo_features
 from data.sar_plans import (
@@ -24,7 +25,6 @@ from data.sar_plans import (
     record_sortie,
     split_sector,
     update_sector,
-    upgrade_schema,
 )
 from data.store import Store
 from geo.search_theory import bayes_update, pod_from_coverage
@@ -210,14 +210,18 @@ def test_demo_plan_is_editable(store: Store) -> None:
     assert plan.sectors["poa"].sum() + plan.rest_poa == pytest.approx(1.0)
 
 
-def test_upgrade_schema_adds_missing_columns(sqlite_store: Store) -> None:
-    with sqlite_store.connect(write=True) as conn:
+def test_init_schema_upgrades_a_store_made_before_sar_plans(store: Store) -> None:
+    with store.connect(write=True) as conn:
         conn.exec_driver_sql("DROP TABLE sar_sorties")
         conn.exec_driver_sql("ALTER TABLE sar_zones DROP COLUMN notes")
-    added = upgrade_schema(sqlite_store)
-    assert added == ["sar_zones.notes", "sar_sorties"]
-    assert upgrade_schema(sqlite_store) == []
-    _plan(sqlite_store)
+        conn.exec_driver_sql("ALTER TABLE sar_zones DROP COLUMN version")
+    store.init_schema()
+    with store.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("sar_zones")}
+    assert {"notes", "version"} <= columns
+    plan_id = _plan(store)
+    sector = load_plan(store, plan_id).sectors.iloc[0]["id"]
+    assert len(record_sortie(store, plan_id, 1, sector, sweep_width_m=1, track_spacing_m=1).sorties) == 1
 
 
 edits = st.lists(st.tuples(st.sampled_from(["delete", "split", "add", "sortie"]), st.integers(0, 50)), max_size=6)
