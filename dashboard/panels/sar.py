@@ -102,9 +102,10 @@ def search_area(store: Store, source: str, drawn: Any, datum: str | None, radius
         lat, lng = parse_latlng(datum or "")
         return circle_area(lat, lng, r)
     if source == "event":
-        if not (event or "").strip():
+        event_id = (event or "").strip()
+        if not event_id:
             raise SectorError("give the id of a distress event")
-        return distress_event_area(store, event.strip())[0]
+        return distress_event_area(store, event_id)[0]
     return polygon_from_geojson(drawn)
 
 
@@ -288,7 +289,7 @@ def _field(label: str, component: Any) -> html.Div:
     return html.Div([html.Label(label, htmlFor=component.id, className="hbm-field-label"), component])
 
 
-def _input(cid: str, value: Any = None, placeholder: str = "", kind: str = "text") -> dcc.Input:
+def _input(cid: str, value: Any = None, placeholder: str = "", kind: Any = "text") -> dcc.Input:
     return dcc.Input(id=cid, type=kind, value=value, placeholder=placeholder, className="hbm-input", debounce=False)
 
 
@@ -376,8 +377,8 @@ def layout(settings: AppSettings) -> html.Div:
     plan_view = html.Div(
         [
             _field("Plan", dcc.Dropdown(id=SarId.PLAN, options=[], value=None, style={"color": "#111"})),
-            html.Div(id=SarId.SUMMARY, className="sar-summary", **{"aria-live": "polite"}),
-            dash_table.DataTable(
+            html.Div(id=SarId.SUMMARY, className="sar-summary", **{"aria-live": "polite"}),  # type: ignore[arg-type]
+            dash_table.DataTable(  # type: ignore[attr-defined]
                 id=SarId.TABLE,
                 columns=columns,
                 data=[],
