@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
@@ -31,6 +32,8 @@ _IDS_SQL = {
     "postgresql": "id = ANY(:ids)",
 }
 _CHUNK = 50_000
+BULK_ROWS = 5_000  # an all-new batch at least this big appends its own aggregate instead of recomputing
+_COLUMNS = ("hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit", "lat", "lng", "events", "people")
 
 
 def _fit_sql() -> tuple[str, dict[str, float]]:
@@ -104,6 +107,42 @@ def refresh_hours(conn: Connection, dialect: str, to_db_time: Any, hours: Iterab
             ),
             {**params, "t0": t0, "t1": t1},
         )
+
+
+def fit_of(precision_m: pd.Series) -> np.ndarray:
+    """Return the fitted resolution (4-7) of each precision, as the SQL ``_fit_sql`` decides it."""
+    p = precision_m.to_numpy(dtype=float)
+    fit = np.full(p.shape, STORED_RESOLUTIONS[0], dtype=np.int64)
+    for r in range(STORED_RESOLUTIONS[0] + 1, ROLLUP_MAX_RES + 1):  # coarse to fine: the finest that fits wins
+        fit[p <= precision_limit_m(r)] = r
+    fit[np.isnan(p)] = ROLLUP_MAX_RES
+    return fit
+
+
+def append_batch(conn: Connection, frame: pd.DataFrame) -> None:
+    """Add the aggregate of a batch of new events as extra rows (queries sum rows, so no key is needed).
+
+    Only for events that did not exist before; a later recompute of those hours consolidates the rows.
+    """
+    epoch = pd.Timestamp(0, tz="UTC")
+    grouped = (
+        frame.assign(
+            hour=(pd.to_datetime(frame["occurred_at"], utc=True) - epoch) // pd.Timedelta(hours=1),
+            fit=fit_of(frame["location_precision_m"]),
+            n=1,
+        )
+        .groupby(["hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit"], as_index=False)
+        .agg(lat=("lat", "mean"), lng=("lng", "mean"), events=("n", "sum"), people=("people", "sum"))
+    )
+    rows = [dict(zip(_COLUMNS, map(_plain, r), strict=True)) for r in grouped[list(_COLUMNS)].itertuples(index=False)]
+    if rows:
+        names = ", ".join(_COLUMNS)
+        values = ", ".join(f":{c}" for c in _COLUMNS)
+        conn.execute(text(f"INSERT INTO event_cell_hours ({names}) VALUES ({values})"), rows)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
 
 
 def rebuild(conn: Connection, dialect: str, to_db_time: Any) -> None:

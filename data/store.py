@@ -258,8 +258,11 @@ class SqlStore(Store):
             if not prepared.empty:
                 touched = rollup.hours_of_ids(conn, self.dialect, prepared["id"].tolist())
                 self._write_events(conn, prepared, rev)
-                touched |= rollup.hours_of(prepared["occurred_at"])
-                rollup.refresh_hours(conn, self.dialect, self._time_param, touched)
+                if not touched and len(prepared) >= rollup.BULK_ROWS:
+                    rollup.append_batch(conn, prepared)  # a bulk load of new events: no rescan
+                else:
+                    touched |= rollup.hours_of(prepared["occurred_at"])
+                    rollup.refresh_hours(conn, self.dialect, self._time_param, touched)
         return rev
 
     def soft_delete(self, table: str, ids: Sequence[str]) -> int:

@@ -230,3 +230,29 @@ def test_rollup_follows_updates_and_deletes_without_double_counting(store: Store
         rolled = store.window_cell_counts(res, NOW, day, windows=2).sort_values(["cell", "window"], ignore_index=True)
         raw = store.window_cell_counts(res, NOW - timedelta(seconds=1), day, windows=2)  # not whole hours: raw
         assert rolled["events"].sum() == raw["events"].sum() == 3
+
+
+def test_a_bulk_load_of_new_events_is_rolled_up_like_a_recompute(store: Store) -> None:
+    from data import rollup
+
+    n = rollup.BULK_ROWS + 10
+    rows = [
+        _event(
+            f"b{i}",
+            1 + i % 70,
+            2.0 + 0.01 * (i % 9),
+            31.0,
+            people=1 + i % 3,
+            precision=[10.0, 5_000.0, None, 900_000.0][i % 4],
+        )
+        for i in range(n)
+    ]
+    store.upsert("events", rows)  # all new and big: appended from the batch itself
+    appended = store.window_cell_counts(5, NOW, timedelta(hours=24), windows=3).sort_values(["cell", "window"])
+    store.upsert("events", rows[:3])  # an update: the touched hours are recomputed from the table
+    with store.connect(write=True) as conn:  # type: ignore[attr-defined]
+        rollup.rebuild(conn, "sqlite" if store.backend == "sqlite" else "postgresql", store.to_db_time)  # type: ignore[attr-defined]
+    rebuilt = store.window_cell_counts(5, NOW, timedelta(hours=24), windows=3).sort_values(["cell", "window"])
+    assert appended["events"].tolist() == rebuilt["events"].tolist()
+    assert appended["people"].tolist() == rebuilt["people"].tolist()
+    assert int(rebuilt["events"].sum()) == sum(1 for i in range(n) if 1 + i % 70 < 72)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dashboard.settings import load_app_settings
 from data.demo import demo_events
+from data.rollup import ceil_hour
 from data.store import BBox, SqlStore
 from geo.hotspots import HotspotSettings, hotspot_statistics
 from layers.hotspots import hotspot_table, hotspots_features
@@ -34,6 +35,7 @@ TARGET_MS = {"postgis": 250, "sqlite": 500}
 def statistics_figures(store: SqlStore, now: datetime, region: BBox, repeats: int) -> None:
     """Emit the database / statistics / whole-layer split at res 6 and 7."""
     settings = HotspotSettings()
+    now = ceil_hour(now)  # the statistics' windows end on a whole hour (layers.hotspots does the same)
     for res in (6, 7):
         view = View(start=now - WEEK, end=now, resolution=res, bbox=region)
         counts = store.window_cell_counts(res, now, WEEK, settings.windows, region)
