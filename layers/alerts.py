@@ -192,7 +192,7 @@ def _distress_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox 
                     "zone_name": str(names[zid]),
                     "events": len(group),
                     "people": int(group["people"].sum()),
-                    "latest": latest["occurred_at"].isoformat(),
+                    "latest": latest["occurred_at"].strftime("%d %b %H:%M UTC"),
                     "event_ids": [str(i) for i in group["id"].tail(10)],
                 },
             )
