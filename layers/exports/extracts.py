@@ -115,7 +115,7 @@ def table(data: ExportData, wkt: bool = True) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True)
     for col in out.columns:
-        if out[col].dtype == object:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(_safe_cell)
     return out
 

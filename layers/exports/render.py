@@ -306,7 +306,7 @@ def build_figure(data: ExportData, page: Page) -> Figure:
             top - bottom - side_h - 0.55 / height,
         )
         side_box = (margin_x, bottom, 1 - 2 * margin_x, side_h)
-        rows, cols = int(side_h * 72 / 9.2), 3
+        rows, cols = int(side_h * height * 72 / 9.2), 3
 
     fig.text(
         0.5,
@@ -357,7 +357,15 @@ def build_figure(data: ExportData, page: Page) -> Figure:
     note = f"Source: {data.source_note}. {ATTRIBUTION}. Web Mercator. hbm {app_version()}."
     if data.synthetic:
         note = "All data shown is SYNTHETIC (demo generator). " + note
-    fig.text(margin_x, 0.36 / height, note, fontsize=6.5, color=MUTED, va="center", parse_math=False)
+    fig.text(
+        margin_x,
+        0.36 / height,
+        "\n".join(textwrap.wrap(note, int(width * 17))),
+        fontsize=6.5,
+        color=MUTED,
+        va="center",
+        parse_math=False,
+    )
     fig.text(
         0.5,
         0.14 / height,
