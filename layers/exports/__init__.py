@@ -135,7 +135,7 @@ def run_export(
             store,
             who=who,
             fmt=fmt,
-            view=view_to_dict(view),
+            view=view_to_dict(data.view),  # as exported: suppression on
             feature_counts=data.counts(),
             filename=out.name,
             nbytes=nbytes,
