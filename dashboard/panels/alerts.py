@@ -24,6 +24,7 @@ LIST = "alerts-list"
 WHO = "alerts-who"
 MESSAGE = "alerts-message"
 ACKED = "alerts-acked"
+SIGNATURE = "alerts-signature"
 FLY = "alert-fly"
 ACK = "alert-ack"
 RECENT = timedelta(hours=24)
@@ -47,6 +48,7 @@ def layout(settings: AppSettings) -> html.Div:
             html.Div(id=MESSAGE, className="hbm-view-error", role="alert"),
             html.Div(id=LIST, className="hbm-alerts", children="No alerts yet."),
             dcc.Store(id=ACKED, data=0),
+            dcc.Store(id=SIGNATURE, data=""),
         ]
     )
 
@@ -95,8 +97,12 @@ def badge(alerts: list[Alert]) -> tuple[str, str]:
     return f"⚠ {len(unacked)} new {noun}: {unacked[0].title}", f"hbm-alert-badge show sev-{worst}"
 
 
-def alerts_view(store: Store, monitor: AlertMonitor | None, now: datetime) -> tuple[Any, str, str, str]:
-    """Return (alert cards, badge text, badge class, message), evaluating the rules first when due."""
+def alerts_view(store: Store, monitor: AlertMonitor | None, now: datetime) -> tuple[Any, str, str, str, str]:
+    """Return (alert cards, badge text, badge class, message, signature), evaluating the rules first when due.
+
+    The signature changes only when an alert does, so the panel is not redrawn (and a button
+    under the operator's finger or keyboard focus is not replaced) on every refresh.
+    """
     message = ""
     if monitor is not None:
         try:
@@ -110,7 +116,8 @@ def alerts_view(store: Store, monitor: AlertMonitor | None, now: datetime) -> tu
     ]
     cards: Any = [render_alert(a) for a in alerts] or "No open or recent alerts."
     text, cls = badge(alerts)
-    return cards, text, cls, message
+    signature = "|".join(f"{a.id}:{a.updated_at.isoformat()}:{a.status}:{a.acked_by}" for a in alerts)
+    return cards, text, cls, message, signature
 
 
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
@@ -123,17 +130,22 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         Output(Id.ALERT_BADGE, "children"),
         Output(Id.ALERT_BADGE, "className"),
         Output(MESSAGE, "children"),
+        Output(SIGNATURE, "data"),
         Input(Id.INTERVAL, "n_intervals"),
         Input(ACKED, "data"),
+        State(SIGNATURE, "data"),
     )
-    def _poll(_n: int | None, _acked: int) -> tuple[Any, ...]:
+    def _poll(_n: int | None, _acked: int, shown: str | None) -> tuple[Any, ...]:
         try:
             if not seeded:
                 ensure_default_rules(store, datetime.now(UTC))  # type: ignore[arg-type]
                 seeded.append(True)
-            return alerts_view(store, monitor, datetime.now(UTC))
+            view = alerts_view(store, monitor, datetime.now(UTC))
         except HbmError:
-            return no_update, no_update, no_update, no_update  # the store banner reports the outage
+            return (no_update,) * 5  # the store banner reports the outage
+        if view[4] == shown:
+            return (no_update, no_update, no_update, view[3] or no_update, no_update)
+        return view
 
     @app.callback(
         Output(Id.MAP, "viewport", allow_duplicate=True),
