@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import psycopg
 import shapely
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL
@@ -128,6 +129,14 @@ class PostGISStore(SqlStore):
             elif probe:
                 self.backoff.release()
             raise
+        except psycopg.Error as exc:
+            # COPY runs on the raw psycopg connection, so its errors arrive without SQLAlchemy's wrapper.
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            if isinstance(exc, psycopg.OperationalError):
+                self.backoff.failed(first)
+            elif probe:
+                self.backoff.release()
+            raise StoreUnavailable(f"The {self.backend} store at {self.label} is unavailable: {first}") from exc
         except BaseException:
             if probe:
                 self.backoff.release()

@@ -36,6 +36,7 @@ LNG_NAMES = ("lon", "lng", "long", "longitude", "x_lon")
 WKT_NAMES = ("wkt", "geometry_wkt", "geom_wkt")
 TAGS = re.compile(r"<[^<>]{0,200}>")
 INVISIBLE_CHARS = "".join(map(chr, INVISIBLE))
+MAX_COUNT = 2**31 - 1  # counts are stored in 32-bit integer columns
 COORD_PAIR = re.compile(r"^\s*([-+]?\d+(?:[.]\d+)?)\s*[,;\s]\s*([-+]?\d+(?:[.]\d+)?)\s*$")
 
 
@@ -136,7 +137,10 @@ def parse_counts(series: pd.Series, label: str) -> tuple[np.ndarray, list[Issue]
     neg = ~empty & ~bad & (values < 0)
     for pos in np.flatnonzero(neg):
         issues.append((int(pos), label, f"negative_count: {values[pos]:g} is below zero"))
-    values = np.where(bad | neg, np.nan, values)
+    huge = ~empty & ~bad & (values > MAX_COUNT)
+    for pos in np.flatnonzero(huge):
+        issues.append((int(pos), label, f"value_out_of_range: {values[pos]:g} is more than {MAX_COUNT:,}"))
+    values = np.where(bad | neg | huge, np.nan, values)
     return values, issues
 
 

@@ -29,7 +29,7 @@ from data.ingest.validate import Checked, Context, content_hash, feature_rows, i
 from data.records import EVENT_COLUMNS
 from data.schema import LAYER_TABLES
 from data.store import Store
-from geo.errors import HbmError, IngestError
+from geo.errors import HbmError, IngestError, StoreUnavailable
 
 
 @dataclass
@@ -246,11 +246,13 @@ class Importer:
             frame = checked.frame.iloc[idx].reset_index(drop=True)
             try:
                 _write(self.store, self.kind, frame, geoms)
-            except HbmError as exc:
-                raise IngestError(
+            except Exception as exc:  # noqa: BLE001 - any store failure ends the import with one line
+                detail = str(exc) if isinstance(exc, HbmError) else f"{type(exc).__name__}: {exc}"
+                message = (
                     f"batch {s.batches + 1} (lines {first_line}-{last_line}) was not written, nothing from it was "
-                    f"committed ({s.accepted:,} rows from earlier batches were): {exc}"
-                ) from None
+                    f"committed ({s.accepted:,} rows from earlier batches were): {detail.strip().splitlines()[0]}"
+                )
+                raise (StoreUnavailable if isinstance(exc, StoreUnavailable) else IngestError)(message) from None
             s.written += len(idx)
         s.batches += 1
         s.read += n

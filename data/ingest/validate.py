@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Float, Integer
 
 from data import records
-from data.ingest.profiles import Issue, Mapped, clean_text, is_missing
+from data.ingest.profiles import MAX_COUNT, Issue, Mapped, clean_text, is_missing
 from data.ingest.settings import IngestSettings
 from data.records import ENUMS, FIELDS, GEOM_TYPES, REQUIRED, prepare_rows
 from data.schema import TIME_COLUMNS, build_metadata
@@ -286,7 +286,15 @@ def _check_numbers(frame: pd.DataFrame, kind: str, m: Mapped, issues: list[Issue
             )
             neg = present & ~bad & (values < 0)
             _add(issues, m.src, neg, label, lambda i, v=values: f"negative_count: {v[i]:g} is below zero")
-            ok = present & ~bad & ~neg
+            huge = present & ~bad & (values > MAX_COUNT)
+            _add(
+                issues,
+                m.src,
+                huge,
+                label,
+                lambda i, v=values: f"value_out_of_range: {v[i]:g} is more than {MAX_COUNT:,}",
+            )
+            ok = present & ~bad & ~neg & ~huge
             frame[name] = pd.array(np.where(ok, values, 0).astype(np.int64), dtype="Int64")
             frame.loc[~ok, name] = pd.NA
         else:
@@ -480,7 +488,8 @@ def canonical_text(frame: pd.DataFrame, columns: list[str], geometry: list[Any] 
         if col in TIME_FIELDS:
             text = series.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if len(series) else series.astype(object)
         elif col in ("lat", "lng"):
-            text = pd.Series(np.round(series.to_numpy(float), 7)).map(repr)
+            with np.errstate(over="ignore", invalid="ignore"):
+                text = pd.Series(np.round(series.to_numpy(float), 7)).map(repr)
         else:
             text = series.astype(object).map(lambda v: "" if v is None or v is pd.NA else str(v))
         parts.append(text.astype(object).fillna("").astype(str).reset_index(drop=True))
