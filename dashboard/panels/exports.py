@@ -42,6 +42,7 @@ VIEW_FORMAT = "view"
 MAIN_BUTTONS = (("pdf", "PDF map"), ("png", "PNG map"), ("html", "Offline HTML"), ("gpkg", "GeoPackage"))
 MORE_BUTTONS = (("pack", "Briefing pack"), ("geojson", "GeoJSON"), ("csv", "CSV"), ("kml", "KML"))
 BBOX_DIGITS = 5
+ARIA_LIVE: dict[str, Any] = {"aria-live": "polite"}
 ROW_STYLE = {"display": "flex", "flexWrap": "wrap", "gap": "6px", "marginBottom": "6px"}
 BUTTON_STYLE = {
     "background": "#0e1620",
@@ -114,7 +115,7 @@ def layout(settings: AppSettings) -> html.Div:
                     id=ExportId.STATUS,
                     role="status",
                     style={"fontSize": "13px", "wordBreak": "break-word", "minHeight": "1.2em"},
-                    **{"aria-live": "polite"},
+                    **ARIA_LIVE,
                 ),
                 type="dot",
             ),
@@ -385,7 +386,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         *[State(cid, prop) for _key, cid, prop in CONTROL_STATES],
         prevent_initial_call=True,
     )
-    def _export(_clicks: list[int | None], size: str, orientation: str, dpi: int, *values: Any) -> tuple[Any, str]:
+    def _export(_clicks: list[int | None], size: str, orientation: str, dpi: int, *values: Any) -> tuple[Any, Any]:
         triggered = ctx.triggered_id
         if not isinstance(triggered, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
             return no_update, no_update

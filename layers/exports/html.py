@@ -15,9 +15,10 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import folium
+from branca.element import Figure
 from folium.elements import Element
 from folium.utilities import JsCode
 
@@ -160,7 +161,7 @@ def build_map(data: ExportData) -> folium.Map:
         prefer_canvas=False,
     )
     fmap.default_js, fmap.default_css = [], []  # no CDN: Leaflet is inlined below
-    root = fmap.get_root()
+    root = cast(Figure, fmap.get_root())
     leaflet_js, leaflet_css = _leaflet()
     hbm_js, hbm_css = _dashboard_assets()
     root.header.add_child(Element(_style(leaflet_css) + _style(hbm_css) + _style(PAGE_CSS)), name="hbm_css")

@@ -32,7 +32,7 @@ R = 6_378_137.0
 MARKING_COLOR = "#a93226"
 INK = "#17202a"
 MUTED = "#566573"
-RC = {
+RC: dict[str, Any] = {
     "svg.hashsalt": "hbm-export",
     "lines.scale_dashes": False,
     "pdf.fonttype": 42,
@@ -382,7 +382,7 @@ def build_figure(data: ExportData, page: Page) -> Figure:
 
 def render_map(data: ExportData, path: Path, fmt: str, page: Page) -> Path:
     """Write the briefing map as PDF or PNG to ``path``; return the path."""
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(RC):  # type: ignore[arg-type]
         fig = build_figure(data, page)
         if fmt == "pdf":
             fig.savefig(path, format="pdf", metadata=PDF_METADATA)
