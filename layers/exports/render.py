@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ RC: dict[str, Any] = {
     "font.family": "DejaVu Sans",
     "path.simplify": True,
 }
+# rcParams are global: one render at a time per process (the dashboard serves requests on threads).
+_RENDER_LOCK = threading.Lock()
 PDF_METADATA = {"CreationDate": None, "ModDate": None, "Creator": "hbm briefing export", "Producer": "matplotlib"}
 
 
@@ -382,7 +385,7 @@ def build_figure(data: ExportData, page: Page) -> Figure:
 
 def render_map(data: ExportData, path: Path, fmt: str, page: Page) -> Path:
     """Write the briefing map as PDF or PNG to ``path``; return the path."""
-    with matplotlib.rc_context(RC):  # type: ignore[arg-type]
+    with _RENDER_LOCK, matplotlib.rc_context(RC):  # type: ignore[arg-type]
         fig = build_figure(data, page)
         if fmt == "pdf":
             fig.savefig(path, format="pdf", metadata=PDF_METADATA)
