@@ -1,9 +1,10 @@
 """Hourly per-cell event counts (``event_cell_hours``): what the hotspot statistics read instead of raw events.
 
 One row per (hour, H3 res-7 cell, fitted resolution) holds the events and people of that hour.
-Rows are never incremented: after every write, the hours the write touched (the new times,
-and the old times of events it updated or deleted) are recomputed from the events table in
-the same transaction, so a re-import or an edit can never double-count. Windows that start
+After a write, the hours it touched (the new times, and the old times of events it updated or
+deleted) are recomputed from the events table in the same transaction, so a re-import or an
+edit can never double-count. Only a big batch of events that are all new adds its own
+aggregate into the rows instead (no rescan), which keeps chunked bulk loads linear. Windows that start
 and end on whole hours (6h, 24h, 7d, 30d) at resolutions 4-7 are summed from here; anything
 else falls back to the events table.
 """
@@ -120,9 +121,9 @@ def fit_of(precision_m: pd.Series) -> np.ndarray:
 
 
 def append_batch(conn: Connection, frame: pd.DataFrame) -> None:
-    """Add the aggregate of a batch of new events as extra rows (queries sum rows, so no key is needed).
+    """Add the aggregate of a batch of new events to the rollup, merging into existing (hour, cell, fit) rows.
 
-    Only for events that did not exist before; a later recompute of those hours consolidates the rows.
+    Only for events that did not exist before (an update could otherwise be counted twice).
     """
     epoch = pd.Timestamp(0, tz="UTC")
     grouped = (
@@ -138,7 +139,16 @@ def append_batch(conn: Connection, frame: pd.DataFrame) -> None:
     if rows:
         names = ", ".join(_COLUMNS)
         values = ", ".join(f":{c}" for c in _COLUMNS)
-        conn.execute(text(f"INSERT INTO event_cell_hours ({names}) VALUES ({values})"), rows)
+        merge = (
+            "ON CONFLICT (hour, h3_r7, fit) DO UPDATE SET "
+            "lat = (event_cell_hours.lat * event_cell_hours.events + excluded.lat * excluded.events) "
+            "/ (event_cell_hours.events + excluded.events), "
+            "lng = (event_cell_hours.lng * event_cell_hours.events + excluded.lng * excluded.events) "
+            "/ (event_cell_hours.events + excluded.events), "
+            "events = event_cell_hours.events + excluded.events, "
+            "people = event_cell_hours.people + excluded.people"
+        )
+        conn.execute(text(f"INSERT INTO event_cell_hours ({names}) VALUES ({values}) {merge}"), rows)
 
 
 def _plain(value: Any) -> Any:

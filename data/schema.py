@@ -12,6 +12,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -168,6 +169,7 @@ def build_metadata(dialect: str) -> MetaData:
         Column("lng", Float, nullable=False),
         Column("events", Integer, nullable=False),
         Column("people", Integer, nullable=False),
+        UniqueConstraint("hour", "h3_r7", "fit", name="uq_event_cell_hours"),
     )
     Table(
         "alert_rules",
