@@ -181,7 +181,8 @@ def list_alerts(
     store: SqlStore, status: str | None = None, since: datetime | None = None, limit: int = 50
 ) -> list[Alert]:
     """Return alerts, newest first: all, or only ``open``/``closed``; optionally updated since a time."""
-    where, params = ["1 = 1"], {"limit": int(limit)}
+    where: list[str] = ["1 = 1"]
+    params: dict[str, Any] = {"limit": int(limit)}
     if status:
         where.append("status = :status")
         params["status"] = status

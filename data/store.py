@@ -452,6 +452,13 @@ class SqlStore(Store):
         self.engine.dispose()
 
 
+def as_sql_store(store: Store) -> SqlStore:
+    """Return ``store`` as an SqlStore (features with their own tables need connections), or raise HbmError."""
+    if not isinstance(store, SqlStore):
+        raise HbmError(f"this feature needs an SQL store, not {type(store).__name__}")
+    return store
+
+
 COMMON_WRITE_COLUMNS = ("id", "geom", "min_lng", "min_lat", "max_lng", "max_lat", "revision", "deleted_at")
 
 

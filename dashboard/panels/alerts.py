@@ -15,7 +15,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dashboard.ids import Id
 from dashboard.settings import AppSettings
 from data.alerts import Alert, acknowledge, get_alert, list_alerts
-from data.store import Store
+from data.store import SqlStore, Store, as_sql_store
 from geo.errors import HbmError
 from layers.alerts import AlertMonitor, ensure_default_rules
 
@@ -97,7 +97,7 @@ def badge(alerts: list[Alert]) -> tuple[str, str]:
     return f"⚠ {len(unacked)} new {noun}: {unacked[0].title}", f"hbm-alert-badge show sev-{worst}"
 
 
-def alerts_view(store: Store, monitor: AlertMonitor | None, now: datetime) -> tuple[Any, str, str, str, str]:
+def alerts_view(store: SqlStore, monitor: AlertMonitor | None, now: datetime) -> tuple[Any, str, str, str, str]:
     """Return (alert cards, badge text, badge class, message, signature), evaluating the rules first when due.
 
     The signature changes only when an alert does, so the panel is not redrawn (and a button
@@ -122,7 +122,8 @@ def alerts_view(store: Store, monitor: AlertMonitor | None, now: datetime) -> tu
 
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
     """Attach the alert callbacks; the rules are seeded with defaults on first use."""
-    monitor = AlertMonitor(store, settings.region)  # type: ignore[arg-type]
+    sql = as_sql_store(store)
+    monitor = AlertMonitor(sql, settings.region)
     seeded: list[bool] = []  # nothing touches the store at start-up: default rules are seeded on first poll
 
     @app.callback(
@@ -138,9 +139,9 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
     def _poll(_n: int | None, _acked: int, shown: str | None) -> tuple[Any, ...]:
         try:
             if not seeded:
-                ensure_default_rules(store, datetime.now(UTC))  # type: ignore[arg-type]
+                ensure_default_rules(sql, datetime.now(UTC))
                 seeded.append(True)
-            view = alerts_view(store, monitor, datetime.now(UTC))
+            view = alerts_view(sql, monitor, datetime.now(UTC))
         except HbmError:
             return (no_update,) * 5  # the store banner reports the outage
         if view[4] == shown:
@@ -156,7 +157,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         target = ctx.triggered_id
         if not target or not any(clicks):
             return no_update
-        alert = get_alert(store, target["id"])  # type: ignore[arg-type]
+        alert = get_alert(sql, target["id"])  # type: ignore[index]
         if alert is None or alert.lat is None:
             return no_update
         return {"center": [alert.lat, alert.lng], "zoom": FLY_ZOOM, "transition": "flyTo"}
@@ -169,12 +170,12 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         State(ACKED, "data"),
         prevent_initial_call=True,
     )
-    def _ack(clicks: list[int | None], who: str | None, count: int) -> tuple[Any, str]:
+    def _ack(clicks: list[int | None], who: str | None, count: int) -> tuple[Any, Any]:
         target = ctx.triggered_id
         if not target or not any(clicks):
             return no_update, no_update
         try:
-            acknowledge(store, target["id"], who or "", datetime.now(UTC))  # type: ignore[arg-type]
+            acknowledge(sql, target["id"], who or "", datetime.now(UTC))  # type: ignore[index]
         except HbmError as exc:
             return no_update, str(exc)
         return int(count or 0) + 1, ""

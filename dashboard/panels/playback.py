@@ -31,6 +31,7 @@ TICK = "playback-tick"
 LABEL = "playback-label"
 FRAMES = {"6h": 28, "1d": 30, "7d": 8}
 CACHE_SIZE = 4
+ARIA_LIVE: dict[str, Any] = {"aria-live": "polite"}
 
 
 class PlaybackCache:
@@ -98,7 +99,7 @@ def layout(settings: AppSettings) -> html.Div:
             html.Div(
                 [
                     html.Button("▶ Play", id=PLAY, className="hbm-button", n_clicks=0),
-                    html.Span(id=LABEL, className="hbm-playback-label", **{"aria-live": "polite"}),
+                    html.Span(id=LABEL, className="hbm-playback-label", **ARIA_LIVE),
                 ],
                 className="hbm-playback-row",
             ),
