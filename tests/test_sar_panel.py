@@ -7,12 +7,14 @@ import json
 from typing import Any
 
 import pytest
+from dash import no_update
 from shapely.geometry import box, mapping
 
 from dashboard.app import create_app
 from dashboard.layout import map_component
 from dashboard.panels.sar import (
     SarId,
+    clicked_plan,
     edit_plan,
     export_plan,
     highlight,
@@ -119,3 +121,11 @@ def test_map_has_the_draw_control_and_preview_layers(sqlite_store: Store) -> Non
     assert {SarId.PREVIEW, SarId.HIGHLIGHT} <= ids
     layout = str(create_app(settings, sqlite_store).layout)
     assert SarId.DRAW in layout and SarId.TABLE in layout
+
+
+def test_clicking_a_sector_on_the_map_selects_it() -> None:
+    sector = {"properties": {"kind": "sector", "id": "p-AB", "parent_id": "p", "label": "AB"}}
+    assert clicked_plan(sector) == ("p", ["p-AB"])
+    assert clicked_plan({"properties": {"kind": "search_area", "id": "p"}}) == ("p", [])
+    assert clicked_plan({"properties": {"kind": "srr", "id": "r"}}) == (no_update, no_update)
+    assert clicked_plan(None) == (no_update, no_update)

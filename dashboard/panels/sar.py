@@ -241,6 +241,16 @@ def highlight(store: Store, seen: dict[str, Any] | None, selected: list[str] | N
     }
 
 
+def clicked_plan(feature: dict[str, Any] | None) -> tuple[Any, Any]:
+    """Return (plan id, selected sector ids) for a SAR zone clicked on the map; no change for other zones."""
+    props = (feature or {}).get("properties") or {}
+    if props.get("kind") == "sector" and props.get("parent_id") and props.get("label"):
+        return props["parent_id"], [props["id"]]
+    if props.get("kind") == "search_area" and props.get("id"):
+        return props["id"], []
+    return no_update, no_update
+
+
 def export_plan(store: Store, plan_id: str, fmt: str, synthetic: bool) -> dict[str, Any]:
     """Return a dcc.Download payload with the plan in ``fmt`` (geojson, kml, gpx, csv or pdf)."""
     plan = load_plan(store, plan_id)
@@ -564,18 +574,33 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             return no_update, no_update, no_update, str(exc), "sar-message error"
 
     @app.callback(
-        Output(SarId.HIGHLIGHT, "data"),
         Output(SarId.TEAM, "value"),
         Output(SarId.STATUS, "value"),
         Input(SarId.TABLE, "selected_row_ids"),
         State(SarId.TABLE, "data"),
-        State(SarId.SEEN, "data"),
     )
-    def _select(selected: list[str] | None, rows: list[dict[str, Any]] | None, seen: Any) -> tuple[Any, ...]:
+    def _select(selected: list[str] | None, rows: list[dict[str, Any]] | None) -> tuple[Any, ...]:
         row = next((r for r in rows or [] if selected and r["id"] == selected[0]), None)
         if row is None:
-            return EMPTY, no_update, no_update
-        return highlight(store, seen, selected), row.get("team") or "", row.get("status") or "planned"
+            return no_update, no_update
+        return row.get("team") or "", row.get("status") or "planned"
+
+    @app.callback(
+        Output(SarId.HIGHLIGHT, "data"),
+        Input(SarId.TABLE, "selected_row_ids"),
+        Input(SarId.SEEN, "data"),
+    )
+    def _highlight(selected: list[str] | None, seen: Any) -> Any:
+        return highlight(store, seen, selected)
+
+    @app.callback(
+        Output(SarId.PLAN, "value", allow_duplicate=True),
+        Output(SarId.TABLE, "selected_row_ids"),
+        Input(Id.SAR_ZONES, "clickData"),
+        prevent_initial_call=True,
+    )
+    def _clicked(feature: dict[str, Any] | None) -> tuple[Any, Any]:
+        return clicked_plan(feature)
 
     @app.callback(
         Output(SarId.DOWNLOAD, "data"),
