@@ -44,7 +44,6 @@ from layers.refresh import refresh
 
 ZOOMS = (6, 8, 10)
 WEEK = timedelta(days=7)
-TABLES = ("crossing_points", "routes", "events", "sar_zones", "hbm_revisions")
 # Chunks the browser fetches lazily on first render: the GeoJSON layers and the H3 dropdown.
 SUITES = "/_dash-component-suites/"
 ASYNC_CHUNKS = (SUITES + "dash_leaflet/async-GeoJSON.js", SUITES + "dash/dcc/async-dropdown.js")
@@ -83,9 +82,12 @@ def open_url(url: str, reset: bool = False) -> SqlStore:
     assert isinstance(store, SqlStore)
     if reset:
         if store.backend == "postgis":
-            with store.engine.begin() as conn:
-                for table in TABLES:
-                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
+            with store.engine.begin() as conn:  # every table the schema may have created
+                tables = conn.exec_driver_sql(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys'"
+                ).scalars()
+                for table in list(tables):
+                    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
         store.init_schema()
     return store
 
