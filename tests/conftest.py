@@ -176,6 +176,14 @@ def chrome_available() -> str | None:
     return None
 
 
+@pytest.fixture
+def browser_ready() -> None:
+    """Skip (laptop) or fail (CI) a browser test when chromium or chromedriver is missing."""
+    reason = chrome_available()
+    if reason:
+        unavailable(reason)
+
+
 def pytest_setup_options():  # type: ignore[no-untyped-def]
     """Options for dash_duo's Chrome: headless Debian chromium, runnable as root."""
     from selenium.webdriver.chrome.options import Options

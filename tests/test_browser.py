@@ -14,7 +14,7 @@ from dashboard.settings import load_app_settings
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import chrome_available, free_port, sample_events, sample_features, unavailable
+from tests.conftest import free_port, sample_events, sample_features
 
 pytestmark = pytest.mark.browser
 
@@ -26,13 +26,6 @@ let painted = 0;
 for (let i = 3; i < data.length; i += 4) { if (data[i] > 0) painted++; }
 return painted;
 """
-
-
-@pytest.fixture
-def browser_ready() -> None:
-    reason = chrome_available()
-    if reason:
-        unavailable(reason)
 
 
 @pytest.fixture

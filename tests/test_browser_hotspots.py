@@ -16,16 +16,9 @@ from data.alerts import list_alerts
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import chrome_available, free_port, sample_features, unavailable
+from tests.conftest import free_port, sample_features
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser_ready() -> None:
-    reason = chrome_available()
-    if reason:
-        unavailable(reason)
 
 
 @pytest.fixture

@@ -17,19 +17,12 @@ from data.open import open_store
 from data.sar_plans import list_plans, load_plan
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import chrome_available, free_port, pytest_setup_options, unavailable
+from tests.conftest import free_port, pytest_setup_options
 
 pytestmark = pytest.mark.browser
 
 # About 44 km × 44 km: at the initial zoom a 200-pixel polygon covers a few hundred km².
 REGION = "30.5,1.2,30.9,1.6"
-
-
-@pytest.fixture
-def browser_ready() -> None:
-    reason = chrome_available()
-    if reason:
-        unavailable(reason)
 
 
 @pytest.fixture
