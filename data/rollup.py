@@ -12,7 +12,7 @@ else falls back to the events table.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,16 +37,26 @@ BULK_ROWS = 5_000  # an all-new batch at least this big appends its own aggregat
 _COLUMNS = ("hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit", "lat", "lng", "events", "people")
 
 
+def precision_case_sql(top_res: int, value: Callable[[int], str]) -> tuple[str, dict[str, float]]:
+    """SQL choosing ``value(r)`` for the finest resolution r <= ``top_res`` an event's location precision fits.
+
+    An unknown precision fits ``top_res``; one coarser than every cell takes the coarsest resolution.
+    """
+    branches, params = [], {}
+    for r in range(top_res, STORED_RESOLUTIONS[0], -1):
+        params[f"prec{r}"] = precision_limit_m(r)
+        cond = f"location_precision_m <= :prec{r}"
+        if r == top_res:
+            cond = f"location_precision_m IS NULL OR {cond}"
+        branches.append(f"WHEN {cond} THEN {value(r)}")
+    if not branches:
+        return value(top_res), params
+    return f"CASE {' '.join(branches)} ELSE {value(STORED_RESOLUTIONS[0])} END", params
+
+
 def _fit_sql() -> tuple[str, dict[str, float]]:
     """SQL for the finest resolution (at most 7) an event's location precision fits."""
-    branches, params = [], {}
-    for r in range(ROLLUP_MAX_RES, STORED_RESOLUTIONS[0], -1):
-        params[f"fit{r}"] = precision_limit_m(r)
-        cond = f"location_precision_m <= :fit{r}"
-        if r == ROLLUP_MAX_RES:
-            cond = f"location_precision_m IS NULL OR {cond}"
-        branches.append(f"WHEN {cond} THEN {r}")
-    return f"CASE {' '.join(branches)} ELSE {STORED_RESOLUTIONS[0]} END", params
+    return precision_case_sql(ROLLUP_MAX_RES, str)
 
 
 def is_rollup_window(res: int, end: datetime, length: timedelta) -> bool:

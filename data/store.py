@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from data import rollup
 from data.records import EVENT_COLUMNS, FIELDS, events_frame, prepare_events, prepare_rows
 from data.schema import GLOBAL_REVISION, H3_COLUMNS, LAYER_TABLES, build_metadata
-from geo.cells import STORED_RESOLUTIONS, precision_limit_m
+from geo.cells import STORED_RESOLUTIONS
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 
 BBox = tuple[float, float, float, float]  # west, south, east, north (lng/lat, EPSG:4326)
@@ -346,16 +346,7 @@ class SqlStore(Store):
     @staticmethod
     def _fitting_cell_sql(res: int) -> tuple[str, dict[str, float]]:
         """SQL for the cell of each event at ``res``, or coarser when its location is less precise."""
-        branches, params = [], {}
-        for r in range(res, STORED_RESOLUTIONS[0], -1):
-            params[f"prec{r}"] = precision_limit_m(r)
-            cond = f"location_precision_m <= :prec{r}"
-            if r == res:
-                cond = f"location_precision_m IS NULL OR {cond}"
-            branches.append(f"WHEN {cond} THEN h3_r{r}")
-        if not branches:
-            return f"h3_r{res}", params
-        return f"CASE {' '.join(branches)} ELSE h3_r{STORED_RESOLUTIONS[0]} END", params
+        return rollup.precision_case_sql(res, lambda r: f"h3_r{r}")
 
     def window_cell_counts(
         self, res: int, end: datetime, length: timedelta, windows: int, bbox: BBox | None = None
@@ -375,8 +366,7 @@ class SqlStore(Store):
         )
         with self._connect() as conn:
             rows = conn.execute(text(sql), params).all()
-        frame = pd.DataFrame(rows, columns=["cell", "window", "events", "people"])
-        return frame.astype({"cell": "int64", "window": "int64", "events": "int64", "people": "int64"})
+        return _window_frame(rows)
 
     def event_points(
         self, start: datetime, end: datetime, bbox: BBox | None = None, kinds: Sequence[str] | None = None
@@ -405,8 +395,7 @@ class SqlStore(Store):
             params.update(zip(("w", "s", "e", "n"), bbox, strict=True))
         with self._connect() as conn:
             rows = conn.execute(text(rollup.rollup_window_sql(res, bbox_sql)), params).all()
-        frame = pd.DataFrame(rows, columns=["cell", "window", "events", "people"])
-        return frame.astype({"cell": "int64", "window": "int64", "events": "int64", "people": "int64"})
+        return _window_frame(rows)
 
     def cell_event_kinds(self, cell: int, start: datetime, end: datetime) -> pd.DataFrame:
         res = int(h3.get_resolution(h3.int_to_str(int(cell))))
@@ -450,6 +439,12 @@ class SqlStore(Store):
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _window_frame(rows: Sequence[Any]) -> pd.DataFrame:
+    """Return ``cell, window, events, people`` (int64) from query rows."""
+    frame = pd.DataFrame(rows, columns=["cell", "window", "events", "people"])
+    return frame.astype({"cell": "int64", "window": "int64", "events": "int64", "people": "int64"})
 
 
 def as_sql_store(store: Store) -> SqlStore:
