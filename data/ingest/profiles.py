@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from pandas.api.types import infer_dtype
 from shapely.geometry.base import BaseGeometry
 
 from data.ingest.readers import INVISIBLE, Chunk, Source, clean_name
@@ -86,8 +87,14 @@ def clean_text(series: pd.Series, collapse: bool = False, strip_tags: bool = Fal
     ``strip_tags`` removes HTML tags; ``collapse`` turns runs of spaces, non-breaking spaces and
     newlines into one space. Non-text values pass through unchanged.
     """
-    values = [None if is_missing(v) else v for v in series.to_numpy(object)]
-    strs = [v for v in values if type(v) is str]
+    raw = series.to_numpy(object)
+    if infer_dtype(raw, skipna=True) == "empty":
+        return pd.Series([None] * len(raw), dtype=object)
+    if infer_dtype(raw, skipna=False) == "string":  # every value is text (a CSV column): no per-value checks
+        values, strs = list(raw), list(raw)
+    else:
+        values = [None if is_missing(v) else v for v in raw]
+        strs = [v for v in values if type(v) is str]
     if strs:
         joined = "\x00".join(strs)
         translate = any(c in joined for c in INVISIBLE_CHARS)

@@ -547,7 +547,7 @@ def read_ogr(path: Path, fmt: str, chunk_rows: int, kind: str | None) -> Source:
     return Source(path.name, fmt, list(columns), chunks(), crs, notes, True)
 
 
-def open_source(path: Path, chunk_rows: int = 50_000, kind: str | None = None) -> Source:
+def open_source(path: Path, chunk_rows: int = 20_000, kind: str | None = None) -> Source:
     """Return a Source for ``path``, chosen by extension; raise IngestError if it cannot be opened."""
     fmt = detect_format(path)
     if fmt == "csv":

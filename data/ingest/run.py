@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +74,10 @@ class Summary:
     corrections_path: str | None = None
     notes: list[str] = field(default_factory=list)
     items: list[ItemResult] = field(default_factory=list)
+    # read/check run in the main thread; write in the writer thread; wait is the main thread blocked on it.
+    stage_seconds: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(("read", "check", "write", "wait"), 0.0)
+    )
 
     @property
     def exit_code(self) -> int:
@@ -96,6 +101,7 @@ class Summary:
             "batches": self.batches,
             "seconds": round(self.seconds, 3),
             "rows_per_s": round(self.read / self.seconds) if self.seconds > 0 else None,
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "rejects": self.rejects_path,
             "corrections": self.corrections_path,
             "notes": self.notes,
@@ -186,6 +192,19 @@ def _write(store: Store, kind: str, frame: pd.DataFrame, geometry: list[Any] | N
         store.upsert(kind, feature_rows(frame, geometry, kind))
 
 
+@dataclass
+class Batch:
+    """One checked chunk: the records to write (None if none) and the rows' problems and corrections."""
+
+    chunk: Chunk
+    checked: Checked
+    keep: np.ndarray
+    problems: dict[int, list[tuple[str, str]]]
+    fixes: dict[int, list[tuple[str, str]]]
+    frame: pd.DataFrame | None = None
+    geometry: list[Any] | None = None
+
+
 class Importer:
     """One import: reads chunks, keeps the counts and the rejects/corrections files."""
 
@@ -199,11 +218,13 @@ class Importer:
         rejects_path: Path | None,
         collect_items: bool = False,
         now: datetime | None = None,
+        overlap: bool = False,
     ) -> None:
         self.store, self.source, self.profile, self.kind = store, source, profile, kind
         self.ctx = Context(settings, now or datetime.now(UTC), crs=profile.crs or source.crs)
         self.summary = Summary(source.name, source.format, profile.name, kind, notes=list(source.notes))
         self.collect = collect_items
+        self.overlap = overlap
         self.rejects = self.corrections = None
         if rejects_path is not None:
             corrections_path = corrections_path_for(rejects_path)
@@ -217,10 +238,32 @@ class Importer:
         self.profile.check_columns(self.source, self.kind)
         if self.ctx.transformer is not None:
             self.summary.notes.append(f"reprojected from {self.ctx.crs} to EPSG:4326")
+        stages = self.summary.stage_seconds
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hbm-ingest") if self.overlap else None
+        pending: tuple[Batch, Future[float] | None] | None = None
         try:
-            for chunk in self.source.chunks:
-                self._chunk(chunk)
+            chunks = iter(self.source.chunks)
+            while True:
+                t0 = time.perf_counter()
+                chunk = next(chunks, None)
+                stages["read"] += time.perf_counter() - t0
+                if chunk is None:
+                    break
+                batch = self._prepare(chunk)
+                if pending is not None:
+                    self._commit(*pending)
+                    pending = None
+                if pool is not None and batch.frame is not None:
+                    # The next chunk is read and checked while this batch is written.
+                    pending = (batch, pool.submit(self._write, batch))
+                else:
+                    pending = (batch, None)
+            if pending is not None:
+                self._commit(*pending)
+                pending = None
         finally:
+            if pool is not None:
+                pool.shutdown(wait=True)  # a batch already sent finishes (or fails) before we return
             for f in (self.rejects, self.corrections):
                 if f is not None:
                     f.close()
@@ -231,29 +274,46 @@ class Importer:
             self.summary.corrections_path = str(self.corrections.path)
         return self.summary
 
-    def _chunk(self, chunk: Chunk) -> None:
+    def _prepare(self, chunk: Chunk) -> Batch:
+        """Return the chunk checked: what to write, and the rows' problems and corrections."""
+        t0 = time.perf_counter()
         mapped = self.profile.map(chunk, self.kind)
         mapped.issues = [(pos, fld, reason) for pos, (fld, reason) in chunk.errors.items()] + mapped.issues
         checked = validate(mapped, self.kind, self.ctx)
         keep, _merged = _duplicates(checked, self.kind, chunk.lines, self.ctx)
-        problems, fixes = _group(checked.issues), _group(checked.corrections)
-        n = len(chunk)
-        s = self.summary
-        first_line, last_line = (int(chunk.lines[0]), int(chunk.lines[-1])) if n else (0, 0)
+        batch = Batch(chunk, checked, keep, _group(checked.issues), _group(checked.corrections))
         if keep.any():
             idx = np.flatnonzero(keep)
-            geoms = None if checked.geometry is None else [checked.geometry[i] for i in idx]
-            frame = checked.frame.iloc[idx].reset_index(drop=True)
-            try:
-                _write(self.store, self.kind, frame, geoms)
-            except Exception as exc:  # noqa: BLE001 - any store failure ends the import with one line
-                detail = str(exc) if isinstance(exc, HbmError) else f"{type(exc).__name__}: {exc}"
-                message = (
-                    f"batch {s.batches + 1} (lines {first_line}-{last_line}) was not written, nothing from it was "
-                    f"committed ({s.accepted:,} rows from earlier batches were): {detail.strip().splitlines()[0]}"
-                )
-                raise (StoreUnavailable if isinstance(exc, StoreUnavailable) else IngestError)(message) from None
-            s.written += len(idx)
+            batch.geometry = None if checked.geometry is None else [checked.geometry[i] for i in idx]
+            batch.frame = checked.frame.iloc[idx].reset_index(drop=True)
+        self.summary.stage_seconds["check"] += time.perf_counter() - t0
+        return batch
+
+    def _write(self, batch: Batch) -> float:
+        """Write one batch in one store transaction; return the seconds it took."""
+        t0 = time.perf_counter()
+        if batch.frame is not None:
+            _write(self.store, self.kind, batch.frame, batch.geometry)
+        return time.perf_counter() - t0
+
+    def _commit(self, batch: Batch, future: Future[float] | None) -> None:
+        """Wait for (or do) the batch's write, then count it and write its rejects and corrections."""
+        s = self.summary
+        chunk, n = batch.chunk, len(batch.chunk)
+        t0 = time.perf_counter()
+        try:
+            s.stage_seconds["write"] += future.result() if future is not None else self._write(batch)
+        except Exception as exc:  # noqa: BLE001 - any store failure ends the import with one line
+            first_line, last_line = (int(chunk.lines[0]), int(chunk.lines[-1])) if n else (0, 0)
+            detail = str(exc) if isinstance(exc, HbmError) else f"{type(exc).__name__}: {exc}"
+            message = (
+                f"batch {s.batches + 1} (lines {first_line}-{last_line}) was not written, nothing from it was "
+                f"committed ({s.accepted:,} rows from earlier batches were): {detail.strip().splitlines()[0]}"
+            )
+            raise (StoreUnavailable if isinstance(exc, StoreUnavailable) else IngestError)(message) from None
+        s.stage_seconds["wait"] += time.perf_counter() - t0
+        problems, fixes = batch.problems, batch.fixes
+        s.written += 0 if batch.frame is None else len(batch.frame)
         s.batches += 1
         s.read += n
         s.rejected += len(problems)
@@ -263,13 +323,13 @@ class Importer:
         for pos, items in problems.items():
             s.rejected_by_reason.update({_code(r) for _f, r in items})
             if self.rejects is not None:
-                self._write_row(self.rejects, chunk, pos, checked, items)
+                self._write_row(self.rejects, chunk, pos, batch.checked, items)
         for pos in corrected_rows:
             s.corrected_by_reason.update({_code(r) for _f, r in fixes[pos]})
             if self.corrections is not None:
-                self._write_row(self.corrections, chunk, pos, checked, fixes[pos])
+                self._write_row(self.corrections, chunk, pos, batch.checked, fixes[pos])
         if self.collect:
-            self._collect(chunk, checked, keep, problems, fixes)
+            self._collect(chunk, batch.checked, batch.keep, problems, fixes)
 
     def _write_row(self, out: RowFile, chunk: Chunk, pos: int, checked: Checked, items: list[tuple[str, str]]) -> None:
         values = chunk.frame.iloc[pos].to_dict() if len(chunk.frame.columns) else {}
@@ -349,7 +409,8 @@ def ingest_file(
     fmt = detect_format(path)
     kind = resolve_kind(kind, prof, fmt)
     source = open_source(path, settings.batch_rows, kind)
-    importer = Importer(store, source, prof, kind, settings, rejects_path or default_rejects_path(path), now=now)
+    rejects = rejects_path or default_rejects_path(path)
+    importer = Importer(store, source, prof, kind, settings, rejects, now=now, overlap=True)
     return importer.run()
 
 

@@ -33,7 +33,7 @@ class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HBM_INGEST_", env_file=".env", extra="ignore")
 
     naive_timezone: str = "UTC"
-    batch_rows: int = Field(50_000, ge=1, le=1_000_000)
+    batch_rows: int = Field(20_000, ge=1, le=1_000_000)
     future_tolerance_s: int = Field(600, ge=0)
     earliest_year: int = Field(1900, ge=1, le=9999)
     region_bbox: str | None = None

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from pandas.api.types import infer_dtype
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely.geometry.base import BaseGeometry
@@ -158,7 +159,14 @@ def _add(issues: list[Issue], src: np.ndarray, mask: np.ndarray, label: str, rea
 
 
 def _present(series: pd.Series) -> np.ndarray:
-    return np.fromiter((not is_missing(v) and v != "" for v in series.to_numpy(object)), bool, len(series))
+    values = series.to_numpy(object)
+    if infer_dtype(values, skipna=True) == "empty":
+        return np.zeros(len(values), bool)
+    if infer_dtype(values, skipna=False) == "string":
+        return np.fromiter((bool(v.strip()) for v in values), bool, len(values))
+    return np.fromiter(
+        (not is_missing(v) and not (isinstance(v, str) and not v.strip()) for v in values), bool, len(values)
+    )
 
 
 def _as_text(v: Any) -> Any:
@@ -177,7 +185,12 @@ def _as_text(v: Any) -> Any:
 
 def normalise_text(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Return (text values or None, mask of values that are lists/objects); numbers become their text."""
+    n = len(series)
+    if infer_dtype(series.to_numpy(object), skipna=True) == "empty":  # nothing but None/NaN
+        return pd.Series([None] * n, dtype=object), np.zeros(n, bool)
     values = clean_text(series).to_numpy(object)
+    if infer_dtype(values, skipna=False) == "string":
+        return pd.Series([v.strip() or None for v in values], dtype=object), np.zeros(n, bool)
     bad = np.fromiter((isinstance(v, dict | list | tuple | set | bytes) for v in values), bool, len(values))
     return pd.Series([_as_text(v) for v in values], dtype=object), bad
 
@@ -324,7 +337,8 @@ def _check_enums_and_text(frame: pd.DataFrame, kind: str, m: Mapped, ctx: Contex
             _add(issues, m.src, ~present & ~bad_type, label, "missing_field: empty")
         allowed = ENUMS[kind].get(name)
         if allowed:
-            normed = values.map(_norm_enum, na_action="ignore")
+            codes, uniques = pd.factorize(values)  # normalise each distinct value once
+            normed = pd.Series(np.array([_norm_enum(u) for u in uniques] + [None], dtype=object)[codes], dtype=object)
             bad = present & ~normed.isin(allowed).to_numpy()
             _add(
                 issues,
@@ -352,9 +366,13 @@ def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Return (degrees, mask of present values that are not numbers); a decimal comma is accepted."""
     text, bad_type = normalise_text(series)
     present = text.notna().to_numpy()
-    if present.any():
-        text = text.where(~text.str.fullmatch(r"[-+]?\d+,\d+", na=False), text.str.replace(",", ".", regex=False))
-    values = pd.to_numeric(text.where(present, None), errors="coerce").to_numpy(float, copy=True)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(float, copy=True)
+    retry = present & np.isnan(values)
+    if retry.any():  # "2,5" as written with a decimal comma
+        sub = text[retry]
+        comma = sub.str.fullmatch(r"[-+]?\d+,\d+", na=False).to_numpy(bool)
+        fixed = pd.to_numeric(sub[comma].str.replace(",", ".", regex=False), errors="coerce")
+        values[np.flatnonzero(retry)[comma]] = fixed.to_numpy(float)
     return values, (present & ~np.isfinite(values)) | bad_type
 
 
@@ -590,8 +608,6 @@ def content_hash(frame: pd.DataFrame, kind: str, geometry: list[Any] | None) -> 
         if c in frame.columns and (c not in ("lat", "lng") or kind in POINT_KINDS)
     ]
     data = frame[cols].copy()
-    for c in cols:
-        data[c] = data[c].astype(object).map(lambda v: None if v is None or v is pd.NA else str(v))
     if geometry is not None:
         data["_geom"] = [shapely.to_wkb(g) if g is not None else None for g in geometry]
     return pd.util.hash_pandas_object(data, index=False).to_numpy(np.uint64)
