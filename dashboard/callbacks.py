@@ -10,10 +10,12 @@ from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard.ids import LAYER_IDS, Id
 from dashboard.layout import legend_rows
+from dashboard.permissions import DEMO_USER, RAW, VIEW, User, can, clamp_view, current_user, denied_text
 from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 from layers.features import LAYERS
+from layers.hotspots import load_hotspot_settings
 from layers.refresh import RefreshResult, refresh
 from layers.styles import STATISTIC_TITLES, hotspot_legend
 from layers.view import View, snap_bbox, window_bounds
@@ -49,11 +51,17 @@ def parse_view(
     window = window or "24h"
     start, end = window_bounds(window, now, custom_start, custom_end)
     bbox = _bounds_to_bbox(bounds) or settings.region
-    res = None if resolution in (None, "", "auto") else int(str(resolution))
+    try:
+        res = None if resolution in (None, "", "auto") else int(str(resolution))
+        zoom_value = float(zoom) if zoom is not None else 7.0
+    except (TypeError, ValueError):
+        raise InvalidView(f"resolution {str(resolution)[:12]!r} or zoom {str(zoom)[:12]!r} is not a number") from None
+    if not 0 <= zoom_value <= 30:
+        raise InvalidView("zoom must be between 0 and 30")
     return View(
         start=start,
         end=end,
-        zoom=float(zoom) if zoom is not None else 7.0,
+        zoom=zoom_value,
         resolution=res,
         bbox=snap_bbox(bbox),
         metric=metric or "events",
@@ -98,22 +106,28 @@ def refresh_map(
     statistic: str | None = None,
     suppress: Any = None,
     playback: dict[str, Any] | None = None,
+    user: User | None = DEMO_USER,
 ) -> tuple[Any, ...]:
     """Return (4 layer datas, status, banner text, banner class, client state, view error).
 
     Layers whose inputs did not change are ``no_update``; on a store failure every layer
     is ``no_update`` so the last good data stays on screen. While playback runs, it owns
     the hotspot layer, so this refresh leaves it alone (and re-sends it when playback stops).
+    ``user`` is who asks (the registered callback passes the request's user): without ``raw`` the
+    View is clamped to ``settings.viewer_max_res`` with small counts suppressed, whatever was sent.
     """
     now = now or datetime.now(UTC)
     client = dict(client or {})
     unchanged = (no_update,) * len(LAYER_ORDER)
+    if not can(user, VIEW):
+        return (*unchanged, no_update, no_update, no_update, no_update, denied_text(user, VIEW))
     try:
         view = parse_view(
             window, custom_start, custom_end, metric, resolution, zoom, bounds, settings, now, statistic, suppress
         )
     except InvalidView as exc:
         return (*unchanged, no_update, no_update, no_update, no_update, str(exc))
+    view = clamp_view(view, user, settings.viewer_max_res)
     keys = dict(client.get("keys") or {})
     playing = bool(playback and playback.get("active"))
     if playing:
@@ -194,8 +208,42 @@ def _bars(windows: list[int], labels: list[str]) -> html.Div:
     return html.Div(rows, className="hbm-bars")
 
 
+def event_kinds_text(
+    store: Store, cell: Any, start: datetime, end: datetime, user: User | None, max_res: int, k: int
+) -> str:
+    """Return a cell's top event kinds ("crossing 12, distress 3"), as much as ``user`` may see.
+
+    The cell comes from the browser, so it is checked here: a user without ``raw`` gets nothing for a
+    cell finer than ``max_res`` or holding fewer than ``k`` people, and only the kinds with at least
+    ``k`` people each.
+    """
+    cell_id = h3.str_to_int(str(cell))
+    restricted = not can(user, RAW)
+    if restricted and h3.get_resolution(h3.int_to_str(cell_id)) > max_res:
+        return f"hidden (finer than H3 res {max_res})"
+    table = store.cell_event_kinds(cell_id, start, end)
+    rows = list(zip(table["kind"], table["events"], table["people"], strict=True))
+    if restricted:
+        total = sum(int(p or 0) for _k, _e, p in rows)
+        if 0 < total < k:
+            return f"suppressed (fewer than {k} people)"
+        shown = [r for r in rows if int(r[2] or 0) >= k]
+        text = ", ".join(f"{kind} {int(n):,}" for kind, n, _p in shown[:4])
+        if len(shown) < len(rows):
+            text = (text + ", " if text else "") + f"other kinds (each under {k} people)"
+        return text or "—"
+    return ", ".join(f"{kind} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
+
+
 def describe_hotspot(
-    store: Store, props: dict[str, Any], window: str | None, cstart: str | None, cend: str | None
+    store: Store,
+    props: dict[str, Any],
+    window: str | None,
+    cstart: str | None,
+    cend: str | None,
+    user: User | None = DEMO_USER,
+    max_res: int = 6,
+    k: int | None = None,
 ) -> Any:
     """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
     windows = [int(v) for v in props.get("windows") or []]
@@ -215,10 +263,9 @@ def describe_hotspot(
     kinds: Any = "—"
     try:
         start, end = window_bounds(window or "24h", datetime.now(UTC), cstart, cend)
-        table = store.cell_event_kinds(h3.str_to_int(str(props["cell"])), start, end)
-        top = list(zip(table["kind"], table["events"], strict=True))[:4]
-        kinds = ", ".join(f"{k} {int(n):,}" for k, n in top) or "—"
-    except (HbmError, ValueError, KeyError):
+        k = k if k is not None else load_hotspot_settings()[1]
+        kinds = event_kinds_text(store, props["cell"], start, end, user, max_res, k)
+    except (HbmError, ValueError, KeyError, TypeError):
         kinds = "unavailable"
     rows.append(("top kinds", kinds))
     return [
@@ -230,8 +277,35 @@ def describe_hotspot(
     ]
 
 
+def role_controls(user: User | None, max_res: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any]:
+    """Return (resolution options, suppression options, suppression value) for what ``user`` may pick.
+
+    Only a convenience: the server clamps every View whatever the controls say (``clamp_view``).
+    """
+    label = " merge cells under k people"
+    options = [{"label": "auto (zoom)", "value": "auto"}]
+    if can(user, RAW):
+        options += [{"label": f"res {r}", "value": str(r)} for r in range(4, 10)]
+        return options, [{"label": label, "value": "on"}], no_update
+    options += [{"label": f"res {r}", "value": str(r)} for r in range(4, max_res + 1)]
+    role = user.role if user else "anonymous"
+    forced = {"label": f"{label} (always on for the {role} role)", "value": "on", "disabled": True}
+    return options, [forced], ["on"]
+
+
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
     """Attach the callbacks to ``app``, bound to ``store`` and ``settings``."""
+    hotspot_k = load_hotspot_settings()[1]
+
+    @app.callback(
+        Output(Id.RESOLUTION, "options"),
+        Output(Id.SUPPRESS, "options"),
+        Output(Id.SUPPRESS, "value", allow_duplicate=True),
+        Input(Id.MAP, "id"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def _role_controls(_map: str) -> tuple[Any, ...]:
+        return role_controls(current_user(), settings.viewer_max_res)
 
     @app.callback(
         *[Output(LAYER_IDS[name], "data") for name in LAYER_ORDER],
@@ -281,6 +355,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             statistic=statistic,
             suppress=bool(suppress),
             playback=playback,
+            user=current_user(),
         )
 
     @app.callback(
@@ -299,7 +374,9 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
                 continue
             props = (feature or {}).get("properties") or {}
             if name == "hotspots" and props.get("windows"):
-                return describe_hotspot(store, props, window, cstart, cend)
+                return describe_hotspot(
+                    store, props, window, cstart, cend, current_user(), settings.viewer_max_res, hotspot_k
+                )
             return describe_feature(feature, name)
         return no_update
 

@@ -7,9 +7,13 @@ layer (``flask.g.hbm_user``); with authentication off (``hbm demo`` only) it is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from geo.errors import HbmError
+
+if TYPE_CHECKING:
+    from layers.view import View
 
 ROLES = ("viewer", "analyst", "sar_coordinator", "admin")
 
@@ -76,3 +80,39 @@ def current_user() -> User | None:
         return None
     user = g.get("hbm_user")
     return user if isinstance(user, User) else None
+
+
+# -- enforcement helpers (issue 7: what each role sees) ---------------------------------------------------------------
+
+WHAT = {
+    RAW: "see raw event points or H3 cells finer than the viewer limit",
+    EXPORT_IMAGE: "export maps",
+    EXPORT_DATA: "export data",
+    EDIT_RULES: "edit alert rules",
+    ACK_ALERTS: "acknowledge alerts",
+    EDIT_SAR: "edit SAR plans",
+    ADMIN: "administer users, settings and the audit",
+}
+
+
+def denied_text(user: User | None, permission: str) -> str:
+    """Return the one-line message shown when ``user`` lacks ``permission`` ("" when allowed)."""
+    if can(user, permission):
+        return ""
+    if user is None:
+        return "Sign in first."
+    return f"Your role ({user.role}) may not {WHAT.get(permission, permission.replace('_', ' '))}."
+
+
+def clamp_view(view: View, user: User | None, max_res: int = VIEWER_MAX_RES) -> View:
+    """Return ``view`` as ``user`` may see it: unchanged with ``raw``; else at most ``max_res`` and suppressed.
+
+    Whatever the client sent (a fixed resolution of 9, the suppression toggle off, a crafted callback),
+    a user without ``raw`` gets H3 cells no finer than ``max_res`` with small counts merged into parents.
+    A zoom-derived resolution at or under the limit keeps following the zoom.
+    """
+    if can(user, RAW):
+        return view
+    if view.resolution is None and view.res <= max_res:
+        return replace(view, suppress=True)
+    return replace(view, resolution=min(view.res, max_res), suppress=True)

@@ -18,6 +18,7 @@ from data.rollup import ceil_hour
 from data.store import Store
 from layers.features import cells_to_features
 from layers.geojson import feature_collection
+from layers.hotspots import split_small_counts
 from layers.styles import hotspot_legend, nice_breaks
 from layers.view import View
 
@@ -53,10 +54,21 @@ class Playback:
         grouped = picked.groupby("cell", as_index=False)[["events", "people"]].sum()
         return grouped.sort_values("cell", ignore_index=True)
 
-    def frame_layer(self, frame: int, mode: str) -> dict[str, Any]:
-        """Return the hotspot FeatureCollection of one frame, coloured on the mode's fixed scale."""
+    def frame_layer(self, frame: int, mode: str, k: int | None = None) -> dict[str, Any]:
+        """Return the hotspot FeatureCollection of one frame, coloured on the mode's fixed scale.
+
+        With ``k``, cells with 1..k-1 people are merged into parent cells first, by the same
+        suppression the live hotspot layer and the exports use (``split_small_counts``).
+        """
         cells = self.frame_cells(frame, mode)
-        return feature_collection(cells_to_features(cells, self.res, self.metric, self.breaks[mode]))
+        if not k:
+            return feature_collection(cells_to_features(cells, self.res, self.metric, self.breaks[mode]))
+        kept, merged = split_small_counts(cells, k)
+        features = []
+        for res, part in merged.groupby("res", sort=True):  # coarse first: parents drawn beneath
+            features += cells_to_features(part, int(res), self.metric, self.breaks[mode])
+        features += cells_to_features(kept, self.res, self.metric, self.breaks[mode])
+        return feature_collection(features)
 
     def legend(self, mode: str) -> list[tuple[str, dict[str, Any]]]:
         """Return the legend rows of ``mode``: the same for every frame."""

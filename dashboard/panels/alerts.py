@@ -10,18 +10,33 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import h3
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.ids import Id
+from dashboard.permissions import (
+    ACK_ALERTS,
+    DEMO_USER,
+    RAW,
+    VIEW,
+    User,
+    can,
+    current_user,
+    denied_text,
+    require,
+)
 from dashboard.settings import AppSettings
 from data.alerts import Alert, acknowledge, get_alert, list_alerts
 from data.store import SqlStore, Store, as_sql_store
 from geo.errors import HbmError
 from layers.alerts import AlertMonitor, ensure_default_rules
+from layers.hotspots import load_hotspot_settings
 
 TITLE = "Alerts"
 LIST = "alerts-list"
 WHO = "alerts-who"
+WHO_BOX = "alerts-who-box"
+ROLE_NOTE = "alerts-role"
 MESSAGE = "alerts-message"
 ACKED = "alerts-acked"
 SIGNATURE = "alerts-signature"
@@ -35,16 +50,22 @@ def layout(settings: AppSettings) -> html.Div:
     """Return the panel: who is on watch (kept in this browser), the alert list, a message line."""
     return html.Div(
         [
-            html.Label("On watch (for acknowledgements)", htmlFor=WHO, className="hbm-field-label"),
-            dcc.Input(
-                id=WHO,
-                type="text",
-                placeholder="name or call sign",
-                maxLength=80,
-                persistence=True,
-                persistence_type="local",
-                className="hbm-input",
+            html.Div(
+                [
+                    html.Label("On watch (for acknowledgements)", htmlFor=WHO, className="hbm-field-label"),
+                    dcc.Input(
+                        id=WHO,
+                        type="text",
+                        placeholder="name or call sign",
+                        maxLength=80,
+                        persistence=True,
+                        persistence_type="local",
+                        className="hbm-input",
+                    ),
+                ],
+                id=WHO_BOX,
             ),
+            html.Div(id=ROLE_NOTE, className="hbm-muted"),
             html.Div(id=MESSAGE, className="hbm-view-error", role="alert"),
             html.Div(id=LIST, className="hbm-alerts", children="No alerts yet."),
             dcc.Store(id=ACKED, data=0),
@@ -57,17 +78,35 @@ def _when(t: datetime | None) -> str:
     return "—" if t is None else t.astimezone(UTC).strftime("%d %b %H:%M UTC")
 
 
-def render_alert(alert: Alert) -> html.Div:
-    """Return one alert as a card; evidence and names are rendered as text only."""
+def _evidence_value(key: str, value: Any, small_k: int | None) -> str:
+    if small_k and key == "people" and isinstance(value, int) and 0 < value < small_k:
+        return f"fewer than {small_k}"  # small counts stay hidden from roles without raw access
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None) -> html.Div:
+    """Return one alert as a card; evidence and names are rendered as text only.
+
+    ``can_ack`` False shows a disabled Acknowledge button; ``small_k`` hides people counts under k.
+    """
     evidence = [
-        html.Tr([html.Td(str(k).replace("_", " ")), html.Td(", ".join(map(str, v)) if isinstance(v, list) else str(v))])
+        html.Tr([html.Td(str(k).replace("_", " ")), html.Td(_evidence_value(str(k), v, small_k))])
         for k, v in alert.evidence.items()
         if k != "event_ids"
     ]
     if alert.acked_by:
         ack: Any = html.Span(f"Acknowledged by {alert.acked_by}, {_when(alert.acked_at)}", className="hbm-acked")
-    else:
+    elif can_ack:
         ack = html.Button("Acknowledge", id={"type": ACK, "id": alert.id}, className="hbm-button", n_clicks=0)
+    else:
+        ack = html.Button(
+            "Acknowledge",
+            id={"type": ACK, "id": alert.id},
+            className="hbm-button",
+            n_clicks=0,
+            disabled=True,
+            title="Your role may not acknowledge alerts",
+        )
     state = "open" if alert.status == "open" else f"closed {_when(alert.closed_at)}"
     return html.Div(
         className=f"hbm-alert sev-{alert.severity} {'acked' if alert.acked_by else 'unacked'} {alert.status}",
@@ -97,12 +136,16 @@ def badge(alerts: list[Alert]) -> tuple[str, str]:
     return f"⚠ {len(unacked)} new {noun}: {unacked[0].title}", f"hbm-alert-badge show sev-{worst}"
 
 
-def alerts_view(store: SqlStore, monitor: AlertMonitor | None, now: datetime) -> tuple[Any, str, str, str, str]:
+def alerts_view(
+    store: SqlStore, monitor: AlertMonitor | None, now: datetime, user: User | None = DEMO_USER
+) -> tuple[Any, str, str, str, str]:
     """Return (alert cards, badge text, badge class, message, signature), evaluating the rules first when due.
 
     The signature changes only when an alert does, so the panel is not redrawn (and a button
     under the operator's finger or keyboard focus is not replaced) on every refresh.
     """
+    if not can(user, VIEW):
+        return "", "", "hbm-alert-badge", denied_text(user, VIEW), ""
     message = ""
     if monitor is not None:
         try:
@@ -114,10 +157,42 @@ def alerts_view(store: SqlStore, monitor: AlertMonitor | None, now: datetime) ->
     alerts = list_alerts(store, status="open") + [
         a for a in list_alerts(store, status="closed", since=now - RECENT, limit=10)
     ]
-    cards: Any = [render_alert(a) for a in alerts] or "No open or recent alerts."
+    small_k = None if can(user, RAW) else load_hotspot_settings()[1]
+    can_ack = can(user, ACK_ALERTS)
+    cards: Any = [render_alert(a, can_ack, small_k) for a in alerts] or "No open or recent alerts."
     text, cls = badge(alerts)
     signature = "|".join(f"{a.id}:{a.updated_at.isoformat()}:{a.status}:{a.acked_by}" for a in alerts)
     return cards, text, cls, message, signature
+
+
+def ack_alert(store: SqlStore, alert_id: str, user: User | None, typed_name: str | None, now: datetime) -> Alert:
+    """Acknowledge an alert as ``user`` and return it; raise Forbidden without ``ack_alerts``.
+
+    The name recorded is the signed-in user's; only the demo user (authentication off) types one.
+    """
+    user = require(user, ACK_ALERTS)
+    who = (typed_name or "") if user == DEMO_USER else user.name
+    return acknowledge(store, alert_id, who, now)
+
+
+def fly_target(alert: Alert, user: User | None, max_res: int) -> tuple[float, float] | None:
+    """Return where "Show on map" flies: the alert's point, or its H3 cell centre at ``max_res`` without raw."""
+    if alert.lat is None or alert.lng is None:
+        return None
+    if can(user, RAW):
+        return alert.lat, alert.lng
+    return h3.cell_to_latlng(h3.latlng_to_cell(alert.lat, alert.lng, max_res))  # no raw point for this role
+
+
+def who_controls(user: User | None) -> tuple[dict[str, str], str]:
+    """Return (style of the on-watch name field, role note): the field is for the demo user only."""
+    if user == DEMO_USER:
+        return {}, ""
+    if user is None:
+        return {"display": "none"}, "Sign in to acknowledge alerts."
+    if not can(user, ACK_ALERTS):
+        return {"display": "none"}, denied_text(user, ACK_ALERTS)
+    return {"display": "none"}, f"Acknowledging as {user.name}."
 
 
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
@@ -141,12 +216,16 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             if not seeded:
                 ensure_default_rules(sql, datetime.now(UTC))
                 seeded.append(True)
-            view = alerts_view(sql, monitor, datetime.now(UTC))
+            view = alerts_view(sql, monitor, datetime.now(UTC), current_user())
         except HbmError:
             return (no_update,) * 5  # the store banner reports the outage
         if view[4] == shown:
             return (no_update, no_update, no_update, view[3] or no_update, no_update)
         return view
+
+    @app.callback(Output(WHO_BOX, "style"), Output(ROLE_NOTE, "children"), Input(LIST, "id"))
+    def _who(_list: str) -> tuple[dict[str, str], str]:
+        return who_controls(current_user())
 
     @app.callback(
         Output(Id.MAP, "viewport", allow_duplicate=True),
@@ -157,10 +236,14 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         target = ctx.triggered_id
         if not target or not any(clicks):
             return no_update
-        alert = get_alert(sql, target["id"])  # type: ignore[index]
-        if alert is None or alert.lat is None:
+        user = current_user()
+        if not can(user, VIEW):
             return no_update
-        return {"center": [alert.lat, alert.lng], "zoom": FLY_ZOOM, "transition": "flyTo"}
+        alert = get_alert(sql, target["id"])  # type: ignore[index]
+        centre = fly_target(alert, user, settings.viewer_max_res) if alert is not None else None
+        if centre is None:
+            return no_update
+        return {"center": list(centre), "zoom": FLY_ZOOM, "transition": "flyTo"}
 
     @app.callback(
         Output(ACKED, "data"),
@@ -175,7 +258,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         if not target or not any(clicks):
             return no_update, no_update
         try:
-            acknowledge(sql, target["id"], who or "", datetime.now(UTC))  # type: ignore[index]
+            ack_alert(sql, target["id"], current_user(), who, datetime.now(UTC))  # type: ignore[index]
         except HbmError as exc:
             return no_update, str(exc)
         return int(count or 0) + 1, ""

@@ -2,8 +2,12 @@
 
 One click exports the current View (window, metric, statistic, resolution, the map's exact bounds and
 zoom, the layers switched on) as PDF, PNG, offline HTML, GeoPackage, a briefing pack, GeoJSON, CSV or
-KML, or downloads the View itself as JSON. Each export is audited with ``who`` (``"dashboard"`` until
-there are user logins).
+KML, or downloads the View itself as JSON. Each export is audited with ``who``: the signed-in user
+(``"dashboard"`` when called outside a web request).
+
+Access (checked on the server, whatever the buttons show): PNG/PDF need ``export_image``; every other
+format, including the offline HTML, the pack and the View JSON, needs ``export_data``. A user without
+``raw`` exports the View clamped to ``HBM_VIEWER_MAX_RES`` and never raw event points.
 
 Permalinks: the page URL's query string holds the View. On load it sets the controls, the layers and
 the map viewport; as the View changes, the URL follows (``dcc.Location`` with ``refresh=False``).
@@ -25,6 +29,17 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.callbacks import _bounds_to_bbox, parse_view
 from dashboard.ids import LAYER_IDS, Id
+from dashboard.permissions import (
+    DEMO_USER,
+    EXPORT_DATA,
+    EXPORT_IMAGE,
+    RAW,
+    User,
+    can,
+    clamp_view,
+    current_user,
+    denied_text,
+)
 from dashboard.settings import AppSettings
 from data.audit import record_export
 from data.store import BBox, Store
@@ -39,6 +54,7 @@ from layers.view_io import query_fields, view_from_query, view_to_dict, view_to_
 TITLE = "Briefing exports"
 WHO = "dashboard"
 VIEW_FORMAT = "view"
+IMAGE_FORMATS = ("pdf", "png")
 MAIN_BUTTONS = (("pdf", "PDF map"), ("png", "PNG map"), ("html", "Offline HTML"), ("gpkg", "GeoPackage"))
 MORE_BUTTONS = (("pack", "Briefing pack"), ("geojson", "GeoJSON"), ("csv", "CSV"), ("kml", "KML"))
 BBOX_DIGITS = 5
@@ -196,6 +212,11 @@ def _download(content: bytes, filename: str, media_type: str) -> dict[str, Any]:
     }
 
 
+def export_permission(fmt: str) -> str:
+    """Return the permission an export format needs: maps need export_image, everything else export_data."""
+    return EXPORT_IMAGE if fmt in IMAGE_FORMATS else EXPORT_DATA
+
+
 def export_view(
     store: Store,
     settings: AppSettings,
@@ -205,10 +226,19 @@ def export_view(
     page: Page | None = None,
     who: str = WHO,
     now: datetime | None = None,
+    user: User | None = DEMO_USER,
 ) -> tuple[Any, str]:
-    """Return (dcc.Download data, one-line status) for exporting the View on screen as ``fmt``; audited."""
+    """Return (dcc.Download data, one-line status) for exporting the View on screen as ``fmt``; audited.
+
+    ``user`` must hold the format's permission (``export_permission``); without ``raw`` the View is
+    clamped to the viewer resolution and raw event points are never included.
+    """
+    if not can(user, export_permission(fmt)):
+        return no_update, f"Export refused: {denied_text(user, export_permission(fmt))}"
+    if not can(user, RAW):
+        export_settings = export_settings.model_copy(update={"allow_raw_events": False})
     try:
-        view = screen_view(settings, controls, now)
+        view = clamp_view(screen_view(settings, controls, now), user, settings.viewer_max_res)
         stamp = f"{view.end:%Y%m%d-%H%M}Z"
         if fmt == VIEW_FORMAT:
             content = view_to_json(view, sliding=True).encode("utf-8")
@@ -255,14 +285,26 @@ def export_view(
     ), f"{filename} ready ({size}; {counts or 'no layers'}; audit #{result.audit_id})"
 
 
+def export_buttons(user: User | None, formats: list[str]) -> tuple[list[bool], list[str]]:
+    """Return (disabled, title) per export button for ``user``: a convenience, the server checks each export."""
+    refused = [denied_text(user, export_permission(fmt)) for fmt in formats]
+    return [bool(text) for text in refused], refused
+
+
 # -- permalinks --------------------------------------------------------------------
 
 
-def permalink_outputs(search: str | None, now: datetime | None = None) -> tuple[Any, ...]:
+def permalink_outputs(
+    search: str | None,
+    now: datetime | None = None,
+    user: User | None = DEMO_USER,
+    max_res: int = 6,
+) -> tuple[Any, ...]:
     """Return the control values a permalink sets, ``no_update`` for fields it leaves out, and an error line.
 
     Order: window, custom start, custom end, metric, resolution, statistic, suppress, the titles of the
     layers to show (switched by ``LAYERS_JS`` once the layer control is ready), map viewport, error text.
+    For a user without ``raw`` the link's View is clamped (resolution at most ``max_res``, suppression on).
     """
     skip = (no_update,) * 9
     if not search or search in ("?", ""):
@@ -272,6 +314,9 @@ def permalink_outputs(search: str | None, now: datetime | None = None) -> tuple[
     except HbmError as exc:
         return (*skip, f"Link ignored: {exc}")
     given = query_fields(search)
+    if not can(user, RAW):
+        view = clamp_view(view, user, max_res)
+        given |= {"suppress"}
 
     def pick(field: str, value: Any) -> Any:
         return value if field in given else no_update
@@ -304,10 +349,12 @@ def permalink_outputs(search: str | None, now: datetime | None = None) -> tuple[
     )
 
 
-def permalink_search(settings: AppSettings, controls: dict[str, Any], now: datetime | None = None) -> Any:
-    """Return the URL query string (with ``?``) of the View on screen, or ``no_update`` if it is invalid."""
+def permalink_search(
+    settings: AppSettings, controls: dict[str, Any], now: datetime | None = None, user: User | None = DEMO_USER
+) -> Any:
+    """Return the URL query string (with ``?``) of the View on screen (as ``user`` sees it), or ``no_update``."""
     try:
-        return "?" + view_to_query(screen_view(settings, controls, now))
+        return "?" + view_to_query(clamp_view(screen_view(settings, controls, now), user, settings.viewer_max_res))
     except HbmError:
         return no_update
 
@@ -395,7 +442,25 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             page = Page(size or "A4", orientation or "landscape", int(dpi or 150))
         except HbmError as exc:
             return no_update, f"Export failed: {exc}"
-        return export_view(store, settings, export_settings, str(triggered["format"]), controls, page)
+        user = current_user()
+        return export_view(
+            store,
+            settings,
+            export_settings,
+            str(triggered["format"]),
+            controls,
+            page,
+            who=user.name if user else WHO,
+            user=user,
+        )
+
+    @app.callback(
+        Output({"type": ExportId.BUTTON, "format": ALL}, "disabled"),
+        Output({"type": ExportId.BUTTON, "format": ALL}, "title"),
+        Input({"type": ExportId.BUTTON, "format": ALL}, "id"),
+    )
+    def _allowed(ids: list[dict[str, str]]) -> tuple[list[bool], list[str]]:
+        return export_buttons(current_user(), [str(i["format"]) for i in ids])
 
     @app.callback(
         Output(Id.WINDOW, "value"),
@@ -416,7 +481,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
     def _apply_permalink(search: str | None, applied: bool) -> tuple[Any, ...]:
         if applied:
             return (*(no_update,) * 10, no_update)
-        return (*permalink_outputs(search), True)
+        return (*permalink_outputs(search, user=current_user(), max_res=settings.viewer_max_res), True)
 
     app.clientside_callback(
         LAYERS_JS.replace("MAP_ID", Id.MAP)
@@ -440,4 +505,6 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         *controls, applied = values
         if not applied:
             return no_update
-        return permalink_search(settings, dict(zip((k for k, _c, _p in CONTROL_STATES), controls, strict=True)))
+        return permalink_search(
+            settings, dict(zip((k for k, _c, _p in CONTROL_STATES), controls, strict=True)), user=current_user()
+        )

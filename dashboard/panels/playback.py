@@ -16,9 +16,11 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.callbacks import parse_view
 from dashboard.ids import Id
+from dashboard.permissions import DEMO_USER, RAW, VIEW, Forbidden, User, can, clamp_view, current_user, denied_text
 from dashboard.settings import AppSettings
 from data.store import Store
 from geo.errors import HbmError
+from layers.hotspots import load_hotspot_settings
 from layers.playback import MODES, STEPS, Playback, load_playback
 
 TITLE = "Time playback"
@@ -120,15 +122,28 @@ def playback_frame(
     step: str,
     mode: str,
     frame: int,
+    user: User | None = DEMO_USER,
+    max_res: int = 6,
+    k: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """Return (hotspot layer data, playback state, label) for one frame, loading the frames once."""
+    """Return (hotspot layer data, playback state, label) for one frame, loading the frames once.
+
+    A user without ``raw`` gets the View clamped to ``max_res`` and every frame's cells under ``k``
+    people merged into parent cells, whatever the client asked for.
+    """
+    if not can(user, VIEW):
+        raise Forbidden(denied_text(user, VIEW))
+    restricted = not can(user, RAW)
+    if restricted:
+        view = clamp_view(view, user, max_res)
+        k = k if k is not None else load_hotspot_settings()[1]
     key = _key(view, step)
     playback = cache.get(key)
     if playback is None:
         playback = load_playback(store, view, STEPS[step], FRAMES[step])
         cache.put(key, playback)
     start, end = playback.frame_bounds(frame, mode)
-    data = playback.frame_layer(frame, mode)
+    data = playback.frame_layer(frame, mode, k if restricted else None)
     cells = sum(1 for _ in data["features"])
     label = f"{start:%d %b %H:%M} – {end:%d %b %H:%M} UTC · {cells:,} cells"
     state = {"active": True, "mode": mode, "step": step, "frame": frame, "breaks": list(playback.breaks[mode])}
@@ -196,6 +211,15 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             return no_update, {"active": False}, ""
         try:
             view = parse_view("24h", None, None, metric, resolution, zoom, bounds, settings, datetime.now(UTC))
-            return playback_frame(store, cache, view, step or "1d", mode or "windowed", int(frame or 0))
+            return playback_frame(
+                store,
+                cache,
+                view,
+                step or "1d",
+                mode or "windowed",
+                int(frame or 0),
+                current_user(),
+                settings.viewer_max_res,
+            )
         except HbmError as exc:
             return no_update, {"active": False}, f"Playback unavailable: {exc}"
