@@ -24,7 +24,8 @@ def format_summary(summary: Summary) -> str:
         f"ingest    {d['source']} ({d['format']}; {', '.join(d['notes']) or 'no notes'})",
         f"profile   {d['profile']} -> {d['kind']}",
         f"read      {d['read']:>10,} rows",
-        f"accepted  {d['accepted']:>10,} rows ({d['written']:,} {d['kind']} written in {d['batches']} batches)",
+        f"accepted  {d['accepted']:>10,} rows ({d['written']:,} {d['kind']} written in {d['batches']} "
+        f"batch{'es' if d['batches'] != 1 else ''})",
         f"corrected {d['corrected']:>10,} rows" + _reasons(d["corrected_by_reason"]),
         f"rejected  {d['rejected']:>10,} rows" + _reasons(d["rejected_by_reason"]),
     ]

@@ -9,10 +9,23 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo.errors import ConfigError
+
 BBox = tuple[float, float, float, float]  # west, south, east, north
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 LINEAR = ("LineString", "MultiLineString")
+
+
+def bbox_from_text(raw: str, name: str = "bbox") -> BBox:
+    """Return ``west, south, east, north`` from ``"W,S,E,N"`` text, or raise ConfigError naming ``name``."""
+    try:
+        w, s, e, n = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"{name} {raw!r} must be four numbers W,S,E,N in degrees") from None
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise ConfigError(f"{name} {raw!r} must be W,S,E,N with W<E and S<N in lng/lat degrees")
+    return w, s, e, n
 
 
 def is_in_range(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from shapely.geometry import Point
-from sqlalchemy import create_engine, text
 
 from dashboard.app import create_app
 from dashboard.settings import load_app_settings
@@ -23,7 +22,7 @@ from data.open import open_store
 from data.postgis_store import RetryBackoff
 from data.settings import load_store_settings
 from geo.errors import StoreUnavailable
-from tests.conftest import chrome_available, free_port, sample_events, sample_features, unavailable
+from tests.conftest import _reset_postgis, chrome_available, free_port, sample_events, sample_features, unavailable
 
 REFRESH_S = 1.0
 
@@ -39,17 +38,6 @@ def _ctl(cluster: str, action: str, *extra: str) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed: {said.strip()}")
 
 
-def _reset(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys'")
-        ).scalars()
-        for table in list(tables):
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-    engine.dispose()
-
-
 @pytest.fixture
 def outage_cluster() -> tuple[str, str]:
     reason = chrome_available()
@@ -62,7 +50,7 @@ def outage_cluster() -> tuple[str, str]:
         unavailable("the outage test needs pg_ctlcluster (Debian postgresql-common)")
     try:
         _ctl(cluster, "start")
-        _reset(url)
+        _reset_postgis(url)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the cluster is the reason
         unavailable(f"outage cluster {cluster} is not usable: {str(exc).splitlines()[0]}")
     return cluster, url

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from data.settings import config_error
 from geo.errors import ConfigError
+from geo.validate import bbox_from_text
 
 # The longest text each field may hold; longer values are rejected (never truncated).
 DEFAULT_TEXT_LIMITS = {"id": 200, "name": 200, "notes": 4000, "source": 500}
@@ -18,13 +19,7 @@ OTHER_TEXT_LIMIT = 200
 
 def parse_region(raw: str) -> tuple[float, float, float, float]:
     """Return ``west, south, east, north`` from ``"W,S,E,N"`` text, or raise ConfigError."""
-    try:
-        w, s, e, n = (float(part) for part in raw.split(","))
-    except ValueError:
-        raise ConfigError(f"HBM_INGEST_REGION_BBOX {raw!r} must be four numbers W,S,E,N in degrees") from None
-    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise ConfigError(f"HBM_INGEST_REGION_BBOX {raw!r} must be W,S,E,N with W<E and S<N in lng/lat degrees")
-    return w, s, e, n
+    return bbox_from_text(raw, "HBM_INGEST_REGION_BBOX")
 
 
 class IngestSettings(BaseSettings):

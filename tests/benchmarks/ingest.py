@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import create_engine, text
 
 from data.demo import demo_events
 from data.open import open_store
 from data.settings import load_store_settings
+from tests.conftest import _reset_postgis
 
 TARGET_ROWS_PER_S = 50_000
 TARGET_RSS_MB = 500
@@ -73,21 +73,9 @@ def write_csv(path: Path, rows: int, seed: int = 7, block: int = 100_000) -> Non
         frame.to_csv(path, mode="a", header=first == 0, index=False)
 
 
-def reset(url: str) -> None:
-    """Drop every table of the target database (PostGIS's own spatial_ref_sys excepted)."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys'")
-        ).scalars()
-        for table in list(tables):
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-    engine.dispose()
-
-
 def store_baseline(url: str, rows: int = 100_000) -> float:
     """Return rows/s of one ``store.upsert_events`` call of ``rows`` new events (no ingest checks)."""
-    reset(url)
+    _reset_postgis(url)
     store = open_store(load_store_settings(database_url=url))
     store.init_schema()
     frame = demo_events(rows, datetime.now(UTC))
@@ -114,7 +102,7 @@ def main() -> None:
         t0 = time.perf_counter()
         write_csv(path, args.rows)
         log(f"CSV ready: {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t0:.1f} s")
-        reset(args.postgis_url)
+        _reset_postgis(args.postgis_url)
         env = {**os.environ, "HBM_DATABASE_URL": args.postgis_url}
         if args.batch_rows:
             env["HBM_INGEST_BATCH_ROWS"] = str(args.batch_rows)

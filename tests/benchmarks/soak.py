@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import create_engine, text
 
 from dashboard.callbacks import refresh_map
 from dashboard.settings import AppSettings, load_app_settings
@@ -35,6 +34,7 @@ from data.ingest.settings import load_ingest_settings
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
+from tests.conftest import _reset_postgis
 
 TARGET_P95_MS = 300.0
 WINDOWS = ("6h", "24h", "7d")
@@ -199,18 +199,6 @@ def seed(store: Store, events: int) -> None:
         store.upsert_events(demo_events(events, now))
 
 
-def reset(url: str) -> None:
-    """Drop every table of the target database (PostGIS's own spatial_ref_sys excepted)."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys'")
-        ).scalars()
-        for table in list(tables):
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-    engine.dispose()
-
-
 def emit(figure: str, value: object, unit: str, target: str | None = None, met: bool | None = None) -> None:
     """Print one figure as a JSON line on stdout."""
     print(json.dumps({"figure": figure, "value": value, "unit": unit, "target": target, "met": met}), flush=True)
@@ -231,7 +219,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.postgis_url:
         sys.exit("soak: give --postgis-url or set HBM_TEST_POSTGIS_URL (its tables are dropped)")
-    reset(args.postgis_url)
+    _reset_postgis(args.postgis_url)
     store = open_store(load_store_settings(database_url=args.postgis_url))
     print(f"soak: seeding {args.seed_events:,} SYNTHETIC events …", file=sys.stderr, flush=True)
     seed(store, args.seed_events)
