@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from data import audit_log
 from data.store import SqlStore
 from geo.errors import HbmError
 
@@ -83,6 +84,9 @@ def _check_rule(rule: Rule) -> None:
         raise AlertError("clear_after_s must be >= 0")
 
 
+_RULE_AUDIT = ("name", "kind", "params", "severity", "enabled", "clear_after_s")  # what a rule_change row keeps
+
+
 def save_rule(store: SqlStore, rule: Rule, now: datetime, who: str | None = None) -> None:
     """Insert or replace a rule (its evaluation memory is kept unless the rule is new)."""
     _check_rule(rule)
@@ -116,6 +120,7 @@ def save_rule(store: SqlStore, rule: Rule, now: datetime, who: str | None = None
                 ),
                 params,
             )
+        audit_log.note(store, "rule_change", rule.id, {k: params[k] for k in _RULE_AUDIT}, who=who, conn=conn)
 
 
 def save_rule_state(store: SqlStore, rule_id: str, state: dict[str, Any]) -> None:
@@ -250,6 +255,8 @@ def acknowledge(store: SqlStore, alert_id: str, who: str, now: datetime) -> Aler
             {"who": who, "now": store.to_db_time(now), "id": alert_id},
         ).rowcount
         row = conn.execute(text(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = :id"), {"id": alert_id}).first()
+        if done and row is not None:
+            audit_log.note(store, "alert_ack", alert_id, {"acked_by": who, "title": row[5]}, conn=conn)
     if not done or row is None:
         raise AlertError(f"no alert {alert_id!r}")
     return _alert(store, row)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Table, insert, select
 
+from data import audit_log
 from data.store import Store
 from geo.errors import HbmError
 
@@ -75,7 +76,9 @@ def record_export(
     with store.connect(write=True) as conn:  # type: ignore[attr-defined]
         table.create(conn, checkfirst=True)
         result = conn.execute(insert(table).values(**row))
-        return int(result.inserted_primary_key[0])
+        audit_id = int(result.inserted_primary_key[0])
+        audit_log.note(store, "export", fmt, {"export_audit_id": audit_id, "file": filename}, who=who, conn=conn)
+        return audit_id
 
 
 def list_exports(store: Store, limit: int = 50) -> list[ExportRecord]:

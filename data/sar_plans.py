@@ -24,6 +24,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
+from data import audit_log
 from data.records import FIELDS, prepare_rows
 from data.schema import SAR_STATUSES
 from data.store import Store, as_sql_store
@@ -265,6 +266,7 @@ def create_plan(
         row.update(sweep_width_m=sweep_width_m, track_spacing_m=track_spacing_m)
         rows.append(row)
     store.upsert("sar_zones", rows)
+    audit_log.note(store, "sar_plan_create", plan_id, {"name": name[:200], "method": method, "sectors": len(sectors)})
     return plan_id
 
 
@@ -471,6 +473,10 @@ def _apply(store: Store, plan_id: str, seen_version: int, change: Callable[[Plan
             current = conn.execute(text("SELECT version FROM sar_zones WHERE id = :id"), {"id": plan_id}).scalar()
             raise PlanConflict(plan.version, int(current or 0))
         _write_rows(store, conn, rows, edit, now)
+        # Audited in the same transaction; the action names the edit function (sar_plan_update_sector, …).
+        action = "sar_plan_" + change.__qualname__.split(".")[0]
+        detail = {"version": plan.version + 1, "changed": sorted(edit.upserts), "retired": list(edit.deletes)}
+        audit_log.note(store, action, plan_id, detail, conn=conn)
     return load_plan(store, plan_id)
 
 
@@ -676,6 +682,7 @@ def delete_plan(store: Store, plan_id: str, seen_version: int) -> None:
     if plan.version != int(seen_version):
         raise PlanConflict(int(seen_version), plan.version)
     store.soft_delete("sar_zones", [plan.id, *plan.sectors["id"].tolist()])
+    audit_log.note(store, "sar_plan_delete", plan.id, {"version": plan.version, "name": plan.name})
 
 
 def distress_event_area(store: Store, event_id: str, now: datetime | None = None, **kwargs: float) -> tuple[Any, str]:

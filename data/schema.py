@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Column,
     DateTime,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -236,6 +238,59 @@ def build_metadata(dialect: str) -> MetaData:
         Column("notes", Text),
     )
     # -- ingest (issue 6) --
+    # -- users and audit (issue 7) --
+    Table(
+        "users",  # data/users.py; password_hash is argon2id (argon2-cffi), never the password
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", Text, nullable=False, unique=True),
+        Column("role", Text, nullable=False),
+        Column("password_hash", Text, nullable=False),
+        Column("disabled", Integer, nullable=False),
+        Column("created_at", ts, nullable=False),
+        Column("updated_at", ts, nullable=False),
+        Column("created_by", Text),
+    )
+    Table(
+        "user_sessions",  # one row per sign-in; the id is the SHA-256 of the cookie's token, never the token
+        md,
+        Column("id", Text, primary_key=True),
+        Column("user_name", Text, nullable=False, index=True),
+        Column("created_at", ts, nullable=False),
+        Column("expires_at", ts, nullable=False),
+        Column("ended_at", ts),
+        Column("ip", Text),
+    )
+    audit = Table(
+        "audit_log",  # data/audit_log.py: append-only (the triggers below refuse UPDATE and DELETE)
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", ts, nullable=False, index=True),
+        Column("who", Text, nullable=False, index=True),
+        Column("action", Text, nullable=False, index=True),
+        Column("target", Text),
+        Column("detail", Text),  # JSON object
+        Column("ip", Text),
+    )
+    # The audit log is append-only in the store itself, not only in the code.
+    append_only = {
+        "sqlite": (
+            "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+            "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+        ),
+        "postgresql": (
+            "CREATE OR REPLACE FUNCTION hbm_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+            "FOR EACH ROW EXECUTE FUNCTION hbm_audit_append_only()",
+            "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+            "FOR EACH STATEMENT EXECUTE FUNCTION hbm_audit_append_only()",
+        ),
+    }
+    for ddl in append_only.get(dialect, ()):
+        event.listen(audit, "after_create", DDL(ddl))
     return md
 
 

@@ -33,6 +33,22 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _auth_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps built in tests skip sign-in (HBM_AUTH=off); the authentication tests turn it on explicitly."""
+    monkeypatch.setenv("HBM_AUTH", "off")
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters for tests that sign in often (each hash records its own parameters)."""
+    from argon2 import PasswordHasher
+
+    from data import users
+
+    monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 def _reset_postgis(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
