@@ -7,9 +7,11 @@ from pathlib import Path
 from dash import Dash
 
 from dashboard.api import register_api
+from dashboard.auth import install_auth
 from dashboard.callbacks import register
 from dashboard.layout import build_layout
 from dashboard.panels import load_panels
+from dashboard.security import install_security_headers
 from dashboard.settings import AppSettings
 from data.store import Store
 
@@ -40,4 +42,6 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
         return "ok", 200
 
     register_api(app.server, store, settings)  # POST /api/v1/events (issue 6)
+    install_security_headers(app, settings)  # CSP and friends on every response (issue 7)
+    install_auth(app, store, settings)  # sign-in gate; sets flask.g.hbm_user for every request (issue 7)
     return app

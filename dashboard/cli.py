@@ -60,6 +60,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store.ping()
     except StoreUnavailable as exc:
         print(f"hbm: warning: {exc}; the map will show a banner until it is back", file=sys.stderr)
+    if settings.auth:
+        from dashboard.auth import check_serve_ready, load_auth_settings
+
+        # A secret and at least one enabled user, or a one-line error; warnings for risky set-ups.
+        for warning in check_serve_ready(store, load_auth_settings(), settings.host):
+            print(f"hbm: WARNING: {warning}", file=sys.stderr, flush=True)
+    else:
+        print(
+            "hbm: WARNING: authentication is OFF (HBM_AUTH=off): anyone who can reach "
+            f"http://{settings.host}:{settings.port} can see and change everything, unlogged by name",
+            file=sys.stderr,
+            flush=True,
+        )
     _serve(store, settings)
     return 0
 
@@ -71,7 +84,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from data.demo import demo_events, demo_features, live_events
     from data.feed import LiveFeed
 
-    overrides: dict[str, object] = {"synthetic": True}
+    overrides: dict[str, object] = {"synthetic": True, "auth": False}  # the demo never asks for a login
     overrides.update({k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None})
     settings = load_app_settings(**overrides)
     store = _store()
@@ -95,6 +108,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         feed = LiveFeed(store, lambda t: live_events(t, rng), interval_s=args.feed_interval)
         feed.start()
         print(f"hbm demo: live feed adds SYNTHETIC events every {args.feed_interval:g} s", flush=True)
+    print("hbm demo: DEMO — no login: authentication is off (use `hbm serve` for real data)", flush=True)
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"hbm: WARNING: the demo has no login and listens on {settings.host}", file=sys.stderr, flush=True)
     _serve(store, settings)
     return 0
 
@@ -106,6 +122,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dashboard.cli_hotspots",
     "dashboard.cli_ingest",
     "dashboard.cli_sar",
+    "dashboard.cli_users",  # users, audit log, purge (after cli_export: it extends `hbm audit`)
 )
 
 

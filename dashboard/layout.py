@@ -7,6 +7,7 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
+from dashboard.auth import header_items
 from dashboard.ids import LAYER_IDS, Id
 from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
@@ -189,6 +190,7 @@ def build_layout(settings: AppSettings) -> html.Div:
                 children=[
                     html.Span(settings.title, className="hbm-title"),
                     *badge,
+                    *header_items(settings),  # "DEMO — no login", or the signed-in user and Log out (issue 7)
                     html.Span(id=Id.ALERT_BADGE, className="hbm-alert-badge", role="status"),
                     html.Span(
                         id=Id.STATUS,

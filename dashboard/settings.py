@@ -33,6 +33,8 @@ class AppSettings(BaseSettings):
     region_bbox: str = "28.8,-1.8,33.2,4.4"
     title: str = "HBM Operations Map"
     synthetic: bool = False
+    # Sign-in (issue 7): on unless turned off; `hbm demo` always turns it off, `hbm serve` warns loudly when off.
+    auth: bool = True
     viewer_max_res: int = Field(6, ge=4, le=9)  # HBM_VIEWER_MAX_RES: finest H3 resolution for roles without raw
 
     @field_validator("region_bbox")

@@ -77,7 +77,7 @@ def test_permalink_opens_the_view_and_the_pdf_button_exports_it(dash_duo, export
     # Opening the URL the app wrote gives the View it describes, exactly.
     assert view_from_query(search, now=shown.end) == shown
 
-    # One click: the PDF of that View downloads, and the export is audited as the dashboard's.
+    # One click: the PDF of that View downloads, audited as the request's user (sign-in is off here: DEMO_USER).
     dash_duo.find_element('button[id*=\'"format":"pdf"\']').click()
     dash_duo.wait_for_contains_text("#export-status", "ready", timeout=60)
     name = dash_duo.find_element("#export-status").text.split(" ", 1)[0]
@@ -85,7 +85,7 @@ def test_permalink_opens_the_view_and_the_pdf_button_exports_it(dash_duo, export
     _wait(lambda: path.exists() and path.stat().st_size > 0)
     assert path.read_bytes().startswith(b"%PDF")
     record = list_exports(export_store)[0]
-    assert (record.who, record.format, record.filename) == ("dashboard", "pdf", name)
+    assert (record.who, record.format, record.filename) == ("demo", "pdf", name)
     assert set(record.view["layers"]) == {"crossing_points", "hotspots"} and record.view["window_label"] == "7d"
     assert record.view["bbox"] == pytest.approx(list(shown.bbox), abs=1e-4)  # type: ignore[arg-type]
     # dash-leaflet 1.1.3 logs "reading 'filter'" when an overlay is switched off (see dashboard/panels/exports.py).
