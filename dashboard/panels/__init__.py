@@ -17,6 +17,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "dashboard.panels.playback",
     "dashboard.panels.exports",
     "dashboard.panels.sar",
+    "dashboard.panels.audit",
 )
 
 

@@ -5,6 +5,10 @@ distress event. Saved plans live in ``sar_zones``, so the live map layer already
 every session; the plan table here reloads whenever that layer's data changes (the same refresh as
 the rest of the map). Every edit sends the plan version the table showed; a stale version is
 refused with a clear message and the latest plan is shown instead.
+
+Access (on the server, in every callback): previewing, saving and editing plans and recording sorties
+need ``edit_sar``; the field exports need ``export_data``. Other roles see the plans read-only, with a
+one-line note saying so and the controls disabled.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from dash.dash_table.Format import Format, Scheme
 from shapely.geometry import mapping
 
 from dashboard.ids import Id
+from dashboard.permissions import DEMO_USER, EDIT_SAR, EXPORT_DATA, User, can, current_user, denied_text, require
 from dashboard.settings import AppSettings
+from data import audit_log
 from data.sar_plans import (
     POA_MODES,
     Plan,
@@ -78,6 +84,7 @@ class SarId(StrEnum):
     PLAN_MSG = "sar-plan-msg"
     DOWNLOAD = "sar-download"
     EXPORT = "sar-export"
+    ROLE_NOTE = "sar-role-note"
 
 
 # -- plain functions (tested directly) ------------------------------------------------------------
@@ -109,8 +116,11 @@ def search_area(store: Store, source: str, drawn: Any, datum: str | None, radius
     return polygon_from_geojson(drawn)
 
 
-def preview_geojson(store: Store, form: dict[str, Any]) -> tuple[dict[str, Any], float, str]:
+def preview_geojson(
+    store: Store, form: dict[str, Any], user: User | None = DEMO_USER
+) -> tuple[dict[str, Any], float, str]:
     """Return (sector features with label/POA/area, highest POA, one-line summary) for the new-plan form."""
+    require(user, EDIT_SAR)  # a preview can place a distress event's exact position on the map
     area = search_area(store, form["source"], form["drawn"], form["datum"], form["radius"], form["event"])
     size = _number(form["size"], "sector size (km²)")
     if size is None:
@@ -132,8 +142,9 @@ def preview_geojson(store: Store, form: dict[str, Any]) -> tuple[dict[str, Any],
     return {"type": "FeatureCollection", "features": features}, max(poas), text
 
 
-def save_new_plan(store: Store, form: dict[str, Any]) -> str:
+def save_new_plan(store: Store, form: dict[str, Any], user: User | None = DEMO_USER) -> str:
     """Save the plan the form describes (the same sectors the preview showed) and return its id."""
+    require(user, EDIT_SAR)
     area = search_area(store, form["source"], form["drawn"], form["datum"], form["radius"], form["event"])
     size = _number(form["size"], "sector size (km²)") or 0.0
     rest = (_number(form["rest"], "rest-of-world share (%)") or 0.0) / 100.0
@@ -179,11 +190,13 @@ def edit_plan(
     spacing: Any,
     length: Any,
     who: str = "dashboard",
+    user: User | None = DEMO_USER,
 ) -> tuple[list[dict[str, Any]], str, dict[str, Any], str, str]:
     """Apply a sector edit ("sector") or a sortie ("sortie"); return (rows, summary, seen, message, message class).
 
     On a version conflict nothing is written and the latest plan is returned with the conflict message.
     """
+    require(user, EDIT_SAR)
     if not seen or not seen.get("plan_id"):
         raise SectorError("no plan selected")
     if not selected:
@@ -251,15 +264,60 @@ def clicked_plan(feature: dict[str, Any] | None) -> tuple[Any, Any]:
     return no_update, no_update
 
 
-def export_plan(store: Store, plan_id: str, fmt: str, synthetic: bool) -> dict[str, Any]:
-    """Return a dcc.Download payload with the plan in ``fmt`` (geojson, kml, gpx, csv or pdf)."""
+def export_plan(store: Store, plan_id: str, fmt: str, synthetic: bool, user: User | None = DEMO_USER) -> dict[str, Any]:
+    """Return a dcc.Download payload with the plan in ``fmt`` (geojson, kml, gpx, csv or pdf); audited."""
+    user = require(user, EXPORT_DATA)
     plan = load_plan(store, plan_id)
     stem = f"{plan.id}-v{plan.version}"
     if fmt == "pdf":
         buf = io.BytesIO()
         write_sheets(plan, buf, synthetic=synthetic or plan_is_synthetic(plan))
-        return dcc.send_bytes(buf.getvalue(), f"{stem}-sheets.pdf")
-    return dcc.send_string(export_text(plan, fmt), f"{stem}.{fmt}")
+        payload = dcc.send_bytes(buf.getvalue(), f"{stem}-sheets.pdf")
+    else:
+        payload = dcc.send_string(export_text(plan, fmt), f"{stem}.{fmt}")
+    detail = {"plan_id": plan.id, "version": plan.version, "file": payload["filename"]}
+    audit_log.note(store, "export", f"sar_{fmt}", detail, who=user.name)
+    return payload
+
+
+EDIT_CONTROLS = (
+    SarId.PREVIEW_BTN,
+    SarId.SAVE_BTN,
+    SarId.SECTOR_BTN,
+    SarId.SORTIE_BTN,
+    SarId.DATUM,
+    SarId.RADIUS,
+    SarId.EVENT,
+    SarId.SIZE,
+    SarId.REST,
+    SarId.NAME,
+    SarId.TEAM,
+    SarId.STATUS,
+    SarId.SWEEP,
+    SarId.SPACING,
+    SarId.LENGTH,
+)
+NO_DRAW = {
+    "polyline": False,
+    "marker": False,
+    "circle": False,
+    "circlemarker": False,
+    "polygon": False,
+    "rectangle": False,
+}
+
+
+def role_state(user: User | None) -> tuple[Any, ...]:
+    """Return (role note, draw tools, then ``disabled`` per EDIT_CONTROLS, then per export button) for ``user``.
+
+    A convenience for the eye: every callback checks the permission again on the server.
+    """
+    editor = can(user, EDIT_SAR)
+    note = denied_text(user, EDIT_SAR)
+    if not can(user, EXPORT_DATA):
+        note = (note + " " if note else "") + denied_text(user, EXPORT_DATA)
+    draw = no_update if editor else NO_DRAW
+    return (note, draw, *[not editor] * len(EDIT_CONTROLS), [not can(user, EXPORT_DATA)] * len(EXPORTS))
 
 
 # -- layout ---------------------------------------------------------------------------------------
@@ -374,6 +432,7 @@ def layout(settings: AppSettings) -> html.Div:
                 className="sar-row",
             ),
             _field("Plan name", _input(SarId.NAME, placeholder="e.g. Boat missing off Kasenyi")),
+            html.Div(id=SarId.ROLE_NOTE, className="sar-message", role="status"),
             html.Div(
                 [
                     html.Button("Preview sectors", id=SarId.PREVIEW_BTN, className="hbm-button"),
@@ -405,6 +464,7 @@ def layout(settings: AppSettings) -> html.Div:
                 style_header={"backgroundColor": "#1f2f40", "fontWeight": "bold"},
                 css=[{"selector": ".dash-spreadsheet-menu", "rule": "display: none"}],
                 cell_selectable=False,
+                editable=False,  # edits go through the forms below, which check edit_sar on the server
             ),
             html.Div(
                 [
@@ -485,6 +545,16 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
     """Attach the SAR panel's callbacks."""
 
     @app.callback(
+        Output(SarId.ROLE_NOTE, "children"),
+        Output(SarId.DRAW, "draw"),
+        *[Output(cid, "disabled") for cid in EDIT_CONTROLS],
+        Output({"type": SarId.EXPORT.value, "fmt": ALL}, "disabled"),
+        Input(SarId.ROLE_NOTE, "id"),
+    )
+    def _role(_note: str) -> tuple[Any, ...]:
+        return role_state(current_user())
+
+    @app.callback(
         Output(SarId.PREVIEW, "data"),
         Output(SarId.PREVIEW, "hideout"),
         Output(SarId.NEW_MSG, "children"),
@@ -495,7 +565,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
     )
     def _preview(_n: int | None, *values: Any) -> tuple[Any, ...]:
         try:
-            data, top, text = preview_geojson(store, _form(*values))
+            data, top, text = preview_geojson(store, _form(*values), current_user())
         except HbmError as exc:
             return EMPTY, no_update, str(exc), "sar-message error"
         return data, {"max": top}, f"Preview: {text}. Save to share it.", "sar-message ok"
@@ -513,7 +583,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
     )
     def _save(n: int | None, *values: Any) -> tuple[Any, ...]:
         try:
-            plan_id = save_new_plan(store, _form(*values))
+            plan_id = save_new_plan(store, _form(*values), current_user())
             plan = load_plan(store, plan_id)
         except HbmError as exc:
             return str(exc), "sar-message error", no_update, no_update, no_update, no_update
@@ -568,8 +638,11 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
     )
     def _edit(_a: Any, _b: Any, seen: Any, selected: Any, *values: Any) -> tuple[Any, ...]:
         action = "sector" if ctx.triggered_id == SarId.SECTOR_BTN else "sortie"
+        team, status, sweep, spacing, length = values
+        user = current_user()
+        who = user.name if user else "dashboard"
         try:
-            return edit_plan(store, action, seen, selected, *values)
+            return edit_plan(store, action, seen, selected, team, status, sweep, spacing, length, who=who, user=user)
         except HbmError as exc:
             return no_update, no_update, no_update, str(exc), "sar-message error"
 
@@ -615,6 +688,6 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         if not plan_id:
             return no_update, "Pick a plan to export."
         try:
-            return export_plan(store, plan_id, ctx.triggered_id["fmt"], settings.synthetic), ""
+            return export_plan(store, plan_id, ctx.triggered_id["fmt"], settings.synthetic, current_user()), ""
         except HbmError as exc:
             return no_update, str(exc)
