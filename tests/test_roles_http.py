@@ -1,0 +1,261 @@
+"""Crafted HTTP requests: a signed-in viewer who posts Dash callback requests by hand never gets raw data.
+
+Each user signs in through the real login form (Flask's test client); each request uses the callback
+spec the app itself publishes at ``/_dash-dependencies``, with the values a hostile client would pick
+(H3 res 9, suppression off, a data export, a SAR plan save). The same request as an analyst or a SAR
+coordinator is made next to it, so the difference is the role and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from dashboard.app import create_app
+from dashboard.settings import load_app_settings
+from data import users
+from data.audit import list_exports
+from data.open import open_store
+from data.sar_plans import list_plans
+from data.settings import load_store_settings
+from data.store import Store
+from layers.hotspots import load_hotspot_settings
+from tests.conftest import sample_events, sample_features
+
+PASSWORD = "correct horse battery staple"
+ROLES = {"vera": "viewer", "ana": "analyst", "sam": "sar_coordinator", "ada": "admin"}
+K = load_hotspot_settings()[1]
+BOUNDS = [[3.4, 31.8], [3.8, 32.3]]
+
+
+def auth_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turn sign-in on, set the session secret and allow cookies over the test server's plain http."""
+    monkeypatch.setenv("HBM_AUTH", "on")
+    monkeypatch.setenv("HBM_SECRET_KEY", "test-secret-key-for-roles-0123456789")
+    monkeypatch.setenv("HBM_COOKIE_SECURE", "false")
+
+
+def add_role_users(store: Store) -> None:
+    """Add one user per role (names in ROLES), all with PASSWORD."""
+    for name, role in ROLES.items():
+        users.add_user(store, name, role, PASSWORD, created_by="test")
+
+
+def seed(store: Store, now: datetime) -> None:
+    """The inline sample data, its events in the last two days before ``now``."""
+    for table, rows in sample_features().items():
+        store.upsert(table, rows)
+    store.upsert("events", sample_events(now=now - timedelta(minutes=2)))
+
+
+def sign_in(client: FlaskClient, name: str, password: str = PASSWORD) -> int:
+    """Sign in through the login form (with its CSRF token); return the POST's status code."""
+    page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf, "the login form has a CSRF token"
+    reply = client.post("/login", data={"name": name, "password": password, "csrf": csrf.group(1), "next": "/"})
+    return reply.status_code
+
+
+def callback_spec(client: FlaskClient, output: str, needs_input: str) -> dict[str, Any]:
+    """Return the published spec of the callback writing ``output`` whose inputs include ``needs_input``."""
+    deps = client.get("/_dash-dependencies").get_json()
+    for dep in deps:
+        ids = " ".join(f"{i['id']}.{i['property']}" for i in dep["inputs"])
+        if output in dep["output"] and needs_input in ids:
+            return dep
+    raise AssertionError(f"no callback writes {output} from {needs_input}")
+
+
+def _outputs(spec: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+    text = spec["output"]
+    multi = text.startswith("..")
+    parts = text.strip(".").split("...") if multi else [text]
+    outs = []
+    for part in parts:
+        cid, prop = part.rsplit(".", 1)
+        outs.append({"id": cid, "property": prop.split("@")[0]})
+    return outs if multi else outs[0]
+
+
+def post_callback(
+    client: FlaskClient, spec: dict[str, Any], values: dict[str, Any], changed: str
+) -> tuple[int, dict[str, Any]]:
+    """POST a callback request built from ``spec`` with ``values`` ("id.prop" → value); return (status, response)."""
+
+    def fill(deps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**d, "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
+
+    body = {
+        "output": spec["output"],
+        "outputs": _outputs(spec),
+        "inputs": fill(spec["inputs"]),
+        "state": fill(spec["state"]),
+        "changedPropIds": [changed],
+    }
+    reply = client.post("/_dash-update-component", json=body)
+    if reply.status_code == 204:
+        return 204, {}
+    return reply.status_code, (reply.get_json(silent=True) or {}).get("response", {})
+
+
+@pytest.fixture
+def http_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_hashing: None) -> Iterator[tuple[Any, Store]]:
+    auth_env(monkeypatch)
+    store = open_store(load_store_settings(database_url=f"sqlite:///{tmp_path / 'roles.sqlite'}"))
+    store.init_schema()
+    seed(store, datetime.now(UTC))
+    add_role_users(store)
+    app = create_app(load_app_settings(region_bbox="29.5,0.5,33.5,4.5"), store)
+    yield app, store
+    store.dispose()
+
+
+MAP_VALUES = {
+    "refresh-interval.n_intervals": 1,
+    "window.value": "7d",
+    "metric.value": "people",
+    "resolution.value": "9",  # finer than a viewer may see
+    "map.zoom": 14,
+    "map.bounds": BOUNDS,
+    "statistic.value": "count",
+    "suppress.value": [],  # suppression off
+    "playback-state.data": {"active": False},
+    "client-state.data": {},
+}
+
+
+def _hotspot_cells(response: dict[str, Any], output: str = "layer-hotspots") -> list[dict[str, Any]]:
+    data = response[output]["data"]
+    return [f["properties"] for f in data["features"] if "cell" in f["properties"]]
+
+
+def test_a_viewers_crafted_map_request_never_returns_raw_or_fine_cells(http_app: tuple[Any, Store]) -> None:
+    app, _store = http_app
+    max_res = load_app_settings().viewer_max_res
+    anonymous = app.server.test_client()
+    assert anonymous.get("/_dash-dependencies").status_code == 401
+    analyst, viewer = app.server.test_client(), app.server.test_client()
+    assert sign_in(analyst, "ana") == 303 and sign_in(viewer, "vera") == 303
+    spec = callback_spec(viewer, "layer-hotspots.data", "resolution.value")
+    assert spec == callback_spec(analyst, "layer-hotspots.data", "resolution.value")
+
+    status, as_analyst = post_callback(analyst, spec, MAP_VALUES, "resolution.value")
+    fine = _hotspot_cells(as_analyst)
+    assert status == 200 and {c["res"] for c in fine} == {9} and any(0 < c["people"] < K for c in fine)
+
+    status, as_viewer = post_callback(viewer, spec, MAP_VALUES, "resolution.value")
+    cells = _hotspot_cells(as_viewer)
+    assert status == 200 and cells, as_viewer
+    assert max(c["res"] for c in cells) <= max_res
+    assert not [c for c in cells if 0 < c["people"] < K]
+    for layer in as_viewer.values():  # no layer carries an event point
+        data = layer.get("data") if isinstance(layer, dict) else None
+        if isinstance(data, dict) and "features" in data:
+            assert not [f for f in data["features"] if "occurred_at" in f.get("properties", {})]
+
+
+def test_a_viewers_crafted_playback_request_is_clamped(http_app: tuple[Any, Store]) -> None:
+    app, _store = http_app
+    max_res = load_app_settings().viewer_max_res
+    values = {
+        "playback-toggle.value": ["on"],
+        "playback-mode.value": "cumulative",
+        "playback-step.value": "1d",
+        "playback-slider.value": 29,
+        "metric.value": "people",
+        "resolution.value": "9",
+        "map.zoom": 14,
+        "map.bounds": BOUNDS,
+    }
+    results = {}
+    for name in ("ana", "vera"):
+        client = app.server.test_client()
+        sign_in(client, name)
+        spec = callback_spec(client, "layer-hotspots.data", "playback-slider.value")
+        status, response = post_callback(client, spec, values, "playback-toggle.value")
+        assert status == 200
+        results[name] = _hotspot_cells(response)
+    assert {c["res"] for c in results["ana"]} == {9}
+    assert results["vera"] and max(c["res"] for c in results["vera"]) <= max_res
+    assert not [c for c in results["vera"] if 0 < c["people"] < K]
+
+
+def test_crafted_export_and_sar_requests_are_refused_by_role(http_app: tuple[Any, Store]) -> None:
+    app, store = http_app
+    export = {
+        "window.value": "7d",
+        "metric.value": "people",
+        "resolution.value": "9",
+        "statistic.value": "count",
+        "suppress.value": [],
+        "map.zoom": 9,
+        "map.bounds": BOUNDS,
+        "export-page.value": "A4",
+        "export-orientation.value": "landscape",
+        "export-dpi.value": 150,
+        "layers-shown.data": ["Hotspots (H3)"],
+    }
+    button = '{"format":"gpkg","type":"export-button"}.n_clicks'
+    statuses = {}
+    for name in ("vera", "ana"):
+        client = app.server.test_client()
+        sign_in(client, name)
+        spec = callback_spec(client, "export-download.data", "export-button")
+        clicked = [{"id": {"type": "export-button", "format": "gpkg"}, "property": "n_clicks", "value": 1}]
+        status, response = post_pattern_callback(client, spec, clicked, export, button)
+        assert status == 200, response
+        statuses[name] = response["export-status"]["children"]
+    assert statuses["vera"] == "Export refused: Your role (viewer) may not export data."
+    assert statuses["ana"].startswith("hbm-data-") and "ready" in statuses["ana"]
+    assert [r.who for r in list_exports(store)] == ["ana"]
+
+    sar = {
+        "sar-source.value": "datum",
+        "sar-datum.value": "1.4,30.7",
+        "sar-radius.value": 5,
+        "sar-method.value": "grid",
+        "sar-rotate.value": ["on"],
+        "sar-size.value": 20,
+        "sar-poa.value": "uniform",
+        "sar-rest.value": 0,
+        "sar-name.value": "Crafted plan",
+        "sar-save-btn.n_clicks": 1,
+    }
+    messages = {}
+    for name in ("vera", "ana", "sam"):
+        client = app.server.test_client()
+        sign_in(client, name)
+        spec = callback_spec(client, "sar-new-msg.children", "sar-save-btn.n_clicks")
+        status, response = post_callback(client, spec, sar, "sar-save-btn.n_clicks")
+        assert status == 200
+        messages[name] = next(v["children"] for k, v in response.items() if k == "sar-new-msg")
+    assert "viewer role may not" in messages["vera"] and "analyst role may not" in messages["ana"]
+    assert messages["sam"].startswith("Saved plan Crafted plan")
+    assert [p["name"] for p in list_plans(store)] == ["Crafted plan"]
+
+
+def post_pattern_callback(
+    client: FlaskClient,
+    spec: dict[str, Any],
+    pattern_inputs: list[dict[str, Any]],
+    values: dict[str, Any],
+    changed: str,
+) -> tuple[int, dict[str, Any]]:
+    """POST a callback whose first input is a pattern-matching ALL list (the export buttons)."""
+    state = [{**d, "value": values.get(f"{d['id']}.{d['property']}")} for d in spec["state"]]
+    body = {
+        "output": spec["output"],
+        "outputs": _outputs(spec),
+        "inputs": [pattern_inputs],
+        "state": state,
+        "changedPropIds": [changed],
+    }
+    reply = client.post("/_dash-update-component", json=body)
+    return reply.status_code, (reply.get_json(silent=True) or {}).get("response", {})
