@@ -71,6 +71,27 @@ def parse_view(
     )
 
 
+FLOW_LAYERS = ("crossing_points", "routes")
+FLOW_WINDOWS = ("24h", "7d", "window")
+
+
+def hide_small_flows(collection: dict[str, Any], k: int) -> dict[str, Any]:
+    """Return the crossing-point or route layer with each flow of 1..k-1 people shown as "under k", no counts.
+
+    For roles without ``raw``: a crossing that saw two people yesterday is as revealing as a small H3 cell.
+    """
+    features = []
+    for feature in collection.get("features") or []:
+        props = dict(feature.get("properties") or {})
+        for window in FLOW_WINDOWS:
+            people = props.get(f"people_{window}")
+            if isinstance(people, int) and 0 < people < k:
+                props[f"people_{window}"] = f"under {k}"
+                props[f"events_{window}"] = None
+        features.append({**feature, "properties": props})
+    return {**collection, "features": features}
+
+
 def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[Any]:
     as_of = result.data_as_of.strftime("%H:%M:%S UTC") if result.data_as_of else "—"
     label = (
@@ -150,6 +171,11 @@ def refresh_map(
         )
     except HbmError as exc:
         return (*unchanged, no_update, no_update, no_update, no_update, str(exc))
+    if not can(user, RAW):
+        k = load_hotspot_settings()[1]
+        for name in FLOW_LAYERS:
+            if name in result.layers:
+                result.layers[name] = hide_small_flows(result.layers[name], k)
     layers = tuple(result.layers.get(name, no_update) for name in LAYER_ORDER)
     state = {"keys": result.keys, "failing_since": None, "revision": result.revision}
     if not result.layers and not client.get("failing_since"):

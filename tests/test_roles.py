@@ -136,6 +136,22 @@ def test_viewer_map_suppression_edges_across_resolutions(store: Store, asked: st
     assert {c["merged"] for c in _hotspot_cells(out[2]) if "merged" in c} == ({2} if res == 6 else set())
 
 
+def test_viewer_sees_small_crossing_flows_as_under_k(seeded: Store) -> None:
+    from shapely.geometry import Point
+
+    at = NOW - timedelta(hours=2)
+    row = {"id": "ev-b", "occurred_at": at, "kind": "crossing", "people": K - 1, "geometry": Point(30.9, 2.4)}
+    seeded.upsert("events", [{**row, "crossing_point_id": "cp-b"}])
+    flows = {}
+    for user in (ANALYST, VIEWER):
+        layer = _refresh(seeded, user)[0]
+        flows[user.role] = {f["properties"]["id"]: f["properties"] for f in layer["features"]}
+    assert flows["analyst"]["cp-b"]["people_24h"] == K - 1 and flows["analyst"]["cp-b"]["events_24h"] == 1
+    assert flows["viewer"]["cp-b"]["people_24h"] == f"under {K}" and flows["viewer"]["cp-b"]["events_24h"] is None
+    big = flows["analyst"]["cp-a"]["people_window"]
+    assert big >= K and flows["viewer"]["cp-a"]["people_window"] == big  # k or more: shown as it is
+
+
 def test_anonymous_gets_no_layers(seeded: Store) -> None:
     out = _refresh(seeded, None)
     assert out[:4] == (no_update,) * 4 and out[8] == "Sign in first."
