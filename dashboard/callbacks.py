@@ -10,7 +10,7 @@ from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard.ids import LAYER_IDS, Id
 from dashboard.layout import legend_rows
-from dashboard.permissions import DEMO_USER, RAW, VIEW, User, can, clamp_view, current_user, denied_text
+from dashboard.permissions import RAW, REQUEST_USER, VIEW, User, acting_user, can, clamp_view, current_user, denied_text
 from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
@@ -127,7 +127,7 @@ def refresh_map(
     statistic: str | None = None,
     suppress: Any = None,
     playback: dict[str, Any] | None = None,
-    user: User | None = DEMO_USER,
+    user: User | None = REQUEST_USER,
 ) -> tuple[Any, ...]:
     """Return (4 layer datas, status, banner text, banner class, client state, view error).
 
@@ -137,6 +137,7 @@ def refresh_map(
     ``user`` is who asks (the registered callback passes the request's user): without ``raw`` the
     View is clamped to ``settings.viewer_max_res`` with small counts suppressed, whatever was sent.
     """
+    user = acting_user(user)
     now = now or datetime.now(UTC)
     client = dict(client or {})
     unchanged = (no_update,) * len(LAYER_ORDER)
@@ -267,11 +268,12 @@ def describe_hotspot(
     window: str | None,
     cstart: str | None,
     cend: str | None,
-    user: User | None = DEMO_USER,
+    user: User | None = REQUEST_USER,
     max_res: int = 6,
     k: int | None = None,
 ) -> Any:
     """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
+    user = acting_user(user)
     windows = [int(v) for v in props.get("windows") or []]
     labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + ["now"]
     rows = [

@@ -8,7 +8,7 @@ layer (``flask.g.hbm_user``); with authentication off (``hbm demo`` only) it is 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from geo.errors import HbmError
 
@@ -68,6 +68,32 @@ def require(user: User | None, permission: str) -> User:
     if not can(user, permission):
         raise Forbidden(f"the {user.role} role may not do this ({permission.replace('_', ' ')})")
     return user
+
+
+class _RequestUser:
+    """The default of a ``user`` argument: whoever is acting (see ``acting_user``)."""
+
+    def __repr__(self) -> str:
+        return "REQUEST_USER"
+
+
+REQUEST_USER: User = cast(User, _RequestUser())
+
+
+def acting_user(user: User | None = REQUEST_USER) -> User | None:
+    """Return ``user`` as given (None = anonymous), or for the default: the request's user, or DEMO_USER outside one.
+
+    Functions behind callbacks default their ``user`` argument to REQUEST_USER and call this, so a
+    callback that forgets to pass the user still acts as the signed-in user, never as an administrator;
+    outside a web request (the CLI, tests) the default is the demo user.
+    """
+    if user is not REQUEST_USER:
+        return user
+    try:
+        from flask import has_request_context
+    except ImportError:  # pragma: no cover - flask comes with dash
+        return DEMO_USER
+    return current_user() if has_request_context() else DEMO_USER
 
 
 def current_user() -> User | None:

@@ -152,6 +152,19 @@ def test_viewer_sees_small_crossing_flows_as_under_k(seeded: Store) -> None:
     assert big >= K and flows["viewer"]["cp-a"]["people_window"] == big  # k or more: shown as it is
 
 
+def test_a_callback_that_forgets_the_user_acts_as_the_signed_in_user(seeded: Store) -> None:
+    from flask import Flask, g
+
+    with Flask(__name__).test_request_context("/"):
+        g.hbm_user = VIEWER  # what the sign-in gate sets; the call below passes no user at all
+        out = refresh_map(seeded, SETTINGS, "7d", None, None, "people", "9", 9, BOUNDS, None, now=NOW)
+        cells = [f["properties"] for f in out[2]["features"] if "cell" in f["properties"]]
+        assert cells and max(p["res"] for p in cells) <= MAX_RES
+        g.hbm_user = None  # anonymous
+        out = refresh_map(seeded, SETTINGS, "7d", None, None, "people", "9", 9, BOUNDS, None, now=NOW)
+        assert out[:4] == (no_update,) * 4
+
+
 def test_anonymous_gets_no_layers(seeded: Store) -> None:
     out = _refresh(seeded, None)
     assert out[:4] == (no_update,) * 4 and out[8] == "Sign in first."

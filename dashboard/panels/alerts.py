@@ -18,8 +18,10 @@ from dashboard.permissions import (
     ACK_ALERTS,
     DEMO_USER,
     RAW,
+    REQUEST_USER,
     VIEW,
     User,
+    acting_user,
     can,
     current_user,
     denied_text,
@@ -137,13 +139,14 @@ def badge(alerts: list[Alert]) -> tuple[str, str]:
 
 
 def alerts_view(
-    store: SqlStore, monitor: AlertMonitor | None, now: datetime, user: User | None = DEMO_USER
+    store: SqlStore, monitor: AlertMonitor | None, now: datetime, user: User | None = REQUEST_USER
 ) -> tuple[Any, str, str, str, str]:
     """Return (alert cards, badge text, badge class, message, signature), evaluating the rules first when due.
 
     The signature changes only when an alert does, so the panel is not redrawn (and a button
     under the operator's finger or keyboard focus is not replaced) on every refresh.
     """
+    user = acting_user(user)
     if not can(user, VIEW):
         return "", "", "hbm-alert-badge", denied_text(user, VIEW), ""
     message = ""

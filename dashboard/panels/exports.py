@@ -30,11 +30,12 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dashboard.callbacks import _bounds_to_bbox, parse_view
 from dashboard.ids import LAYER_IDS, Id
 from dashboard.permissions import (
-    DEMO_USER,
     EXPORT_DATA,
     EXPORT_IMAGE,
     RAW,
+    REQUEST_USER,
     User,
+    acting_user,
     can,
     clamp_view,
     current_user,
@@ -226,13 +227,14 @@ def export_view(
     page: Page | None = None,
     who: str = WHO,
     now: datetime | None = None,
-    user: User | None = DEMO_USER,
+    user: User | None = REQUEST_USER,
 ) -> tuple[Any, str]:
     """Return (dcc.Download data, one-line status) for exporting the View on screen as ``fmt``; audited.
 
     ``user`` must hold the format's permission (``export_permission``); without ``raw`` the View is
     clamped to the viewer resolution and raw event points are never included.
     """
+    user = acting_user(user)
     if not can(user, export_permission(fmt)):
         return no_update, f"Export refused: {denied_text(user, export_permission(fmt))}"
     if not can(user, RAW):
@@ -297,7 +299,7 @@ def export_buttons(user: User | None, formats: list[str]) -> tuple[list[bool], l
 def permalink_outputs(
     search: str | None,
     now: datetime | None = None,
-    user: User | None = DEMO_USER,
+    user: User | None = REQUEST_USER,
     max_res: int = 6,
 ) -> tuple[Any, ...]:
     """Return the control values a permalink sets, ``no_update`` for fields it leaves out, and an error line.
@@ -306,6 +308,7 @@ def permalink_outputs(
     layers to show (switched by ``LAYERS_JS`` once the layer control is ready), map viewport, error text.
     For a user without ``raw`` the link's View is clamped (resolution at most ``max_res``, suppression on).
     """
+    user = acting_user(user)
     skip = (no_update,) * 9
     if not search or search in ("?", ""):
         return (*skip, "")
@@ -350,9 +353,10 @@ def permalink_outputs(
 
 
 def permalink_search(
-    settings: AppSettings, controls: dict[str, Any], now: datetime | None = None, user: User | None = DEMO_USER
+    settings: AppSettings, controls: dict[str, Any], now: datetime | None = None, user: User | None = REQUEST_USER
 ) -> Any:
     """Return the URL query string (with ``?``) of the View on screen (as ``user`` sees it), or ``no_update``."""
+    user = acting_user(user)
     try:
         return "?" + view_to_query(clamp_view(screen_view(settings, controls, now), user, settings.viewer_max_res))
     except HbmError:

@@ -16,7 +16,18 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.callbacks import parse_view
 from dashboard.ids import Id
-from dashboard.permissions import DEMO_USER, RAW, VIEW, Forbidden, User, can, clamp_view, current_user, denied_text
+from dashboard.permissions import (
+    RAW,
+    REQUEST_USER,
+    VIEW,
+    Forbidden,
+    User,
+    acting_user,
+    can,
+    clamp_view,
+    current_user,
+    denied_text,
+)
 from dashboard.settings import AppSettings
 from data.store import Store
 from geo.errors import HbmError
@@ -122,7 +133,7 @@ def playback_frame(
     step: str,
     mode: str,
     frame: int,
-    user: User | None = DEMO_USER,
+    user: User | None = REQUEST_USER,
     max_res: int = 6,
     k: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -131,6 +142,7 @@ def playback_frame(
     A user without ``raw`` gets the View clamped to ``max_res`` and every frame's cells under ``k``
     people merged into parent cells, whatever the client asked for.
     """
+    user = acting_user(user)
     if not can(user, VIEW):
         raise Forbidden(denied_text(user, VIEW))
     restricted = not can(user, RAW)

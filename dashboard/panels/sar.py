@@ -24,7 +24,17 @@ from dash.dash_table.Format import Format, Scheme
 from shapely.geometry import mapping
 
 from dashboard.ids import Id
-from dashboard.permissions import DEMO_USER, EDIT_SAR, EXPORT_DATA, User, can, current_user, denied_text, require
+from dashboard.permissions import (
+    EDIT_SAR,
+    EXPORT_DATA,
+    REQUEST_USER,
+    User,
+    acting_user,
+    can,
+    current_user,
+    denied_text,
+    require,
+)
 from dashboard.settings import AppSettings
 from data import audit_log
 from data.sar_plans import (
@@ -117,9 +127,10 @@ def search_area(store: Store, source: str, drawn: Any, datum: str | None, radius
 
 
 def preview_geojson(
-    store: Store, form: dict[str, Any], user: User | None = DEMO_USER
+    store: Store, form: dict[str, Any], user: User | None = REQUEST_USER
 ) -> tuple[dict[str, Any], float, str]:
     """Return (sector features with label/POA/area, highest POA, one-line summary) for the new-plan form."""
+    user = acting_user(user)
     require(user, EDIT_SAR)  # a preview can place a distress event's exact position on the map
     area = search_area(store, form["source"], form["drawn"], form["datum"], form["radius"], form["event"])
     size = _number(form["size"], "sector size (km²)")
@@ -142,8 +153,9 @@ def preview_geojson(
     return {"type": "FeatureCollection", "features": features}, max(poas), text
 
 
-def save_new_plan(store: Store, form: dict[str, Any], user: User | None = DEMO_USER) -> str:
+def save_new_plan(store: Store, form: dict[str, Any], user: User | None = REQUEST_USER) -> str:
     """Save the plan the form describes (the same sectors the preview showed) and return its id."""
+    user = acting_user(user)
     require(user, EDIT_SAR)
     area = search_area(store, form["source"], form["drawn"], form["datum"], form["radius"], form["event"])
     size = _number(form["size"], "sector size (km²)") or 0.0
@@ -190,12 +202,13 @@ def edit_plan(
     spacing: Any,
     length: Any,
     who: str = "dashboard",
-    user: User | None = DEMO_USER,
+    user: User | None = REQUEST_USER,
 ) -> tuple[list[dict[str, Any]], str, dict[str, Any], str, str]:
     """Apply a sector edit ("sector") or a sortie ("sortie"); return (rows, summary, seen, message, message class).
 
     On a version conflict nothing is written and the latest plan is returned with the conflict message.
     """
+    user = acting_user(user)
     require(user, EDIT_SAR)
     if not seen or not seen.get("plan_id"):
         raise SectorError("no plan selected")
@@ -264,8 +277,11 @@ def clicked_plan(feature: dict[str, Any] | None) -> tuple[Any, Any]:
     return no_update, no_update
 
 
-def export_plan(store: Store, plan_id: str, fmt: str, synthetic: bool, user: User | None = DEMO_USER) -> dict[str, Any]:
+def export_plan(
+    store: Store, plan_id: str, fmt: str, synthetic: bool, user: User | None = REQUEST_USER
+) -> dict[str, Any]:
     """Return a dcc.Download payload with the plan in ``fmt`` (geojson, kml, gpx, csv or pdf); audited."""
+    user = acting_user(user)
     user = require(user, EXPORT_DATA)
     plan = load_plan(store, plan_id)
     stem = f"{plan.id}-v{plan.version}"
