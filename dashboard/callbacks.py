@@ -14,7 +14,7 @@ from dashboard.permissions import RAW, REQUEST_USER, VIEW, User, acting_user, ca
 from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
-from layers.features import LAYERS
+from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
 from layers.refresh import RefreshResult, refresh
 from layers.styles import STATISTIC_TITLES, hotspot_legend
@@ -72,24 +72,6 @@ def parse_view(
 
 
 FLOW_LAYERS = ("crossing_points", "routes")
-FLOW_WINDOWS = ("24h", "7d", "window")
-
-
-def hide_small_flows(collection: dict[str, Any], k: int) -> dict[str, Any]:
-    """Return the crossing-point or route layer with each flow of 1..k-1 people shown as "under k", no counts.
-
-    For roles without ``raw``: a crossing that saw two people yesterday is as revealing as a small H3 cell.
-    """
-    features = []
-    for feature in collection.get("features") or []:
-        props = dict(feature.get("properties") or {})
-        for window in FLOW_WINDOWS:
-            people = props.get(f"people_{window}")
-            if isinstance(people, int) and 0 < people < k:
-                props[f"people_{window}"] = f"under {k}"
-                props[f"events_{window}"] = None
-        features.append({**feature, "properties": props})
-    return {**collection, "features": features}
 
 
 def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[Any]:

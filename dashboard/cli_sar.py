@@ -6,8 +6,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
+from dashboard.cli_users import cli_actor
 from dashboard.settings import load_app_settings
+from data import audit_log
 from data.open import open_store
 from data.sar_plans import (
     POA_MODES,
@@ -89,8 +92,15 @@ def cmd_sar_plan(args: argparse.Namespace) -> int:
     )
     if args.out:
         fmt = write_export(plan, args.out, args.track_spacing_m)
+        _audit_export(plan, fmt, args.out)
         print(f"hbm sar: wrote {args.out} ({fmt})", file=sys.stderr)
     return 0
+
+
+def _audit_export(plan: Any, fmt: str, out: str) -> None:
+    """Write the field export to the audit log, as the panel's downloads are."""
+    detail = {"plan_id": plan.id, "version": plan.version, "file": str(out)}
+    audit_log.note(_store(), "export", f"sar_{fmt}", detail, who=cli_actor())
 
 
 def cmd_sar_export(args: argparse.Namespace) -> int:
@@ -98,6 +108,7 @@ def cmd_sar_export(args: argparse.Namespace) -> int:
     export_format(args.out)
     plan = load_plan(_store(), args.plan_id)
     fmt = write_export(plan, args.out, args.track_spacing_m)
+    _audit_export(plan, fmt, args.out)
     print(f"hbm sar: wrote {args.out} ({fmt}, {len(plan.sectors)} sectors)", file=sys.stderr)
     return 0
 
@@ -108,6 +119,7 @@ def cmd_sar_sheets(args: argparse.Namespace) -> int:
         raise SectorError(f"--out {args.out!r} must end in .pdf")
     plan = load_plan(_store(), args.plan_id)
     pages = write_sheets(plan, args.out, synthetic=is_synthetic(plan), track_spacing_m=args.track_spacing_m)
+    _audit_export(plan, "pdf", args.out)
     print(f"hbm sar: wrote {args.out} ({pages} pages, one per sector)", file=sys.stderr)
     return 0
 

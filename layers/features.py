@@ -99,6 +99,28 @@ def cells_to_features(
     return features
 
 
+FLOW_WINDOWS = ("24h", "7d", "window")
+
+
+def hide_small_flows(collection: dict[str, Any], k: int, placeholder: str | None = None) -> dict[str, Any]:
+    """Return a crossing-point or route layer with each flow of 1..k-1 people replaced, counts removed.
+
+    A crossing that saw two people yesterday is as revealing as a small H3 cell. On screen the
+    placeholder reads "under k"; exports write an empty value (``placeholder=None``) instead.
+    """
+    shown = f"under {k}" if placeholder is None else placeholder
+    features = []
+    for feature in collection.get("features") or []:
+        props = dict(feature.get("properties") or {})
+        for window in FLOW_WINDOWS:
+            people = props.get(f"people_{window}")
+            if isinstance(people, int) and 0 < people < k:
+                props[f"people_{window}"] = shown or None
+                props[f"events_{window}"] = None
+        features.append({**feature, "properties": props})
+    return {**collection, "features": features}
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """How one layer is built, and which tables and View fields it depends on."""

@@ -332,3 +332,23 @@ def test_offline_html_renders_with_no_network(briefing: Store, tmp_path: Path) -
     assert len(re.findall(r'<div class="cp-marker cp-\w+"', dom)) == expected["crossing_points"]
     assert "Bravo &lt;script&gt;x&lt;/script&gt;" in dom  # the name is text, never markup
     assert "RESTRICTED" in dom and 'id="hbm-legend"' in dom
+
+
+def test_small_crossing_and_route_flows_are_left_empty_in_exports(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from layers.exports.settings import load_export_settings
+    from layers.view import View
+    from tests.conftest import sample_events, sample_features
+
+    for table, rows in sample_features().items():
+        store.upsert(table, rows)
+    one = {**sample_events(1, now=datetime.now(UTC))[0], "people": 2, "crossing_point_id": "cp-a"}
+    store.upsert("events", [one])
+    now = datetime.now(UTC)
+    view = replace(View(start=now - timedelta(hours=24), end=now + timedelta(seconds=1)), bbox=(29.0, 0.0, 34.0, 5.0))
+    data = collect(store, view, load_export_settings(), who="test", title="t")
+    alpha = data.layers["crossing_points"].set_index("id").loc["cp-a"]
+    assert pd.isna(alpha["people_24h"]) and pd.isna(alpha["events_24h"])

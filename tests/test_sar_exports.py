@@ -164,6 +164,10 @@ def test_cli_sheets_and_sortie(
     assert main(["sar", "sheets", plan_id, "--out", str(pdf)]) == 0
     info = subprocess.run([_tool("pdfinfo"), str(pdf)], capture_output=True, text=True).stdout
     assert re.search(r"Pages:\s+(\d+)", info).group(1) == str(len(load_plan(store, plan_id).sectors))  # type: ignore[union-attr]
+    from data import audit_log
+
+    exported = audit_log.query(store, action="export")
+    assert [(r.target, r.who.startswith("cli")) for r in exported] == [("sar_pdf", True)]
     assert main(["sar", "list"]) == 0
     assert plan_id in capsys.readouterr().out
 

@@ -16,7 +16,7 @@ from data.demo import DEMO_SOURCE
 from data.store import BBox, Store
 from geo.errors import HbmError
 from layers.exports.settings import ExportSettings
-from layers.features import LAYERS
+from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
 from layers.styles import STATISTIC_TITLES, legend_entries
 from layers.view import LAYER_NAMES, View
@@ -156,7 +156,10 @@ class ExportData:
             "synthetic": self.synthetic,
             "app_version": app_version(),
             "feature_counts": self.counts(),
-            "suppression": f"H3 cells under {self.k} people are merged into their parent cell",
+            "suppression": (
+                f"H3 cells under {self.k} people are merged into their parent cell; "
+                f"crossing and route flows under {self.k} people are left empty"
+            ),
             "source": self.source_note,
             "crs": CRS,
         }
@@ -232,7 +235,10 @@ def collect(
     for name in DRAW_ORDER:
         if name not in view.layers or name not in LAYER_NAMES:
             continue
-        frame = _in_bbox(collection_to_frame(LAYERS[name].build(store, view)), view.bbox)
+        collection = LAYERS[name].build(store, view)
+        if name in ("crossing_points", "routes"):
+            collection = hide_small_flows(collection, k, placeholder="")  # flows of 1..k-1 people: left empty
+        frame = _in_bbox(collection_to_frame(collection), view.bbox)
         if name == "hotspots":
             check_suppressed(frame, k)
         layers[name] = frame
