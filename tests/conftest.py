@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from shapely.geometry import LineString, Point, Polygon
@@ -218,3 +219,19 @@ def pytest_setup_options():  # type: ignore[no-untyped-def]
     if binary:
         options.binary_location = binary
     return options
+
+
+def sar_save_form(name: str) -> dict[str, Any]:
+    """The SAR panel's new-plan form as a callback request's state: a 5 km datum circle, 20 km² grid sectors."""
+    return {
+        "sar-source.value": "datum",
+        "sar-datum.value": "1.4,30.7",
+        "sar-radius.value": 5,
+        "sar-method.value": "grid",
+        "sar-rotate.value": ["on"],
+        "sar-size.value": 20,
+        "sar-poa.value": "uniform",
+        "sar-rest.value": 0,
+        "sar-name.value": name,
+        "sar-save-btn.n_clicks": 1,
+    }

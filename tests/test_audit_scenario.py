@@ -24,6 +24,7 @@ from data.open import open_store
 from data.sar_plans import list_plans, load_plan
 from data.settings import load_store_settings
 from data.store import Store
+from tests.conftest import sar_save_form
 from tests.test_roles_http import (
     add_role_users,
     auth_env,
@@ -71,21 +72,6 @@ def _export(client: Any, fmt: str) -> str:
     status, response = post_pattern_callback(client, spec, clicked, CONTROLS, changed)
     assert status == 200, response
     return str(response["export-status"]["children"])
-
-
-def _sar_form(name: str) -> dict[str, Any]:
-    return {
-        "sar-source.value": "datum",
-        "sar-datum.value": "1.4,30.7",
-        "sar-radius.value": 5,
-        "sar-method.value": "grid",
-        "sar-rotate.value": ["on"],
-        "sar-size.value": 20,
-        "sar-poa.value": "uniform",
-        "sar-rest.value": 0,
-        "sar-name.value": name,
-        "sar-save-btn.n_clicks": 1,
-    }
 
 
 def _sector_edit(client: Any, store: Store, plan_id: str, button: str, **values: Any) -> str:
@@ -143,7 +129,7 @@ def test_a_whole_day_is_in_the_audit_log(
     # 10:00 a boat is missing: the SAR coordinator plans, assigns a team and records a sortie.
     assert sign_in(clients["sam"], "sam") == 303
     spec = callback_spec(clients["sam"], "sar-new-msg.children", "sar-save-btn.n_clicks")
-    status, response = post_callback(clients["sam"], spec, _sar_form("Boat missing"), "sar-save-btn.n_clicks")
+    status, response = post_callback(clients["sam"], spec, sar_save_form("Boat missing"), "sar-save-btn.n_clicks")
     assert status == 200 and response["sar-new-msg"]["children"].startswith("Saved plan Boat missing")
     plan_id = list_plans(store)[0]["id"]
     team = {"sar-team.value": "Marine Police MP-3", "sar-status.value": "assigned"}

@@ -26,7 +26,7 @@ from data.sar_plans import list_plans
 from data.settings import load_store_settings
 from data.store import Store
 from layers.hotspots import load_hotspot_settings
-from tests.conftest import sample_events, sample_features
+from tests.conftest import sample_events, sample_features, sar_save_form
 
 PASSWORD = "correct horse battery staple"
 ROLES = {"vera": "viewer", "ana": "analyst", "sam": "sar_coordinator", "ada": "admin"}
@@ -216,18 +216,7 @@ def test_crafted_export_and_sar_requests_are_refused_by_role(http_app: tuple[Any
     assert statuses["ana"].startswith("hbm-data-") and "ready" in statuses["ana"]
     assert [r.who for r in list_exports(store)] == ["ana"]
 
-    sar = {
-        "sar-source.value": "datum",
-        "sar-datum.value": "1.4,30.7",
-        "sar-radius.value": 5,
-        "sar-method.value": "grid",
-        "sar-rotate.value": ["on"],
-        "sar-size.value": 20,
-        "sar-poa.value": "uniform",
-        "sar-rest.value": 0,
-        "sar-name.value": "Crafted plan",
-        "sar-save-btn.n_clicks": 1,
-    }
+    sar = sar_save_form("Crafted plan")
     messages = {}
     for name in ("vera", "ana", "sam"):
         client = app.server.test_client()
