@@ -44,7 +44,7 @@ setTimeout(wait, 30);
 
 # Every label the user can see right now: text, kind and its bounding box, inside the map.
 LABELS_JS = """
-const box = document.querySelector('#map').getBoundingClientRect();
+const box = window.hbm.maps[0].getContainer().getBoundingClientRect();
 const out = [];
 document.querySelectorAll('.cp-label, .place-label, .country-label').forEach(el => {
   const r = el.getBoundingClientRect();
@@ -166,3 +166,31 @@ def _places() -> list[dict[str, Any]]:
     from layers.context import places
 
     return places()
+
+
+def test_offline_html_has_the_context_and_no_overlapping_labels(
+    browser_ready: None,
+    dash_duo,  # type: ignore[no-untyped-def]
+    demo_store: Store,
+    tmp_path: Path,
+) -> None:
+    from layers.exports import run_export
+    from layers.exports.settings import load_export_settings
+    from layers.view import View
+
+    now = datetime.now(UTC)
+    out = tmp_path / "map.html"
+    view = View(start=now - timedelta(hours=24), end=now, zoom=8.0, bbox=(29.5, 0.0, 32.5, 4.0), window_label="24h")
+    run_export(demo_store, view, "html", out, who="t", settings=load_export_settings(), title="Brief")
+    dash_duo.driver.set_window_size(1600, 1000)
+    dash_duo.driver.get(out.as_uri())
+    dash_duo.wait_for_element_by_css_selector(".place-label", timeout=20)
+    dash_duo.driver.set_script_timeout(20)
+    for zoom in range(7, 13):
+        for lat, lng in ((2.0, 31.0), (3.578, 32.066), (1.41, 30.45)):
+            labels = _view(dash_duo, lat, lng, zoom)
+            assert _overlapping(labels) == [], f"HTML labels overlap at zoom {zoom} around {lat},{lng}"
+    towns = {lab["text"] for lab in _view(dash_duo, 2.0, 31.0, 8) if "place-label" in lab["cls"]}
+    assert {"Arua", "Gulu", "Bunia"} <= towns
+    lakes = dash_duo.driver.execute_script("return document.querySelectorAll('path[fill=\"#1d5a8a\"]').length;")
+    assert lakes > 0  # lakes drawn with the live map's lake fill
