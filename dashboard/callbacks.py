@@ -16,13 +16,13 @@ from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
+from layers.labels import feature_rows, format_value
 from layers.refresh import RefreshResult, refresh
-from layers.styles import STATISTIC_TITLES, hotspot_legend
+from layers.styles import GI_LABELS, STATISTIC_TITLES, hotspot_legend
 from layers.view import View, snap_bbox, window_bounds
 
 LAYER_ORDER = tuple(LAYER_IDS)
 PLAYBACK_KEY = "playback"
-HIDDEN_PROPS = {"_s", "id", "label_lat", "label_lng"}
 
 
 def _bounds_to_bbox(bounds: Any) -> BBox | None:
@@ -169,19 +169,15 @@ def refresh_map(
 
 
 def describe_feature(feature: dict[str, Any] | None, layer: str) -> Any:
-    """Return a table of a clicked feature's properties; all values rendered as text."""
+    """Return a table of a clicked feature's properties: human labels, in order, values as text."""
     if not feature:
         return "Click a crossing point, route, hotspot cell or SAR zone."
     props = feature.get("properties") or {}
-    title = props.get("name") or (f"H3 cell {props.get('cell')}" if layer == "hotspots" else layer)
-    rows = [
-        html.Tr([html.Td(key.replace("_", " ")), html.Td("—" if value is None else str(value))])
-        for key, value in props.items()
-        if key not in HIDDEN_PROPS
-    ]
+    title = props.get("name") or (f"H3 cell {props.get('cell')}" if layer == "hotspots" else LAYERS[layer].title)
+    rows = [html.Tr([html.Td(label), html.Td(value)]) for label, value in feature_rows(layer, props)]
     return [
-        html.Div(LAYERS[layer].title, style={"color": "#93a4b5"}),
-        html.Div(str(title), style={"fontSize": "18px", "fontWeight": 700, "margin": "2px 0 6px"}),
+        html.Div(LAYERS[layer].title, className="hbm-detail-layer"),
+        html.Div(str(title), className="hbm-detail-title"),
         html.Table(html.Tbody(rows)),
     ]
 
@@ -264,9 +260,9 @@ def describe_hotspot(
             f"{props.get('category', '—')}".replace("_", " ")
             + (f" ({props['change_pct']:+.0f} %)" if props.get("change_pct") is not None else ""),
         ),
-        ("baseline mean", props.get("baseline_mean")),
-        ("Gi* z / p", f"{props.get('gi_z')} / {props.get('gi_p')}"),
-        ("Gi* bin", props.get("gi_bin")),
+        ("baseline mean", format_value("baseline_mean", props.get("baseline_mean"))),
+        ("Gi* z / p", f"{format_value('gi_z', props.get('gi_z'))} / {format_value('gi_p', props.get('gi_p'))}"),
+        ("Gi* bin", GI_LABELS.get(props.get("gi_bin"), "—") if props.get("gi_bin") is not None else "—"),
         ("trend", str(props.get("emerging", "—")).replace("_", " ")),
         ("events / people", f"{props.get('events', 0):,} / {props.get('people', 0):,}"),
     ]
@@ -279,9 +275,9 @@ def describe_hotspot(
         kinds = "unavailable"
     rows.append(("top kinds", kinds))
     return [
-        html.Div(LAYERS["hotspots"].title, style={"color": "#93a4b5"}),
+        html.Div(LAYERS["hotspots"].title, className="hbm-detail-layer"),
         html.Div(f"H3 cell {props.get('cell')} (res {props.get('res')})", className="hbm-detail-title"),
-        html.Div("Counts per window (oldest → now)", style={"color": "#93a4b5", "fontSize": "13px"}),
+        html.Div("Counts per window (oldest → now)", className="hbm-detail-layer"),
         _bars(windows, labels),
         html.Table(html.Tbody([html.Tr([html.Td(k), html.Td("—" if v is None else str(v))]) for k, v in rows])),
     ]

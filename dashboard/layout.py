@@ -13,29 +13,34 @@ from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.features import LAYERS
-from layers.styles import STYLES, legend_entries
+from layers.styles import STYLES, dash_gradient, legend_entries, translucent
 from layers.view import DEFAULT_WINDOW, WINDOWS
 
 EMPTY = {"type": "FeatureCollection", "features": []}
 STYLE_FN = {"variable": "hbm.style"}
-PANES = {"sar_zones": 405, "hotspots": 410, "routes": 420, "crossing_points": 630}
-LAYER_ORDER = ("sar_zones", "hotspots", "routes", "crossing_points")
+# Hotspots (canvas, many cells) at the bottom; SAR zones and routes above as SVG, which lets clicks
+# through except on their shapes (dashboard/assets/hbm.js), so every layer can be clicked (issue 12).
+PANES = {"hotspots": 405, "sar_zones": 410, "routes": 420, "crossing_points": 630}
+LAYER_ORDER = ("hotspots", "sar_zones", "routes", "crossing_points")
 
 
 def _swatch(style: dict[str, Any]) -> html.Span:
     if style.get("line"):
-        border = "dashed" if style.get("dashArray") else "solid"
         return html.Span(
             className="sw-line",
             style={
-                "borderTopWidth": f"{style.get('weight', 3)}px",
-                "borderTopColor": style["color"],
-                "borderTopStyle": border,
+                "height": f"{style.get('weight', 3)}px",
+                "background": dash_gradient(style["color"], style.get("dashArray")),
             },
         )
+    if style.get("outline"):  # drawn as an outline only (e.g. cells with 0 in the window)
+        return html.Span(className="sw sw-outline", style={"borderColor": style.get("color", "#ccc")})
     shape = style.get("shape")
     cls = f"sw sw-{shape}" if shape else "sw"
-    return html.Span(className=cls, style={"background": style.get("fillColor", "#ccc")})
+    fill = style.get("fillColor", "#ccc")
+    if "fillOpacity" in style:  # the same translucency as the map's fill (issue 12)
+        fill = translucent(fill, float(style["fillOpacity"]))
+    return html.Span(className=cls, style={"background": fill})
 
 
 def legend_rows(entries: list[tuple[str, dict[str, Any]]]) -> list[html.Div]:
@@ -66,6 +71,8 @@ def _layer(name: str) -> dl.Overlay:
     }
     if name == "crossing_points":
         props["pointToLayer"] = {"variable": "hbm.crossingPoint"}
+    if name == "sar_zones":
+        props["onEachFeature"] = {"variable": "hbm.sarZone"}
     return dl.Overlay(dl.GeoJSON(**props), name=LAYERS[name].title, checked=True)
 
 
@@ -97,7 +104,13 @@ def map_component(settings: AppSettings) -> dl.MapContainer:
         )
     children.append(
         dl.LayersControl(
-            [_layer(name) for name in LAYER_ORDER], position="topright", collapsed=False, id=Id.LAYERS_CONTROL
+            [_layer(name) for name in LAYER_ORDER],
+            position="topright",
+            collapsed=False,
+            id=Id.LAYERS_CONTROL,
+            # Known from the start: dash-leaflet's "overlayremove" filters this list and threw
+            # "reading 'filter'" on every untick while it was still undefined (issue 12).
+            overlays=[LAYERS[name].title for name in LAYER_ORDER],
         )
     )
     for panel in load_panels():  # panels may add map layers/controls (dashboard/panels docstring)

@@ -1,6 +1,24 @@
 /* Style functions for dash-leaflet GeoJSON layers. Styles come from the server (layers/styles.py)
    through the GeoJSON `hideout`; features carry only a style key `_s`.
    Free text (names) is set as text content, never as HTML. */
+
+/* Clickable layers (issue 12): with preferCanvas every pane gets its own full-size canvas, and the
+   topmost canvas swallows every click, so nothing under it can be clicked. The few large shapes
+   (routes, SAR zones) are drawn as SVG instead: their <svg> lets clicks through (hbm.css) except on
+   the shapes themselves, so the hotspot canvas underneath still gets the rest. */
+(function patchRenderers() {
+  if (!window.L || !L.Map) { setTimeout(patchRenderers, 10); return; }
+  var svgPanes = {"hbm-routes": true, "hbm-sar_zones": true};
+  L.Map.addInitHook(function () { window.hbmMap = this; });  // the page's map, for tests and the wall mode
+  var original = L.Map.prototype._createRenderer;
+  L.Map.include({
+    _createRenderer: function (options) {
+      if (options && svgPanes[options.pane]) { return L.svg(options); }
+      return original.call(this, options);
+    }
+  });
+})();
+
 window.hbm = Object.assign({}, window.hbm, {
   style: function (feature, context) {
     var styles = (context && context.hideout && context.hideout.styles) || {};
@@ -8,6 +26,15 @@ window.hbm = Object.assign({}, window.hbm, {
   },
   basemapStyle: function () {
     return {color: "#5d6d7e", weight: 0.8, fillColor: "#1c2833", fillOpacity: 1, opacity: 0.9};
+  },
+  sarZone: function (feature, layer) {
+    // Sector labels (AA, AB…) on the live map, so sectors can be told apart (issue 12).
+    var p = feature.properties || {};
+    var text = p.label || p.name;
+    if (p.kind !== "sector" || !text) { return; }
+    var span = document.createElement("span");
+    span.textContent = text;
+    layer.bindTooltip(span, {permanent: true, direction: "center", className: "sar-label hbm-sector-label"});
   },
   crossingPoint: function (feature, latlng, context) {
     var styles = (context && context.hideout && context.hideout.styles) || {};
@@ -18,7 +45,8 @@ window.hbm = Object.assign({}, window.hbm, {
     var marker = L.marker(latlng, {
       icon: L.divIcon({className: "cp-icon", html: html, iconSize: [size, size], iconAnchor: [size / 2, size / 2]}),
       keyboard: true,
-      title: ""
+      title: feature.properties.name || "",
+      alt: feature.properties.name || ""
     });
     var label = document.createElement("span");
     label.textContent = feature.properties.name || "";

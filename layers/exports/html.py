@@ -26,7 +26,7 @@ from data.store import BBox
 from geo.errors import HbmError
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.exports.collect import ExportData
-from layers.styles import STYLES
+from layers.styles import STYLES, dash_gradient, translucent
 
 VENDOR = Path(__file__).parent / "vendor"
 EXTERNAL = re.compile(r"<(script|link)\b[^>]*(src|href)\s*=\s*[\"']?(https?:)?//", re.IGNORECASE)
@@ -113,12 +113,17 @@ def basemap_for_view(extent: BBox) -> dict[str, Any]:
 
 def _swatch(style: dict[str, Any]) -> str:
     if style.get("line"):
-        border = "dashed" if style.get("dashArray") else "solid"
-        css = f"border-top-width:{style.get('weight', 3)}px;border-top-color:{style['color']};border-top-style:{border}"
+        css = f"height:{style.get('weight', 3)}px;background:{dash_gradient(style['color'], style.get('dashArray'))}"
         return f'<span class="sw-line" style="{html.escape(css)}"></span>'
+    if style.get("outline"):
+        css = f"border:1px dashed {style.get('color', '#ccc')};background:transparent"
+        return f'<span class="sw" style="{html.escape(css)}"></span>'
     shape = style.get("shape")
     cls = f"sw sw-{shape}" if shape else "sw"
-    return f'<span class="{cls}" style="background:{html.escape(style.get("fillColor", "#ccc"))}"></span>'
+    fill = style.get("fillColor", "#ccc")
+    if "fillOpacity" in style:
+        fill = translucent(fill, float(style["fillOpacity"]))
+    return f'<span class="{cls}" style="background:{html.escape(fill)}"></span>'
 
 
 def legend_html(data: ExportData) -> str:
