@@ -16,7 +16,7 @@ from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
-from layers.labels import feature_rows, format_value
+from layers.labels import display_zone, feature_rows, format_time, format_value
 from layers.refresh import RefreshResult, refresh
 from layers.styles import GI_LABELS, STATISTIC_TITLES, hotspot_legend
 from layers.view import View, snap_bbox, window_bounds
@@ -74,12 +74,24 @@ def parse_view(
 FLOW_LAYERS = ("crossing_points", "routes")
 
 
+def playback_status(playback: dict[str, Any]) -> list[Any]:
+    """Return the header's status while playback runs: PLAYBACK and the frame's dates, never "as of now"."""
+    try:
+        start = datetime.fromisoformat(str(playback["start"]))
+        end = datetime.fromisoformat(str(playback["end"]))
+        dates = f"{start.astimezone(display_zone()):%d %b %H:%M} – {format_time(end, fmt='%d %b %H:%M')}"
+    except (KeyError, ValueError):
+        dates = "loading frame…"
+    return [html.B("PLAYBACK", className="hbm-playback-flag"), " past frame ", html.B(dates), " · not live"]
+
+
 def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[Any]:
-    as_of = result.data_as_of.strftime("%H:%M:%S UTC") if result.data_as_of else "—"
+    zone = display_zone()
+    as_of = format_time(result.data_as_of, zone, "%H:%M:%S") if result.data_as_of else "—"
     label = (
         view.window_label
         if view.window_label != "custom"
-        else (f"{view.start:%Y-%m-%d %H:%M}–{view.end:%Y-%m-%d %H:%M} UTC")
+        else f"{view.start.astimezone(zone):%Y-%m-%d %H:%M}–{format_time(view.end, zone, '%Y-%m-%d %H:%M')}"
     )
     events = f"{result.events:,}" if result.events is not None else "…"
     people = f"{result.people:,}" if result.people is not None else "…"
@@ -161,6 +173,8 @@ def refresh_map(
                 result.layers[name] = hide_small_flows(result.layers[name], k)
     layers = tuple(result.layers.get(name, no_update) for name in LAYER_ORDER)
     state = {"keys": result.keys, "failing_since": None, "revision": result.revision}
+    if playing:  # a past frame must never look live on a wall screen
+        return (*layers, playback_status(playback or {}), "", "hbm-banner", state, "")
     if not result.layers and not client.get("failing_since"):
         # Nothing changed: send no layer data and keep the status line as it is.
         return (*unchanged, no_update, no_update, no_update, state, no_update)

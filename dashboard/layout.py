@@ -22,6 +22,8 @@ STYLE_FN = {"variable": "hbm.style"}
 # through except on their shapes (dashboard/assets/hbm.js), so every layer can be clicked (issue 12).
 PANES = {"hotspots": 405, "sar_zones": 410, "routes": 420, "crossing_points": 630}
 LAYER_ORDER = ("hotspots", "sar_zones", "routes", "crossing_points")
+# Side panels open at start: only the one an operator must not miss; the others open on a click.
+OPEN_PANELS = ("dashboard.panels.alerts",)
 
 
 def _swatch(style: dict[str, Any]) -> html.Span:
@@ -184,7 +186,7 @@ def controls() -> html.Div:
                 value="auto",
                 clearable=False,
                 searchable=False,
-                style={"width": "160px", "color": "#111"},
+                style={"width": "160px"},
             ),
             html.Span(id=Id.VIEW_ERROR, className="hbm-view-error", role="alert"),
         ],
@@ -218,7 +220,19 @@ def build_layout(settings: AppSettings) -> html.Div:
             html.Div(
                 className="hbm-main",
                 children=[
-                    html.Div(map_component(settings), className="hbm-map"),
+                    html.Div(
+                        [
+                            map_component(settings),
+                            # Over the map, so it is in view whatever the side panel holds (issue 12).
+                            html.Details(
+                                [html.Summary("Legend"), legend()],
+                                open=True,
+                                className="hbm-legend-box",
+                                id="legend-box",
+                            ),
+                        ],
+                        className="hbm-map",
+                    ),
                     html.Div(
                         className="hbm-side",
                         children=[
@@ -232,12 +246,11 @@ def build_layout(settings: AppSettings) -> html.Div:
                                 html.Details(
                                     [html.Summary(panel.TITLE), panel.layout(settings)],
                                     className="hbm-panel",
-                                    open=True,
+                                    id=f"panel-{panel.__name__.rsplit('.', 1)[-1]}",
+                                    open=panel.__name__ in OPEN_PANELS,
                                 )
                                 for panel in load_panels()
                             ],
-                            html.H3("Legend"),
-                            legend(),
                         ],
                     ),
                 ],

@@ -271,8 +271,8 @@ def hotspot_legend(
     raise ValueError(f"unknown statistic {statistic!r}")
 
 
-def dash_gradient(color: str, dash: str | None, weight: float = 3) -> str:
-    """Return a CSS background drawing a line with Leaflet's ``dashArray`` ("10 6"), so legend swatches match the map."""
+def dash_gradient(color: str, dash: str | None) -> str:
+    """Return a CSS background drawing a line dashed as Leaflet's ``dashArray`` ("10 6"), as on the map."""
     parts = [float(x) for x in str(dash or "").replace(",", " ").split() if x.strip()]
     if not parts:
         return color

@@ -157,3 +157,84 @@ def test_toggling_every_layer_logs_no_console_error(browser_ready: None, dash_du
         time.sleep(2.5)
     severe = [e for e in dash_duo.get_logs() or [] if e.get("level") == "SEVERE"]
     assert severe == [], severe
+
+
+def test_playback_says_playback_with_the_frame_dates_and_play_needs_playback_on(
+    browser_ready: None, dash_duo: Any, map_store: Store
+) -> None:
+    start(dash_duo, map_store)
+    dash_duo.wait_for_contains_text("#status-line", "Data as of", timeout=10)
+    dash_duo.find_element("#panel-playback > summary").click()
+    play = dash_duo.find_element("#playback-play")
+    assert not play.is_enabled()  # Play cannot move a slider that changes nothing
+    dash_duo.find_element("#playback-toggle input").click()
+    dash_duo.wait_for_contains_text("#status-line", "PLAYBACK", timeout=10)
+    until(lambda: dash_duo.find_element("#playback-play").is_enabled(), timeout=5)
+    label = dash_duo.find_element("#playback-label").text  # "27 Nov 06:00 – 28 Nov 06:00 UTC · 2 cells"
+    dates = label.split(" · ")[0]
+    assert dates and dates in dash_duo.find_element("#status-line").text
+    assert "Data as of" not in dash_duo.find_element("#status-line").text
+    dash_duo.find_element("#playback-play").click()
+    dash_duo.wait_for_contains_text("#playback-play", "Pause", timeout=5)
+    # Every character of the button is in the page's font (no empty box for a missing glyph).
+    assert font_covers(dash_duo.find_element("#playback-play").text)
+    dash_duo.find_element("#playback-toggle input").click()  # off: the live status comes back, Play stops
+    dash_duo.wait_for_contains_text("#status-line", "Data as of", timeout=10)
+    until(lambda: not dash_duo.find_element("#playback-play").is_enabled(), timeout=5)
+    assert "Play" in dash_duo.find_element("#playback-play").text
+
+
+def font_covers(text: str) -> bool:
+    """Return True when DejaVu Sans (the page's first font, installed with chromium) has every glyph of ``text``."""
+    import subprocess
+
+    from matplotlib import ft2font
+
+    path = subprocess.check_output(["fc-match", "DejaVu Sans", "-f", "%{file}"]).decode()
+    charmap = ft2font.FT2Font(path).get_charmap()
+    return all(ord(ch) in charmap for ch in text if not ch.isspace())
+
+
+CONTRAST_JS = """
+function lum(c) {
+  const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+  const v = m[1].split(',').map(parseFloat);
+  const f = x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); };
+  return [0.2126 * f(v[0]) + 0.7152 * f(v[1]) + 0.0722 * f(v[2]), v.length > 3 ? v[3] : 1];
+}
+function background(el) {
+  while (el) {
+    const b = getComputedStyle(el).backgroundColor; const l = lum(b);
+    if (l && l[1] > 0.5) return l[0];
+    el = el.parentElement;
+  }
+  return lum('rgb(11,17,24)')[0];
+}
+const el = document.querySelector(arguments[0]);
+const fg = lum(getComputedStyle(el).color)[0], bg = background(el);
+return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+"""
+
+
+def test_side_panels_start_collapsed_and_the_legend_is_in_view(
+    browser_ready: None, dash_duo: Any, map_store: Store
+) -> None:
+    start(dash_duo, map_store)
+    dash_duo.driver.set_window_size(1600, 1000)
+    opened = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('.hbm-panel')).filter(d => d.open).map(d => d.id)"
+    )
+    assert opened == ["panel-alerts"]
+    in_view = dash_duo.driver.execute_script(
+        "const r = document.querySelector('#legend').getBoundingClientRect();"
+        "return r.top >= 0 && r.top < window.innerHeight && r.height > 0;"
+    )
+    assert in_view
+    assert dash_duo.driver.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth"
+        " && document.querySelector('.hbm-side').scrollWidth <= document.querySelector('.hbm-side').clientWidth"
+    )
+    # Playback's label and slider value are readable on the dark panel.
+    dash_duo.find_element("#panel-playback > summary").click()
+    for selector in ("#playback-toggle label", ".hbm-panel > summary"):
+        assert dash_duo.driver.execute_script(CONTRAST_JS, selector) >= 4.5, selector

@@ -461,7 +461,7 @@ def layout(settings: AppSettings) -> html.Div:
     )
     plan_view = html.Div(
         [
-            _field("Plan", dcc.Dropdown(id=SarId.PLAN, options=[], value=None, style={"color": "#111"})),
+            _field("Plan", dcc.Dropdown(id=SarId.PLAN, options=[], value=None)),
             html.Div(id=SarId.SUMMARY, className="sar-summary", **{"aria-live": "polite"}),  # type: ignore[arg-type]
             dash_table.DataTable(  # type: ignore[attr-defined]
                 id=SarId.TABLE,
@@ -470,15 +470,24 @@ def layout(settings: AppSettings) -> html.Div:
                 sort_action="native",
                 row_selectable="single",
                 selected_row_ids=[],
-                style_table={"overflowX": "auto"},
+                # Fits the side panel: team and status stay on screen, wrapped rather than scrolled (issue 12).
+                style_table={"overflowX": "auto", "width": "100%", "maxWidth": "100%"},
                 style_cell={
                     "backgroundColor": "#0e1620",
                     "color": "#e8eef4",
                     "border": "1px solid #223244",
-                    "padding": "2px 4px",
+                    "padding": "2px 3px",
+                    "minWidth": "0px",
+                    "width": "auto",
+                    "maxWidth": "80px",
+                    "whiteSpace": "normal",
+                    "fontSize": "12px",
                 },
-                style_header={"backgroundColor": "#1f2f40", "fontWeight": "bold"},
-                css=[{"selector": ".dash-spreadsheet-menu", "rule": "display: none"}],
+                style_header={"backgroundColor": "#1f2f40", "fontWeight": "bold", "whiteSpace": "normal"},
+                css=[
+                    {"selector": ".dash-spreadsheet-menu", "rule": "display: none"},
+                    {"selector": "table", "rule": "table-layout: fixed; width: 100% !important"},
+                ],
                 cell_selectable=False,
                 editable=False,  # edits go through the forms below, which check edit_sar on the server
             ),
@@ -494,7 +503,7 @@ def layout(settings: AppSettings) -> html.Div:
                                     options=[{"label": s.replace("_", " "), "value": s} for s in SAR_STATUSES],
                                     value="planned",
                                     clearable=False,
-                                    style={"color": "#111"},
+                                    style={},
                                 ),
                             ),
                         ],
