@@ -72,6 +72,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     },
 }
 PROBABILITIES = {"poa", "pod", "cum_pod", "pos"}
+CODE_KEYS = {"status", "mode", "risk", "kind", "category", "previous_status"}
 EMPTY = "—"
 
 
@@ -139,7 +140,9 @@ def format_value(key: str, value: Any, zone: tzinfo | None = None) -> str:
         return f"{value:,.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3f}"
     if key.endswith("_at") or isinstance(value, datetime):
         return format_time(value, zone)
-    return str(value).replace("_", " ")
+    if key in CODE_KEYS:
+        return str(value).replace("_", " ")
+    return str(value)  # free text (names, teams) exactly as entered
 
 
 def feature_rows(layer: str, props: dict[str, Any], zone: tzinfo | None = None) -> list[tuple[str, str]]:
@@ -151,4 +154,40 @@ def feature_rows(layer: str, props: dict[str, Any], zone: tzinfo | None = None) 
         if props[key] is None and key in ("label", "team", "merged", "note", "authority", "country_b"):
             continue  # optional fields: no row rather than a dash
         rows.append((label, format_value(key, props[key], zone)))
+    return rows
+
+
+EVIDENCE_LABELS: dict[str, str] = {
+    "place": "Where",
+    "zone": "SAR zone",
+    "plan": "Plan",
+    "name": "Crossing point",
+    "previous_status": "Previous status",
+    "status": "Status",
+    "people": "People",
+    "events": "Events",
+    "latest": "Latest event",
+    "cells": "H3 cells",
+    "baseline_mean_people": "Baseline mean (people)",
+    "categories": "Change",
+    "max_gi_bin": "Strongest Gi* bin",
+    "max_gi_z": "Highest Gi* z",
+    "resolution": "H3 resolution",
+    "window": "Window",
+}
+
+
+def evidence_rows(evidence: dict[str, Any], zone: tzinfo | None = None) -> list[tuple[str, str, Any]]:
+    """Return ``(key, label, value)`` for an alert's evidence a person reads; internal ids are left out."""
+    rows = []
+    keys = [k for k in EVIDENCE_LABELS if k in evidence] + [k for k in evidence if k not in EVIDENCE_LABELS]
+    for key in keys:
+        if key.endswith("_id") or key.endswith("_ids") or evidence[key] in (None, ""):
+            continue
+        value = evidence[key]
+        if key == "latest":
+            value = format_time(value, zone)
+        elif key == "categories" and isinstance(value, list):
+            value = ", ".join(str(v).replace("_", " ") for v in value)
+        rows.append((key, EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize()), value))
     return rows

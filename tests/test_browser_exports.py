@@ -16,7 +16,7 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from layers.view_io import query_fields, view_from_query
-from tests.conftest import chrome_available, free_port, sample_events, sample_features, unavailable
+from tests.conftest import chrome_available, free_port, open_panels, sample_events, sample_features, unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +58,7 @@ def test_permalink_opens_the_view_and_the_pdf_button_exports_it(dash_duo, export
 
     # The link set the controls and the layers...
     dash_duo.wait_for_element_by_css_selector("#window input[value='7d']:checked", timeout=20)
+    open_panels(dash_duo)
     dash_duo.wait_for_element_by_css_selector("#metric input[value='people']:checked", timeout=5)
     _wait(lambda: dash_duo.driver.execute_script(CHECKED_JS) == ["Hotspots (H3)", "Crossing points"])
     # ...and the URL now describes the View on screen: the same window, layers, metric, zoom and centre.

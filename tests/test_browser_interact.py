@@ -238,3 +238,38 @@ def test_side_panels_start_collapsed_and_the_legend_is_in_view(
     dash_duo.find_element("#panel-playback > summary").click()
     for selector in ("#playback-toggle label", ".hbm-panel > summary"):
         assert dash_duo.driver.execute_script(CONTRAST_JS, selector) >= 4.5, selector
+
+
+@pytest.fixture
+def alert_store(map_store: Store) -> Store:
+    """The map store with a distress call inside sector AA of the sample SRR (the distress rule fires)."""
+    sos = {
+        "id": "sos-1",
+        "occurred_at": datetime.now(UTC) - timedelta(minutes=20),
+        "kind": "distress",
+        "people": 7,
+        "geometry": Point(31.1, 1.1),
+        "location_precision_m": 10.0,
+    }
+    map_store.upsert("events", [sos])
+    return map_store
+
+
+def test_alert_names_place_and_plan_and_show_on_map_marks_the_point(
+    browser_ready: None, dash_duo: Any, alert_store: Store
+) -> None:
+    start(dash_duo, alert_store)
+    dash_duo.wait_for_contains_text("#alerts-list", "Distress", timeout=20)
+    card = dash_duo.find_element("#alerts-list .hbm-alert").text
+    assert "AA" in card and "“SRR”" in card, card  # the sector, and which plan it belongs to
+    assert "near Bravo" in card or "near Alpha" in card, card  # a place an operator knows
+    assert "sec-aa" not in card and "sos-1" not in card, card  # no internal ids
+    dash_duo.find_element("#alerts-list .hbm-alert button").click()  # "Show on map"
+    dash_duo.wait_for_element_by_css_selector(".hbm-alert-mark", timeout=10)
+    lat, lng = dash_duo.driver.execute_script(
+        "let out = null; window.hbmMap.eachLayer(function (l) {"
+        " if (l.options && l.options.pane === 'hbm-alert-mark' && l.getLatLng) { const p = l.getLatLng();"
+        " out = [p.lat, p.lng]; } }); return out;"
+    )
+    assert abs(lat - 1.1) < 1e-6 and abs(lng - 31.1) < 1e-6  # the distress call's own point
+    assert "Distress" in dash_duo.find_element(".hbm-alert-mark-label").text

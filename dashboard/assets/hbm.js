@@ -36,6 +36,18 @@ window.hbm = Object.assign({}, window.hbm, {
     span.textContent = text;
     layer.bindTooltip(span, {permanent: true, direction: "center", className: "sar-label hbm-sector-label"});
   },
+  alertMark: function (feature, latlng) {
+    // "Show on map": a ring on the alert's point, with its title (set as text, never as HTML).
+    var marker = L.marker(latlng, {
+      icon: L.divIcon({className: "hbm-alert-mark sev-" + (feature.properties.severity || "warning"),
+                       iconSize: [34, 34], iconAnchor: [17, 17]}),
+      keyboard: false, interactive: false, pane: "hbm-alert-mark"
+    });
+    var label = document.createElement("span");
+    label.textContent = feature.properties.title || "";
+    marker.bindTooltip(label, {permanent: true, direction: "top", offset: [0, -18], className: "hbm-alert-mark-label"});
+    return marker;
+  },
   crossingPoint: function (feature, latlng, context) {
     var styles = (context && context.hideout && context.hideout.styles) || {};
     var s = styles[feature.properties._s] || {shape: "circle", fillColor: "#95a5a6", radius: 7};
