@@ -131,14 +131,20 @@ def map_component(settings: AppSettings) -> dl.MapContainer:
     )
 
 
-def _segmented(component_id: str, options: list[tuple[str, str]], value: str) -> dcc.RadioItems:
-    return dcc.RadioItems(
+def radio_group(label: str, radios: dcc.RadioItems) -> html.Div:
+    """Return ``radios`` inside a named radio group, so assistive technology announces what they choose."""
+    return html.Div(radios, className="hbm-radiogroup", **{"data-label": label})  # named in hbm.js
+
+
+def _segmented(component_id: str, options: list[tuple[str, str]], value: str, label: str = "") -> html.Div:
+    radios = dcc.RadioItems(
         id=component_id,
         options=[{"label": lab, "value": val} for val, lab in options],
         value=value,
         className="hbm-seg",
         inline=True,
     )
+    return radio_group(label or component_id, radios)
 
 
 def controls() -> html.Div:
@@ -151,7 +157,7 @@ def controls() -> html.Div:
         className="hbm-controls",
         children=[
             html.Label("Window", htmlFor=Id.WINDOW),
-            _segmented(Id.WINDOW, windows, DEFAULT_WINDOW),
+            _segmented(Id.WINDOW, windows, DEFAULT_WINDOW, "Time window"),
             html.Span(
                 id=Id.CUSTOM_BOX,
                 style={"display": "none"},
@@ -166,12 +172,13 @@ def controls() -> html.Div:
                 ],
             ),
             html.Label("Hotspots by", htmlFor=Id.METRIC),
-            _segmented(Id.METRIC, [("events", "events"), ("people", "people")], "events"),
+            _segmented(Id.METRIC, [("events", "events"), ("people", "people")], "events", "Hotspots by"),
             html.Label("Colour by", htmlFor=Id.STATISTIC),
             _segmented(
                 Id.STATISTIC,
                 [("count", "count"), ("change", "change"), ("gi", "Gi*"), ("emerging", "trend")],
                 "count",
+                "Colour by",
             ),
             dcc.Checklist(
                 id=Id.SUPPRESS,

@@ -273,3 +273,40 @@ def test_alert_names_place_and_plan_and_show_on_map_marks_the_point(
     )
     assert abs(lat - 1.1) < 1e-6 and abs(lng - 31.1) < 1e-6  # the distress call's own point
     assert "Distress" in dash_duo.find_element(".hbm-alert-mark-label").text
+
+
+AXE_SOURCE = Path(__file__).parent / "fixtures" / "axe" / "axe.min.js"  # axe-core 4.14.1 from npm, MPL-2.0
+AXE_JS = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ['violations']}).then(function (r) {
+  done(r.violations.map(function (v) {
+    return {id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 4).map(function (n) { return n.target.join(' ') + ' :: ' + (n.failureSummary || '').slice(0, 160); })};
+  }));
+}).catch(function (e) { done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]); });
+"""
+
+
+def axe_violations(dash_duo: Any) -> list[dict[str, Any]]:
+    """Return axe-core's serious and critical violations on the page as it is now."""
+    dash_duo.driver.execute_script(AXE_SOURCE.read_text(encoding="utf-8"))
+    dash_duo.driver.set_script_timeout(60)
+    found = dash_duo.driver.execute_async_script(AXE_JS)
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+def test_axe_finds_no_serious_or_critical_violation_with_each_panel_open(
+    browser_ready: None, dash_duo: Any, alert_store: Store
+) -> None:
+    start(dash_duo, alert_store)
+    dash_duo.wait_for_contains_text("#alerts-list", "Distress", timeout=20)
+    problems = {"default view": axe_violations(dash_duo)}
+    for panel in ("playback", "exports", "sar", "audit"):
+        dash_duo.find_element(f"#panel-{panel} > summary").click()
+        time.sleep(0.5)
+        problems[panel] = axe_violations(dash_duo)
+        dash_duo.find_element(f"#panel-{panel} > summary").click()
+    summary = {
+        k: [(v["id"], v["impact"], [n.split(" :: ")[0] for n in v["nodes"]]) for v in vs] for k, vs in problems.items()
+    }
+    assert {k: v for k, v in summary.items() if v} == {}

@@ -80,6 +80,8 @@ def test_plan_from_drawn_polygon_is_shared_and_a_sortie_shows_live(  # type: ign
     second = webdriver.Chrome(options=pytest_setup_options())
     try:
         second.get(dash_duo.server_url)
+        WebDriverWait(second, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "details.hbm-panel"))
+        second.execute_script("document.querySelectorAll('details.hbm-panel').forEach(d => d.open = true)")
         WebDriverWait(second, 30).until(lambda d: _cell(d, "label") == "AA")
         assert "Drawn <plan> & test" in second.find_element(By.ID, "sar-summary").text
         assert _cell(second, "cum_pod") == "0.000"

@@ -66,3 +66,49 @@ window.hbm = Object.assign({}, window.hbm, {
     return marker;
   }
 });
+
+/* Accessibility repairs for Dash 4 components (issue 12; axe-core found these in dcc 4.4.1):
+   - RadioItems/Checklist render role="listbox" with role="option" labels that hold native inputs
+     (interactive content nested in options, and a list with no name): the native radios and
+     checkboxes already say everything, so the roles go and the group gets a name;
+   - Dropdown's keyboard focus target is aria-hidden yet focusable: it becomes the named combobox. */
+(function () {
+  function repair() {
+    document.querySelectorAll('.dash-options-list[role="listbox"]').forEach(function (list) {
+      var named = list.closest("[data-label]");
+      var isRadio = list.classList.contains("dash-radioitems");
+      list.setAttribute("role", isRadio ? "radiogroup" : "group");
+      var label = named ? named.getAttribute("data-label") : list.textContent.trim();
+      if (label) { list.setAttribute("aria-label", label); }
+      list.querySelectorAll('[role="option"]').forEach(function (option) {
+        option.removeAttribute("role");
+        option.removeAttribute("aria-selected");
+      });
+    });
+    document.querySelectorAll('.dash-slider-thumb[role="slider"]:not([aria-label])').forEach(function (thumb) {
+      var named = thumb.closest("[data-label]");
+      thumb.setAttribute("aria-label", named ? named.getAttribute("data-label") : "slider");
+    });
+    document.querySelectorAll('.dash-dropdown-focus-target[aria-hidden="true"]').forEach(function (target) {
+      var button = target.parentNode && target.parentNode.querySelector("button.dash-dropdown");
+      target.removeAttribute("aria-hidden");
+      target.setAttribute("role", "combobox");
+      target.setAttribute("aria-haspopup", "listbox");
+      target.setAttribute("aria-expanded", button ? button.getAttribute("aria-expanded") || "false" : "false");
+      if (button && button.getAttribute("aria-labelledby")) {
+        target.setAttribute("aria-labelledby", button.getAttribute("aria-labelledby"));
+      }
+    });
+  }
+  var queued = false;
+  function schedule() {
+    if (queued) { return; }
+    queued = true;
+    window.requestAnimationFrame(function () { queued = false; repair(); });
+  }
+  function start() {
+    repair();
+    new MutationObserver(schedule).observe(document.body, {childList: true, subtree: true});
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+})();

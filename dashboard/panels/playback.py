@@ -16,6 +16,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.callbacks import parse_view
 from dashboard.ids import Id
+from dashboard.layout import radio_group
 from dashboard.permissions import (
     RAW,
     REQUEST_USER,
@@ -86,32 +87,42 @@ def layout(settings: AppSettings) -> html.Div:
             ),
             html.Div(
                 [
-                    dcc.RadioItems(
-                        id=MODE,
-                        options=[{"label": m, "value": m} for m in MODES],
-                        value="windowed",
-                        className="hbm-seg",
-                        inline=True,
+                    radio_group(
+                        "Playback mode",
+                        dcc.RadioItems(
+                            id=MODE,
+                            options=[{"label": m, "value": m} for m in MODES],
+                            value="windowed",
+                            className="hbm-seg",
+                            inline=True,
+                        ),
                     ),
-                    dcc.RadioItems(
-                        id=STEP,
-                        options=[{"label": f"step {s}", "value": s} for s in STEPS],
-                        value="1d",
-                        className="hbm-seg",
-                        inline=True,
+                    radio_group(
+                        "Playback step",
+                        dcc.RadioItems(
+                            id=STEP,
+                            options=[{"label": f"step {s}", "value": s} for s in STEPS],
+                            value="1d",
+                            className="hbm-seg",
+                            inline=True,
+                        ),
                     ),
                 ],
                 className="hbm-playback-row",
             ),
-            dcc.Slider(
-                id=SLIDER,
-                min=0,
-                max=FRAMES["1d"] - 1,
-                step=1,
-                value=FRAMES["1d"] - 1,
-                marks=None,
-                updatemode="mouseup",
-                tooltip={"always_visible": False},
+            html.Div(
+                dcc.Slider(
+                    id=SLIDER,
+                    min=0,
+                    max=FRAMES["1d"] - 1,
+                    step=1,
+                    value=FRAMES["1d"] - 1,
+                    marks=None,
+                    updatemode="mouseup",
+                    allow_direct_input=False,  # its number box had no label and white text on white (issue 12)
+                    tooltip={"always_visible": False},
+                ),
+                **{"data-label": "Playback frame"},
             ),
             html.Div(
                 [
