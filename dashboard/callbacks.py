@@ -72,6 +72,22 @@ def parse_view(
 
 
 FLOW_LAYERS = ("crossing_points", "routes")
+# Wall-screen mode (issue 12): on with ?wall=1 in the address, toggled by the header button; the map resizes.
+WALL_JS = r"""
+function (search, clicks, current) {
+    var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+    var on = (current || "").indexOf("wall") >= 0;
+    var asked = /[?&]wall=(1|true|on)(&|$)/;
+    if (trigger.indexOf("wall-toggle") === 0) { on = !on; }
+    else {
+        // The address turns it on (never off: the permalink soon rewrites the search without it).
+        on = on || asked.test(search || "") || (!window.__hbmWallSeen && asked.test(window.location.search));
+        window.__hbmWallSeen = true;
+    }
+    setTimeout(function () { if (window.hbmMap) { window.hbmMap.invalidateSize(); } }, 50);
+    return [on ? "hbm-app wall" : "hbm-app", on ? "true" : "false"];
+}
+"""
 
 
 def playback_status(playback: dict[str, Any]) -> list[Any]:
@@ -399,6 +415,15 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
                 )
             return describe_feature(feature, name)
         return no_update
+
+    app.clientside_callback(
+        WALL_JS,
+        Output(Id.APP, "className"),
+        Output(Id.WALL_TOGGLE, "aria-pressed"),
+        Input(Id.WALL_LOCATION, "search"),
+        Input(Id.WALL_TOGGLE, "n_clicks"),
+        State(Id.APP, "className"),
+    )
 
     @app.callback(Output(Id.CUSTOM_BOX, "style"), Input(Id.WINDOW, "value"))
     def _custom_box(window: str) -> dict[str, str]:

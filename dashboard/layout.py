@@ -206,7 +206,9 @@ def build_layout(settings: AppSettings) -> html.Div:
     badge = [html.Span("SYNTHETIC DEMO DATA", className="hbm-synthetic")] if settings.synthetic else []
     return html.Div(
         className="hbm-app",
+        id=Id.APP,
         children=[
+            dcc.Location(id=Id.WALL_LOCATION, refresh=False),
             html.Div(
                 className="hbm-header",
                 children=[
@@ -214,6 +216,14 @@ def build_layout(settings: AppSettings) -> html.Div:
                     *badge,
                     *header_items(settings),  # "DEMO — no login", or the signed-in user and Log out (issue 7)
                     html.Span(id=Id.ALERT_BADGE, className="hbm-alert-badge", role="status"),
+                    html.Button(
+                        "Wall mode",
+                        id=Id.WALL_TOGGLE,
+                        className="hbm-button hbm-wall-toggle",
+                        n_clicks=0,
+                        title="Wall screen: large type, map and legend only (or open the page with ?wall=1)",
+                        **{"aria-pressed": "false"},
+                    ),
                     html.Span(
                         id=Id.STATUS,
                         className="hbm-status",

@@ -310,3 +310,35 @@ def test_axe_finds_no_serious_or_critical_violation_with_each_panel_open(
         k: [(v["id"], v["impact"], [n.split(" :: ")[0] for n in v["nodes"]]) for v in vs] for k, vs in problems.items()
     }
     assert {k: v for k, v in summary.items() if v} == {}
+
+
+SMALLEST_TEXT_JS = """
+let smallest = 1000, where = '';
+document.querySelectorAll('body *').forEach(function (el) {
+  const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own || !el.getClientRects().length) return;
+  const r = el.getBoundingClientRect();
+  if (r.width <= 2 || r.height <= 2 || r.bottom < 0 || r.top > window.innerHeight) return;  // not sr-only text
+  const size = parseFloat(getComputedStyle(el).fontSize);
+  if (size < smallest) { smallest = size; where = el.className + ' ' + el.textContent.slice(0, 30); }
+});
+return [smallest, where];
+"""
+
+
+def test_wall_mode_from_the_address_and_the_toggle(browser_ready: None, dash_duo: Any, alert_store: Store) -> None:
+    start(dash_duo, alert_store, path="/?wall=1")
+    dash_duo.driver.set_window_size(1600, 1000)
+    until(lambda: "wall" in dash_duo.find_element("#app-root").get_attribute("class"), timeout=10)
+    assert not dash_duo.find_element(".hbm-side").is_displayed()  # side panel collapsed away
+    assert dash_duo.find_element("#legend").is_displayed()  # the legend stays in view
+    dash_duo.wait_for_contains_text("#alert-badge", "alert", timeout=20)  # the banner for the open alert
+    size, where = dash_duo.driver.execute_script(SMALLEST_TEXT_JS)
+    assert size >= 14, where
+    status = dash_duo.driver.execute_script(
+        "return parseFloat(getComputedStyle(document.querySelector('#status-line')).fontSize)"
+    )
+    assert status >= 24
+    dash_duo.find_element("#wall-toggle").click()  # and back to the operator's layout
+    until(lambda: "wall" not in dash_duo.find_element("#app-root").get_attribute("class"), timeout=5)
+    assert dash_duo.find_element(".hbm-side").is_displayed()
