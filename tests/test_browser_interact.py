@@ -342,3 +342,44 @@ def test_wall_mode_from_the_address_and_the_toggle(browser_ready: None, dash_duo
     dash_duo.find_element("#wall-toggle").click()  # and back to the operator's layout
     until(lambda: "wall" not in dash_duo.find_element("#app-root").get_attribute("class"), timeout=5)
     assert dash_duo.find_element(".hbm-side").is_displayed()
+
+
+def test_offline_html_popups_are_labelled_in_order_without_internal_ids(
+    browser_ready: None, map_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selenium import webdriver
+
+    from layers.exports.collect import collect
+    from layers.exports.html import write_html
+    from layers.exports.settings import load_export_settings
+    from layers.view import View
+    from tests.conftest import pytest_setup_options
+    from tests.test_xss import OPEN_EVERY_POPUP_JS
+
+    monkeypatch.setenv("HBM_DISPLAY_TZ", "Africa/Kampala")
+    now = datetime.now(UTC)
+    view = View(start=now - timedelta(days=2), end=now, zoom=7.0, bbox=(29.0, 0.0, 33.5, 4.5), resolution=5)
+    out = tmp_path / "brief.html"
+    write_html(collect(map_store, view, load_export_settings(), who="test", title="Brief"), out)
+    driver = webdriver.Chrome(options=pytest_setup_options())
+    try:
+        driver.get(out.as_uri())
+        driver.implicitly_wait(5)
+        driver.find_element("css selector", ".leaflet-container")
+        assert driver.execute_script(OPEN_EVERY_POPUP_JS) > 0
+        popups = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#popups > div')).map(d => d.innerText)"
+        )
+    finally:
+        driver.quit()
+    alpha = next(p for p in popups if p.startswith("Alpha"))
+    lines = alpha.splitlines()
+    assert lines[1].startswith("Type") and lines[2].startswith("Status"), lines  # labelled, in the panel's order
+    assert "Official border crossing point" in alpha and "Capacity per day\t100" in alpha
+    sector = next(p for p in popups if "Search sector" in p)
+    assert "0.500" in sector and "Boat 1" in sector
+    everything = "\n".join(popups)
+    for internal in ("cp-a", "sec-aa", "rt-a", "_s", "parent id", "cluster"):
+        assert internal not in everything, internal
+    route = next(p for p in popups if p.startswith("Lake"))
+    assert "EAT (UTC+03:00)" in route  # the last-observed time, in the display zone
