@@ -304,6 +304,8 @@ def describe_hotspot(
     except (HbmError, ValueError, KeyError, TypeError):
         kinds = "unavailable"
     rows.append(("top kinds", kinds))
+    if props.get("coarse"):
+        rows.append(("location", f"coarse: these events are only known to about an H3 res-{props.get('res')} cell"))
     return [
         html.Div(LAYERS["hotspots"].title, className="hbm-detail-layer"),
         html.Div(f"H3 cell {props.get('cell')} (res {props.get('res')})", className="hbm-detail-title"),

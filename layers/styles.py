@@ -115,6 +115,8 @@ EMERGING_LABELS = {
 }
 SUPPRESSED_COLOR = "#7f8c8d"
 ZERO_KEY = "hx:zero"
+COARSE_SUFFIX = ":c"
+COARSE_STYLE = {"fillOpacity": 0.18, "dashArray": "5 4", "weight": 1.2, "opacity": 0.9}
 ZERO_STYLE = {"fill": False, "fillOpacity": 0.0, "color": "#93a4b5", "weight": 0.8, "opacity": 0.7, "dashArray": "2 3"}
 HOTSPOT_FILL_OPACITY = 0.55
 STATISTIC_TITLES = {
@@ -232,6 +234,10 @@ def _styles() -> dict[str, dict[str, Any]]:
         "dashArray": "3 3",
         **{"fillOpacity": 0.35, "opacity": 0.9},
     }
+    # Cells coarser than the View's resolution (events with a coarse location): faint and dashed, so they
+    # read as "somewhere in here" and do not hide the finer cells drawn over them (issue 12).
+    for key in [k for k in styles if k.split(":")[0] in ("hx", "chg", "gi", "em")]:
+        styles[key + COARSE_SUFFIX] = {**styles[key], **COARSE_STYLE}
     # An outline around touching hot cells; not clickable, so a click inside it reaches the cell itself.
     styles["area"] = {
         "fill": False,
@@ -253,6 +259,10 @@ def hotspot_legend(
     """Return ``(label, style)`` pairs for the hotspot legend of ``statistic`` (count uses ``breaks``)."""
     merged = ("Merged: under k people (small-count suppression)", {"fillColor": SUPPRESSED_COLOR, "fillOpacity": 0.35})
     fill = {"fillOpacity": 0.6}
+    coarse = (
+        "Larger cell, faint and dashed: coarse event locations",
+        {"fillColor": HOTSPOT_COLORS[3], "fillOpacity": COARSE_STYLE["fillOpacity"]},
+    )
     area = ("Hotspot area outline", {"line": True, "color": "#ffffff", "weight": 2.5, "dashArray": "6 4"})
     if statistic == "count":
         labels = []
@@ -261,13 +271,18 @@ def hotspot_legend(
             text = f"{brk:,}+" if upper is None else (f"{brk:,}" if upper == brk else f"{brk:,}–{upper:,}")
             labels.append((text, {"fillColor": HOTSPOT_COLORS[i], "fillOpacity": HOTSPOT_FILL_OPACITY}))
         zero = ("0 in this window (events only earlier): outline", {**ZERO_STYLE, "outline": True})
-        return [zero, *labels, merged, area]
+        return [zero, *labels, coarse, merged, area]
     if statistic == "change":
-        return [*((CHANGE_LABELS[k], {"fillColor": c, **fill}) for k, c in CHANGE_COLORS.items()), merged, area]
+        return [*((CHANGE_LABELS[k], {"fillColor": c, **fill}) for k, c in CHANGE_COLORS.items()), coarse, merged, area]
     if statistic == "gi":
-        return [*((GI_LABELS[k], {"fillColor": c, **fill}) for k, c in GI_COLORS.items()), merged, area]
+        return [*((GI_LABELS[k], {"fillColor": c, **fill}) for k, c in GI_COLORS.items()), coarse, merged, area]
     if statistic == "emerging":
-        return [*((EMERGING_LABELS[k], {"fillColor": c, **fill}) for k, c in EMERGING_COLORS.items()), merged, area]
+        return [
+            *((EMERGING_LABELS[k], {"fillColor": c, **fill}) for k, c in EMERGING_COLORS.items()),
+            coarse,
+            merged,
+            area,
+        ]
     raise ValueError(f"unknown statistic {statistic!r}")
 
 

@@ -281,7 +281,7 @@ const done = arguments[arguments.length - 1];
 axe.run(document, {resultTypes: ['violations']}).then(function (r) {
   done(r.violations.map(function (v) {
     return {id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 4).map(function (n) { return n.target.join(' ') + ' :: ' + (n.failureSummary || '').slice(0, 160); })};
+            nodes: v.nodes.slice(0, 4).map(function (n) { return n.target.join(' '); })};
   }));
 }).catch(function (e) { done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]); });
 """

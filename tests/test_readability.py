@@ -94,9 +94,15 @@ def _lab(hex_color: str, cvd: np.ndarray | None = None) -> np.ndarray:
 
 # Machado, Oliveira & Fernandes (2009), severity 1.0, applied to linear RGB.
 CVD = {
-    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]),
-    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]),
-    "tritanopia": np.array([[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]),
+    "protanopia": np.array(
+        [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+    ),
+    "deuteranopia": np.array(
+        [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]
+    ),
+    "tritanopia": np.array(
+        [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]
+    ),
 }
 
 
@@ -108,3 +114,40 @@ def test_the_hotspot_scale_stays_ordered_and_distinct_with_colour_vision_deficie
     assert all(a > b for a, b in zip(lightness, lightness[1:], strict=False)), lightness  # darker = more
     steps = [float(np.linalg.norm(a - b)) for a, b in zip(labs, labs[1:], strict=False)]
     assert min(steps) >= 5, steps  # neighbouring classes remain distinguishable
+
+
+def test_coarse_location_cells_are_faint_dashed_and_drawn_under_the_fine_ones(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from shapely.geometry import Point
+
+    from data.open import open_store
+    from data.settings import load_store_settings
+    from layers.hotspots import hotspots_layer
+    from layers.view import View
+
+    store = open_store(load_store_settings(database_url=f"sqlite:///{tmp_path / 'coarse.sqlite'}"))
+    store.init_schema()
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": f"e{i}",
+            "occurred_at": now - timedelta(hours=1),
+            "kind": "crossing",
+            "people": 3,
+            "geometry": Point(31.0 + 0.001 * i, 2.0),
+            "location_precision_m": 20_000.0 if i % 2 else 10.0,  # every other event known only roughly
+        }
+        for i in range(6)
+    ]
+    store.upsert("events", rows)
+    view = View(start=now - timedelta(hours=24), end=now, resolution=8, bbox=(30.5, 1.5, 31.5, 2.5))
+    cells = [f["properties"] for f in hotspots_layer(store, view)["features"] if "cell" in f["properties"]]
+    store.dispose()
+    coarse = [p for p in cells if p["res"] < 8]
+    fine = [p for p in cells if p["res"] == 8]
+    assert coarse and fine
+    assert all(p["coarse"] and p["_s"].endswith(":c") for p in coarse)
+    assert not any(p["coarse"] for p in fine)
+    assert cells.index(coarse[-1]) < cells.index(fine[0])  # drawn first, so the finer cells sit on top
+    assert STYLES[coarse[0]["_s"]]["dashArray"] and STYLES[coarse[0]["_s"]]["fillOpacity"] < 0.3
