@@ -151,3 +151,28 @@ def test_coarse_location_cells_are_faint_dashed_and_drawn_under_the_fine_ones(tm
     assert not any(p["coarse"] for p in fine)
     assert cells.index(coarse[-1]) < cells.index(fine[0])  # drawn first, so the finer cells sit on top
     assert STYLES[coarse[0]["_s"]]["dashArray"] and STYLES[coarse[0]["_s"]]["fillOpacity"] < 0.3
+
+
+def test_exports_state_their_times_in_the_display_zone(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from data.open import open_store
+    from data.settings import load_store_settings
+    from layers.exports import readme_text
+    from layers.exports.collect import collect
+    from layers.exports.settings import load_export_settings
+    from layers.view import View
+    from tests.conftest import sample_events, sample_features
+
+    monkeypatch.setenv("HBM_DISPLAY_TZ", "Africa/Kampala")
+    store = open_store(load_store_settings(database_url=f"sqlite:///{tmp_path / 'tz.sqlite'}"))
+    store.init_schema()
+    for table, rows in sample_features().items():
+        store.upsert(table, rows)
+    now = datetime.now(UTC)
+    store.upsert("events", sample_events(now=now))
+    data = collect(store, View(start=now - timedelta(days=1), end=now), load_export_settings(), who="t", title="T")
+    store.dispose()
+    text = readme_text(data)
+    assert text.count("EAT (UTC+03:00)") == 3, text  # exported at, data as of, window end
+    assert " UTC by" not in text
