@@ -383,3 +383,49 @@ def test_offline_html_popups_are_labelled_in_order_without_internal_ids(
         assert internal not in everything, internal
     route = next(p for p in popups if p.startswith("Lake"))
     assert "EAT (UTC+03:00)" in route  # the last-observed time, in the display zone
+
+
+def test_every_control_is_reachable_with_the_keyboard(browser_ready: None, dash_duo: Any, map_store: Store) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    start(dash_duo, map_store)
+    for summary in dash_duo.find_elements("details.hbm-panel:not([open]) > summary"):
+        summary.click()  # with every panel open
+    dash_duo.driver.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);")
+    body = dash_duo.find_element("body")
+    body.send_keys(Keys.TAB)
+    reached: set[str] = set()
+    for _ in range(260):
+        reached.add(
+            dash_duo.driver.execute_script(
+                "const el = document.activeElement;"
+                "return el.id || (el.name ? 'name:' + el.name : '') || (el.tagName === 'SUMMARY' ? "
+                "'summary:' + el.textContent.trim() : '') ||"
+                " (el.closest('[id]') ? 'in:' + el.closest('[id]').id : el.tagName);"
+            )
+        )
+        dash_duo.driver.switch_to.active_element.send_keys(Keys.TAB)
+    wanted = {
+        "name:window",
+        "name:metric",
+        "name:statistic",
+        "name:suppress",
+        "wall-toggle",
+        "name:playback-toggle",
+        "name:playback-mode",
+        "name:playback-step",  # Play: disabled until playback is on
+        "sar-datum",
+        "sar-radius",
+        "sar-size",
+        "sar-name",
+        "sar-preview-btn",
+        "sar-save-btn",
+        "summary:Time playback",
+        "summary:SAR planning",
+        "summary:Legend",
+        "alerts-who",
+    }
+    missing = wanted - reached
+    assert not missing, (missing, sorted(reached))
+    # The map itself and its layer switches take focus too.
+    assert "map" in reached or any(r.startswith("in:map") for r in reached)
