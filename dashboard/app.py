@@ -30,6 +30,7 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
         serve_locally=True,
         assets_ignore=r"vendor/.*",  # PMTiles libraries: loaded on demand (context.js), only when configured
     )
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)  # axe: the page's language
     app.layout = build_layout(settings)
     register(app, store, settings)
     for panel in load_panels():
