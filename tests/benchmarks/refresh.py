@@ -37,13 +37,25 @@ from dashboard.app import create_app
 from dashboard.auth import LOGIN_PATH
 from dashboard.callbacks import LAYER_ORDER, parse_view, refresh_map
 from dashboard.settings import load_app_settings
-from data.demo import demo_events, demo_features
 from data import users
+from data.demo import demo_events, demo_features
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import BBox, SqlStore
 from geo.cells import resolution_for_zoom
 from layers.refresh import refresh
+
+# Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
+# small-scale CI run, and the figures every run must print.
+SMALL_ARGS: tuple[str, ...] = ("--events", "2000", "--repeats", "3")
+FIGURES: tuple[str, ...] = (
+    "ingest_rate",
+    "hotspot_query",
+    "refresh_unchanged",
+    "refresh_callback_unchanged",
+    "first_load_bytes",
+    "peak_rss",
+)
 
 ZOOMS = (6, 8, 10)
 WEEK = timedelta(days=7)
