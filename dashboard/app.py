@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dash import Dash
+from flask import Response
 
 from dashboard.api import register_api
 from dashboard.auth import install_auth
@@ -32,6 +33,22 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
     register(app, store, settings)
     for panel in load_panels():
         panel.register(app, store, settings)
+
+    @app.server.route("/livez")
+    def _live() -> Response:
+        # Liveness: the process answers; never touches the store (an outage must not restart workers).
+        return Response("ok\n", 200, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+    @app.server.route("/readyz")
+    def _ready() -> Response:
+        # Readiness: this worker can serve the map, i.e. its store answers; a load balancer routes elsewhere if not.
+        try:
+            store.ping()
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure as text
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return Response(f"not ready: store unavailable: {message}\n", 503, mimetype="text/plain",
+                            headers={"Cache-Control": "no-store"})  # fmt: skip
+        return Response("ready\n", 200, mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
     @app.server.route("/healthz")
     def _health() -> tuple[str, int]:

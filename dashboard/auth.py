@@ -47,8 +47,8 @@ from geo.errors import ConfigError, StoreUnavailable
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
 LOGIN_CSS_PATH = "/login.css"
-# Reachable without a session. /api/v1/events checks its own bearer token (ingest only).
-OPEN_PATHS = frozenset({LOGIN_PATH, LOGIN_CSS_PATH, "/healthz", "/api/v1/events"})
+# Reachable without a session (/livez, /readyz: probes, issue 15). /api/v1/events checks its own bearer token.
+OPEN_PATHS = frozenset({LOGIN_PATH, LOGIN_CSS_PATH, "/healthz", "/livez", "/readyz", "/api/v1/events"})
 # Never a page: a request for these without a session gets 401, never a redirect.
 MACHINE_PREFIXES = ("/_dash-", "/_reload-hash", "/_favicon", "/assets/", "/static/", "/api/")
 WRONG = "Name or password is wrong."

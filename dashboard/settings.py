@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -35,6 +37,12 @@ class AppSettings(BaseSettings):
     synthetic: bool = False
     # Sign-in (issue 7): on unless turned off; `hbm demo` always turns it off, `hbm serve` warns loudly when off.
     auth: bool = True
+    # Production server (issue 15): `hbm serve --workers N` (or HBM_WORKERS) runs gunicorn; 0 = Dash's own server.
+    workers: int = Field(0, ge=0, le=64)
+    threads: int = Field(4, ge=1, le=64)  # HBM_THREADS: requests served at once by each worker
+    worker_timeout: int = Field(120, ge=10, le=3600)  # HBM_WORKER_TIMEOUT: seconds before a stuck worker restarts
+    access_log: bool = True  # HBM_ACCESS_LOG: one line per request under gunicorn
+    log_format: Literal["text", "json"] = "text"  # HBM_LOG_FORMAT=json: JSON lines for a log collector
     viewer_max_res: int = Field(6, ge=4, le=9)  # HBM_VIEWER_MAX_RES: finest H3 resolution for roles without raw
 
     @field_validator("region_bbox")
