@@ -40,6 +40,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dashboard.permissions import DEMO_USER, User, current_user
 from dashboard.settings import AppSettings
 from data import audit_log, users
+from data.login_limits import StoreFailureLimiter
 from data.settings import config_error
 from data.store import Store
 from geo.errors import ConfigError, StoreUnavailable
@@ -340,7 +341,7 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
 
         n = auth.trusted_proxies
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    limiter = FailureLimiter(auth.login_window_seconds)
+    limiter = StoreFailureLimiter(store, auth.login_window_seconds)  # shared by every worker and node (issue 15)
     sessions = Recheck(auth.auth_recheck_seconds)
     proxied = Recheck(auth.auth_recheck_seconds)
     proxy_logins = Recheck(auth.session_hours * 3600)
