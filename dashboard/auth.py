@@ -74,7 +74,7 @@ class AuthSettings(BaseSettings):
     auth_proxy_header: str | None = None
     session_hours: float = Field(12.0, gt=0, le=24 * 30)
     cookie_secure: bool = True
-    auth_recheck_seconds: float = Field(30.0, ge=0, le=3600)
+    auth_recheck_seconds: float = Field(0.0, ge=0, le=3600)  # 0: every request, so every worker and node sees a change
     login_max_failures: int = Field(5, ge=1, le=1000)
     login_max_failures_per_ip: int = Field(20, ge=1, le=100_000)
     login_window_seconds: int = Field(300, ge=10, le=86_400)
