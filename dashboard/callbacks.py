@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import h3
@@ -14,6 +15,7 @@ from dashboard.permissions import RAW, REQUEST_USER, VIEW, User, acting_user, ca
 from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
+from layers.build_cache import BuildCache, default_folder
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
 from layers.refresh import RefreshResult, refresh
@@ -110,6 +112,7 @@ def refresh_map(
     suppress: Any = None,
     playback: dict[str, Any] | None = None,
     user: User | None = REQUEST_USER,
+    cache: BuildCache | None = None,
 ) -> tuple[Any, ...]:
     """Return (4 layer datas, status, banner text, banner class, client state, view error).
 
@@ -137,7 +140,7 @@ def refresh_map(
     if playing:
         keys["hotspots"] = PLAYBACK_KEY  # never equal to a live key: treated as current while playing
     try:
-        result = refresh(store, view, keys, skip=("hotspots",) if playing else ())
+        result = refresh(store, view, keys, skip=("hotspots",) if playing else (), cache=cache)
     except StoreUnavailable as exc:
         since = client.get("failing_since") or now.strftime("%H:%M:%S UTC")
         text = (
@@ -303,9 +306,18 @@ def role_controls(user: User | None, max_res: int) -> tuple[list[dict[str, Any]]
     return options, [forced], ["on"]
 
 
+def layer_cache(store: Store, settings: AppSettings) -> BuildCache | None:
+    """Return the machine-wide cache of built layers (HBM_LAYER_CACHE, on by default), or None."""
+    if not settings.layer_cache:
+        return None
+    folder = Path(settings.layer_cache_dir) if settings.layer_cache_dir else default_folder()
+    return BuildCache(folder, f"{store.backend}:{getattr(store, 'label', '')}")
+
+
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
     """Attach the callbacks to ``app``, bound to ``store`` and ``settings``."""
     hotspot_k = load_hotspot_settings()[1]
+    cache = layer_cache(store, settings)
 
     @app.callback(
         Output(Id.RESOLUTION, "options"),
@@ -366,6 +378,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             suppress=bool(suppress),
             playback=playback,
             user=current_user(),
+            cache=cache,
         )
 
     @app.callback(

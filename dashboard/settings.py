@@ -43,6 +43,9 @@ class AppSettings(BaseSettings):
     worker_timeout: int = Field(120, ge=10, le=3600)  # HBM_WORKER_TIMEOUT: seconds before a stuck worker restarts
     access_log: bool = True  # HBM_ACCESS_LOG: one line per request under gunicorn
     log_format: Literal["text", "json"] = "text"  # HBM_LOG_FORMAT=json: JSON lines for a log collector
+    # One layer build per (View, revision) shared by this machine's workers (issue 15); a folder they can all write.
+    layer_cache: bool = True  # HBM_LAYER_CACHE
+    layer_cache_dir: str | None = None  # HBM_LAYER_CACHE_DIR (default: <tmp>/hbm-layer-cache-<uid>)
     viewer_max_res: int = Field(6, ge=4, le=9)  # HBM_VIEWER_MAX_RES: finest H3 resolution for roles without raw
 
     @field_validator("region_bbox")
