@@ -14,6 +14,8 @@ from typing import Any
 
 import requests
 
+from tests.benchmarks.refresh import _callback_body, _layout_props
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "s" * 40
 
@@ -85,6 +87,34 @@ def sign_in(node: Node, name: str, password: str) -> tuple[requests.Session, req
     assert csrf, page[:500]
     form = {"name": name, "password": password, "csrf": csrf[1], "next": "/"}
     return s, s.post(node.url + "/login", data=form, allow_redirects=False, timeout=30)
+
+
+class MapClient:
+    """A signed-in browser's Dash traffic, reduced to the calls a poll makes."""
+
+    def __init__(self, node: Node, name: str, password: str) -> None:
+        self.node = node
+        self.session, resp = sign_in(node, name, password)
+        assert resp.status_code == 303, resp.text[:300]
+        self.props = _layout_props(self.get_json("/_dash-layout"), {})
+        self.deps = self.get_json("/_dash-dependencies")
+        self.state: dict[tuple[str, str], Any] = {}
+
+    def get_json(self, path: str) -> Any:
+        resp = self.session.get(self.node.url + path, timeout=60)
+        assert resp.status_code == 200, f"{path}: HTTP {resp.status_code}"
+        return resp.json()
+
+    def call(self, output_part: str) -> tuple[int, dict[str, Any]]:
+        """Call the callback whose output names ``output_part``; return the HTTP status and its response."""
+        dep = next(d for d in self.deps if output_part in d["output"])
+        body = _callback_body(dep, self.props, self.state)
+        resp = self.session.post(self.node.url + "/_dash-update-component", json=body, timeout=120)
+        if resp.status_code != 200:
+            return resp.status_code, {}
+        out = resp.json().get("response", {})
+        self.state |= {(cid, prop): v for cid, values in out.items() for prop, v in values.items()}
+        return 200, out
 
 
 def worker_pids(node: Node) -> set[int]:

@@ -24,9 +24,8 @@ from data.alerts import list_alerts
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import SqlStore
-from tests.benchmarks.refresh import _callback_body, _layout_props
 from tests.conftest import POSTGIS_URL, _reset_postgis, free_port, unavailable
-from tests.nodes import ROOT, Node, node_env, sign_in, start_node
+from tests.nodes import ROOT, MapClient, Node, node_env, sign_in, start_node
 
 pytestmark = pytest.mark.postgis
 
@@ -106,34 +105,6 @@ def _post(node: Node, items: list[dict[str, Any]]) -> dict[str, Any]:
     return answer.json()
 
 
-class MapClient:
-    """A signed-in browser's Dash traffic, reduced to the calls a poll makes."""
-
-    def __init__(self, node: Node, name: str) -> None:
-        self.node = node
-        self.session, resp = sign_in(node, name, PASSWORD)
-        assert resp.status_code == 303, resp.text[:300]
-        self.props = _layout_props(self.get_json("/_dash-layout"), {})
-        self.deps = self.get_json("/_dash-dependencies")
-        self.state: dict[tuple[str, str], Any] = {}
-
-    def get_json(self, path: str) -> Any:
-        resp = self.session.get(self.node.url + path, timeout=60)
-        assert resp.status_code == 200, f"{path}: HTTP {resp.status_code}"
-        return resp.json()
-
-    def call(self, output_part: str) -> tuple[int, dict[str, Any]]:
-        """Call the callback whose output names ``output_part``; return the HTTP status and its response."""
-        dep = next(d for d in self.deps if output_part in d["output"])
-        body = _callback_body(dep, self.props, self.state)
-        resp = self.session.post(self.node.url + "/_dash-update-component", json=body, timeout=120)
-        if resp.status_code != 200:
-            return resp.status_code, {}
-        out = resp.json().get("response", {})
-        self.state |= {(cid, prop): v for cid, values in out.items() for prop, v in values.items()}
-        return 200, out
-
-
 def _status_events(out: dict[str, Any]) -> int:
     """Return the event count the status line shows ("Data as of … · N events · …")."""
     children = out["status-line"]["children"]
@@ -143,7 +114,7 @@ def _status_events(out: dict[str, Any]) -> int:
 
 def test_an_event_posted_to_node_a_shows_on_node_b_at_its_next_refresh(cluster: tuple[Node, Node, SqlStore]) -> None:
     a, b, _ = cluster
-    screen = MapClient(b, "alice")
+    screen = MapClient(b, "alice", PASSWORD)
     status, first = screen.call("client-state.data")
     assert status == 200 and "layer-hotspots" in first
     before, revision = _status_events(first), first["client-state"]["data"]["revision"]
@@ -157,7 +128,12 @@ def test_an_event_posted_to_node_a_shows_on_node_b_at_its_next_refresh(cluster: 
 
 def test_a_surge_seen_by_both_nodes_raises_one_alert(cluster: tuple[Node, Node, SqlStore]) -> None:
     a, b, store = cluster
-    walls = [MapClient(a, "ops"), MapClient(b, "ops"), MapClient(a, "ops"), MapClient(b, "ops")]
+    walls = [
+        MapClient(a, "ops", PASSWORD),
+        MapClient(b, "ops", PASSWORD),
+        MapClient(a, "ops", PASSWORD),
+        MapClient(b, "ops", PASSWORD),
+    ]
     _post(a, _events("surge", 20, datetime.now(UTC) - timedelta(hours=1), *SURGE, 10))
     with ThreadPoolExecutor(len(walls)) as pool:  # the wall screens of both nodes poll at once
         statuses = list(pool.map(lambda w: w.call("alerts-list.children")[0], walls))
@@ -183,7 +159,7 @@ def test_a_user_disabled_on_node_a_is_refused_by_node_b_at_the_next_request(
     cluster: tuple[Node, Node, SqlStore],
 ) -> None:
     a, b, _ = cluster
-    screen = MapClient(b, "carol")
+    screen = MapClient(b, "carol", PASSWORD)
     assert screen.call("client-state.data")[0] == 200
     env = node_env(POSTGIS_URL)  # node A's machine: its own `hbm users disable`
     done = subprocess.run(
