@@ -30,7 +30,13 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
         serve_locally=True,
     )
     app.layout = build_layout(settings)
-    register(app, store, settings)
+    read_store = None
+    if settings.database_read_url:  # map and statistics reads from a streaming replica (issue 15)
+        from data.open import open_store
+        from data.settings import load_store_settings
+
+        read_store = open_store(load_store_settings(database_url=settings.database_read_url))
+    register(app, store, settings, read_store=read_store)
     for panel in load_panels():
         panel.register(app, store, settings)
 

@@ -46,6 +46,9 @@ class AppSettings(BaseSettings):
     # One layer build per (View, revision) shared by this machine's workers (issue 15); a folder they can all write.
     layer_cache: bool = True  # HBM_LAYER_CACHE
     layer_cache_dir: str | None = None  # HBM_LAYER_CACHE_DIR (default: <tmp>/hbm-layer-cache-<uid>)
+    # Read replica (issue 15): map and statistics reads go to a streaming replica, writes to HBM_DATABASE_URL.
+    database_read_url: str | None = None  # HBM_DATABASE_READ_URL
+    replica_max_lag_seconds: float = Field(30.0, ge=0)  # HBM_REPLICA_MAX_LAG_SECONDS: the status line says so beyond
     viewer_max_res: int = Field(6, ge=4, le=9)  # HBM_VIEWER_MAX_RES: finest H3 resolution for roles without raw
 
     @field_validator("region_bbox")
