@@ -80,7 +80,7 @@ def gunicorn_options(settings: AppSettings, workers: int) -> dict[str, Any]:
         "threads": settings.threads,
         "timeout": settings.worker_timeout,
         "graceful_timeout": 20,
-        "keepalive": 5,
+        "keepalive": 75,  # longer than a wall screen's poll: an idle keep-alive closed mid-request is an error
         "preload_app": False,
         "accesslog": "-" if settings.access_log else None,
         "errorlog": "-",
