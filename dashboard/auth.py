@@ -12,8 +12,8 @@ Sessions: Flask's signed cookie (``HBM_SECRET_KEY``; HttpOnly, SameSite=Lax, Sec
 ``HBM_COOKIE_SECURE=false``) carries a random token; the store keeps only its SHA-256 with the
 user and expiry, so log-out and disabling a user end the session on the server, not just in the
 browser. The user row behind a session is re-read at most every ``HBM_AUTH_RECHECK_SECONDS``.
-Failed sign-ins are counted per client IP and per user name in memory (each worker process keeps
-its own count) and refused with 429 past the limit.
+Failed sign-ins are counted per client IP and per user name in the store (``data.login_limits``:
+one count for every worker and node) and refused with 429 past the limit.
 """
 
 from __future__ import annotations
