@@ -65,7 +65,10 @@ class BuildCache:
         self.hits = 0
         self._last_prune = 0.0
         self._count_lock = threading.Lock()
-        folder.mkdir(parents=True, exist_ok=True)
+        # Built layers can hold raw counts: only this OS user may read them (like a private temp dir).
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if hasattr(os, "getuid") and folder.stat().st_uid == os.getuid():
+            folder.chmod(0o700)
 
     def path(self, name: str, key: str) -> Path:
         """Return the file of one entry."""

@@ -86,3 +86,8 @@ def test_clients_on_one_view_share_builds_until_the_data_changes(store: Store, t
     assert wire(third.layers) == wire(fourth.layers) and "hotspots" in third.layers
     assert worker_b.builds == len(third.layers) and worker_a.builds == len(first.layers)
     assert wire(third.layers) == wire(refresh(store, view, second.keys).layers)  # what an uncached build gives
+
+
+def test_the_cache_folder_is_private_to_its_user(tmp_path: Path) -> None:
+    BuildCache(tmp_path / "c", "s").get_or_build("hotspots", "k", lambda: {"features": []})
+    assert (tmp_path / "c").stat().st_mode & 0o077 == 0  # built layers may hold raw counts
