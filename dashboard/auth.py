@@ -12,8 +12,8 @@ Sessions: Flask's signed cookie (``HBM_SECRET_KEY``; HttpOnly, SameSite=Lax, Sec
 ``HBM_COOKIE_SECURE=false``) carries a random token; the store keeps only its SHA-256 with the
 user and expiry, so log-out and disabling a user end the session on the server, not just in the
 browser. The user row behind a session is re-read at most every ``HBM_AUTH_RECHECK_SECONDS``.
-Failed sign-ins are counted per client IP and per user name in memory (each worker process keeps
-its own count) and refused with 429 past the limit.
+Failed sign-ins are counted per client IP and per user name in the store (``data.login_limits``:
+one count for every worker and node) and refused with 429 past the limit.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dashboard.permissions import DEMO_USER, User, current_user
 from dashboard.settings import AppSettings
 from data import audit_log, users
+from data.login_limits import StoreFailureLimiter
 from data.settings import config_error
 from data.store import Store
 from geo.errors import ConfigError, StoreUnavailable
@@ -47,8 +48,8 @@ from geo.errors import ConfigError, StoreUnavailable
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
 LOGIN_CSS_PATH = "/login.css"
-# Reachable without a session. /api/v1/events checks its own bearer token (ingest only).
-OPEN_PATHS = frozenset({LOGIN_PATH, LOGIN_CSS_PATH, "/healthz", "/api/v1/events"})
+# Reachable without a session (/livez, /readyz: probes, issue 15). /api/v1/events checks its own bearer token.
+OPEN_PATHS = frozenset({LOGIN_PATH, LOGIN_CSS_PATH, "/healthz", "/livez", "/readyz", "/api/v1/events"})
 # Never a page: a request for these without a session gets 401, never a redirect.
 MACHINE_PREFIXES = ("/_dash-", "/_reload-hash", "/_favicon", "/assets/", "/static/", "/api/")
 WRONG = "Name or password is wrong."
@@ -73,7 +74,7 @@ class AuthSettings(BaseSettings):
     auth_proxy_header: str | None = None
     session_hours: float = Field(12.0, gt=0, le=24 * 30)
     cookie_secure: bool = True
-    auth_recheck_seconds: float = Field(30.0, ge=0, le=3600)
+    auth_recheck_seconds: float = Field(0.0, ge=0, le=3600)  # 0: every request, so every worker and node sees a change
     login_max_failures: int = Field(5, ge=1, le=1000)
     login_max_failures_per_ip: int = Field(20, ge=1, le=100_000)
     login_window_seconds: int = Field(300, ge=10, le=86_400)
@@ -340,7 +341,7 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
 
         n = auth.trusted_proxies
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    limiter = FailureLimiter(auth.login_window_seconds)
+    limiter = StoreFailureLimiter(store, auth.login_window_seconds)  # shared by every worker and node (issue 15)
     sessions = Recheck(auth.auth_recheck_seconds)
     proxied = Recheck(auth.auth_recheck_seconds)
     proxy_logins = Recheck(auth.session_hours * 3600)

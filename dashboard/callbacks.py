@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import h3
@@ -14,6 +15,7 @@ from dashboard.permissions import RAW, REQUEST_USER, VIEW, User, acting_user, ca
 from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
+from layers.build_cache import BuildCache, default_folder
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
 from layers.labels import display_zone, feature_rows, format_time, format_value
@@ -122,6 +124,32 @@ def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[An
     ]
 
 
+def pick_read_store(
+    store: Store, read_store: Store | None, client: dict[str, Any], max_lag_s: float
+) -> tuple[Store, str]:
+    """Return the store to read the map from, and a note when the replica lags more than ``max_lag_s``.
+
+    The replica serves the map unless it is behind the revision this client already shows (then the
+    primary does: a refresh never goes back in time) or unreachable. Its lag is how much older its
+    data is than the primary's (the last write each has), measured only when it is behind.
+    """
+    if read_store is None:
+        return store, ""
+    try:
+        replica = read_store.revisions()["_all"]
+    except StoreUnavailable:
+        return store, "replica unreachable: reading from the primary"
+    primary = store.revisions()["_all"]
+    lag_s = 0.0
+    if replica.revision < primary.revision and primary.updated_at and replica.updated_at:
+        lag_s = (primary.updated_at - replica.updated_at).total_seconds()
+    elif replica.revision < primary.revision:
+        lag_s = float("inf")
+    note = (f"replica {lag_s:.0f} s behind" if lag_s != float("inf") else "replica behind") if lag_s > max_lag_s else ""
+    have = int(client.get("revision") or 0)
+    return (read_store if replica.revision >= have else store), note
+
+
 def refresh_map(
     store: Store,
     settings: AppSettings,
@@ -138,6 +166,8 @@ def refresh_map(
     suppress: Any = None,
     playback: dict[str, Any] | None = None,
     user: User | None = REQUEST_USER,
+    cache: BuildCache | None = None,
+    read_store: Store | None = None,
 ) -> tuple[Any, ...]:
     """Return (4 layer datas, status, banner text, banner class, client state, view error).
 
@@ -165,7 +195,8 @@ def refresh_map(
     if playing:
         keys["hotspots"] = PLAYBACK_KEY  # never equal to a live key: treated as current while playing
     try:
-        result = refresh(store, view, keys, skip=("hotspots",) if playing else ())
+        source, lag_note = pick_read_store(store, read_store, client, settings.replica_max_lag_seconds)
+        result = refresh(source, view, keys, skip=("hotspots",) if playing else (), cache=cache)
     except StoreUnavailable as exc:
         since = client.get("failing_since") or now.strftime("%H:%M:%S UTC")
         text = (
@@ -189,12 +220,17 @@ def refresh_map(
                 result.layers[name] = hide_small_flows(result.layers[name], k)
     layers = tuple(result.layers.get(name, no_update) for name in LAYER_ORDER)
     state = {"keys": result.keys, "failing_since": None, "revision": result.revision}
+    state["replica_lag"] = lag_note or None
     if playing:  # a past frame must never look live on a wall screen
         return (*layers, playback_status(playback or {}), "", "hbm-banner", state, "")
-    if not result.layers and not client.get("failing_since"):
+    if not result.layers and not client.get("failing_since") and lag_note == (client.get("replica_lag") or ""):
         # Nothing changed: send no layer data and keep the status line as it is.
         return (*unchanged, no_update, no_update, no_update, state, no_update)
-    status = _status(result, view, settings) if result.layers else no_update
+    lag_changed = lag_note != (client.get("replica_lag") or "")
+    if not result.layers and lag_changed:  # only the replica's lag changed: re-state the status line
+        result.events, result.people = source.event_totals(view.start, view.end)
+    lag_part = [f" · {lag_note}"] if lag_note else []
+    status = _status(result, view, settings) + lag_part if result.layers or lag_changed else no_update
     return (*layers, status, "", "hbm-banner", state, "")
 
 
@@ -331,9 +367,18 @@ def role_controls(user: User | None, max_res: int) -> tuple[list[dict[str, Any]]
     return options, [forced], ["on"]
 
 
-def register(app: Dash, store: Store, settings: AppSettings) -> None:
-    """Attach the callbacks to ``app``, bound to ``store`` and ``settings``."""
+def layer_cache(store: Store, settings: AppSettings) -> BuildCache | None:
+    """Return the machine-wide cache of built layers (HBM_LAYER_CACHE, on by default), or None."""
+    if not settings.layer_cache:
+        return None
+    folder = Path(settings.layer_cache_dir) if settings.layer_cache_dir else default_folder()
+    return BuildCache(folder, f"{store.backend}:{getattr(store, 'label', '')}")
+
+
+def register(app: Dash, store: Store, settings: AppSettings, read_store: Store | None = None) -> None:
+    """Attach the callbacks to ``app``, bound to ``store`` and ``settings`` (map reads from ``read_store`` if given)."""
     hotspot_k = load_hotspot_settings()[1]
+    cache = layer_cache(store, settings)
 
     @app.callback(
         Output(Id.RESOLUTION, "options"),
@@ -394,6 +439,8 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             suppress=bool(suppress),
             playback=playback,
             user=current_user(),
+            cache=cache,
+            read_store=read_store,
         )
 
     @app.callback(
