@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from dashboard.permissions import RAW, REQUEST_USER, VIEW, User, acting_user, ca
 from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
+from geo.suppression import is_small_count
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
 from layers.refresh import RefreshResult, refresh
@@ -29,9 +31,18 @@ def _bounds_to_bbox(bounds: Any) -> BBox | None:
     """Return ``west, south, east, north`` from Leaflet ``[[s, w], [n, e]]`` bounds, or None."""
     try:
         (s, w), (n, e) = bounds
-        return float(w), float(s), float(e), float(n)
-    except (TypeError, ValueError):
+        values = float(w), float(s), float(e), float(n)
+    except (TypeError, ValueError, OverflowError):
         return None
+    if not all(math.isfinite(v) for v in values):
+        raise InvalidView("the map bounds must be finite numbers")
+    w, s, e, n = values
+    # Leaflet reports longitudes past ±180 after panning round the world; nothing lies beyond.
+    w, e = max(-180.0, min(180.0, w)), max(-180.0, min(180.0, e))
+    s, n = max(-90.0, min(90.0, s)), max(-90.0, min(90.0, n))
+    if not (w < e and s < n):
+        raise InvalidView("the map bounds are empty: west must be less than east and south less than north")
+    return w, s, e, n
 
 
 def parse_view(
@@ -74,7 +85,8 @@ def parse_view(
 FLOW_LAYERS = ("crossing_points", "routes")
 
 
-def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[Any]:
+def _status(result: RefreshResult, view: View, settings: AppSettings, small_k: int | None = None) -> list[Any]:
+    """Return the status line; with ``small_k`` (roles without raw) totals of 1..k-1 read \"under k\"."""
     as_of = result.data_as_of.strftime("%H:%M:%S UTC") if result.data_as_of else "—"
     label = (
         view.window_label
@@ -83,6 +95,10 @@ def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[An
     )
     events = f"{result.events:,}" if result.events is not None else "…"
     people = f"{result.people:,}" if result.people is not None else "…"
+    if small_k and is_small_count(result.events, small_k):
+        events = f"under {small_k}"
+    if small_k and is_small_count(result.people, small_k):
+        people = f"under {small_k}"
     return [
         "Data as of ",
         html.B(as_of),
@@ -154,8 +170,9 @@ def refresh_map(
         )
     except HbmError as exc:
         return (*unchanged, no_update, no_update, no_update, no_update, str(exc))
+    small_k = None
     if not can(user, RAW):
-        k = load_hotspot_settings()[1]
+        k = small_k = load_hotspot_settings()[1]
         for name in FLOW_LAYERS:
             if name in result.layers:
                 result.layers[name] = hide_small_flows(result.layers[name], k)
@@ -164,7 +181,7 @@ def refresh_map(
     if not result.layers and not client.get("failing_since"):
         # Nothing changed: send no layer data and keep the status line as it is.
         return (*unchanged, no_update, no_update, no_update, state, no_update)
-    status = _status(result, view, settings) if result.layers else no_update
+    status = _status(result, view, settings, small_k) if result.layers else no_update
     return (*layers, status, "", "hbm-banner", state, "")
 
 
@@ -200,8 +217,13 @@ def hotspot_legend_view(
     return title, legend_rows(hotspot_legend(statistic))
 
 
-def _bars(windows: list[int], labels: list[str]) -> html.Div:
-    top = max(max(windows), 1)
+def _count_text(value: Any) -> str:
+    """Return a count as text; a withheld count (None: 1..k-1 for roles without raw) reads "under k"."""
+    return "under k" if value is None else f"{value:,}"
+
+
+def _bars(windows: list[int | None], labels: list[str]) -> html.Div:
+    top = max(max((v or 0 for v in windows), default=0), 1)
     rows = []
     for label, value in zip(labels, windows, strict=True):
         rows.append(
@@ -209,8 +231,8 @@ def _bars(windows: list[int], labels: list[str]) -> html.Div:
                 className="hbm-bar-row",
                 children=[
                     html.Span(label, className="hbm-bar-label"),
-                    html.Span(className="hbm-bar", style={"width": f"{100 * value / top:.0f}%"}),
-                    html.Span(f"{value:,}", className="hbm-bar-value"),
+                    html.Span(className="hbm-bar", style={"width": f"{100 * (value or 0) / top:.0f}%"}),
+                    html.Span(_count_text(value), className="hbm-bar-value"),
                 ],
             )
         )
@@ -256,7 +278,7 @@ def describe_hotspot(
 ) -> Any:
     """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
     user = acting_user(user)
-    windows = [int(v) for v in props.get("windows") or []]
+    windows = [None if v is None else int(v) for v in props.get("windows") or []]
     labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + ["now"]
     rows = [
         (
@@ -268,7 +290,7 @@ def describe_hotspot(
         ("Gi* z / p", f"{props.get('gi_z')} / {props.get('gi_p')}"),
         ("Gi* bin", props.get("gi_bin")),
         ("trend", str(props.get("emerging", "—")).replace("_", " ")),
-        ("events / people", f"{props.get('events', 0):,} / {props.get('people', 0):,}"),
+        ("events / people", f"{_count_text(props.get('events', 0))} / {_count_text(props.get('people', 0))}"),
     ]
     kinds: Any = "—"
     try:

@@ -31,6 +31,7 @@ from dashboard.settings import AppSettings
 from data.alerts import Alert, acknowledge, get_alert, list_alerts
 from data.store import SqlStore, Store, as_sql_store
 from geo.errors import HbmError
+from geo.suppression import withhold_small_counts
 from layers.alerts import AlertMonitor, ensure_default_rules
 from layers.hotspots import load_hotspot_settings
 
@@ -81,8 +82,8 @@ def _when(t: datetime | None) -> str:
 
 
 def _evidence_value(key: str, value: Any, small_k: int | None) -> str:
-    if small_k and key == "people" and isinstance(value, int) and 0 < value < small_k:
-        return f"fewer than {small_k}"  # small counts stay hidden from roles without raw access
+    if value is None and small_k:
+        return f"fewer than {small_k}"  # withheld: small counts stay hidden from roles without raw access
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
@@ -91,9 +92,10 @@ def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None)
 
     ``can_ack`` False shows a disabled Acknowledge button; ``small_k`` hides people counts under k.
     """
+    shown = withhold_small_counts(alert.evidence, small_k) if small_k else alert.evidence
     evidence = [
         html.Tr([html.Td(str(k).replace("_", " ")), html.Td(_evidence_value(str(k), v, small_k))])
-        for k, v in alert.evidence.items()
+        for k, v in shown.items()
         if k != "event_ids"
     ]
     if alert.acked_by:
