@@ -25,6 +25,7 @@ coarser cell.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -162,3 +163,16 @@ def withhold_small_counts(props: dict, k: int) -> dict:
             if key in out:
                 out[key] = None
     return out
+
+
+_COUNT_IN_TEXT = re.compile(r"(?<![\w.,])(\d[\d,]*)(?=\s+(?:people|persons|events?\b|event\(s\)|distress))", re.I)
+
+
+def withhold_small_counts_in_text(text: str, k: int) -> str:
+    """Return ``text`` with each count of 1..k-1 people or events ("2 distress event(s)") written "under k"."""
+
+    def _swap(match: re.Match[str]) -> str:
+        value = int(match[1].replace(",", ""))
+        return f"under {k}" if 0 < value < k else match[0]
+
+    return _COUNT_IN_TEXT.sub(_swap, text) if k > 1 else text

@@ -81,8 +81,12 @@ def leaks(node: Any, path: str = "") -> list[str]:
     elif isinstance(node, list):
         for i, value in enumerate(node):
             found += leaks(value, f"{path}[{i}]")
-        text = _text(node) if any(isinstance(n, dict) and "props" in n for n in node) else ""
-        found += [f"{path}: text {text!r}" for m in TEXT_COUNT.finditer(text) if _small(int(m[1].replace(",", "")))]
+        # Children such as [B("3"), " events · "]: a number in one child, its noun at the start of the next.
+        texts = [_text(n).strip() for n in node]
+        for first, second in zip(texts, texts[1:], strict=False):
+            if NUMBER.fullmatch(first) and re.match(r"(people|persons|events?|distress)\b", second, re.I):
+                if _small(float(first.replace(",", ""))):
+                    found.append(f"{path}: text {first!r} {second!r}")
     elif isinstance(node, str):
         found += [f"{path}: text {node!r}" for m in TEXT_COUNT.finditer(node) if _small(int(m[1].replace(",", "")))]
     return found
@@ -235,6 +239,8 @@ def test_a_viewer_receives_no_small_count_from_any_callback(viewer: FlaskClient)
         ({"properties": {"people": 3, "windows": [0, 6, 0]}}, 1),
         ({"properties": {"people": 0, "windows": [0, 1, 0], "baseline_mean": 0.3}}, 2),
         ({"props": {"children": "2 people in 24h"}, "type": "Span"}, 1),
+        ({"props": {"children": [{"props": {"children": "3"}, "type": "B"}, " events · "]}, "type": "Div"}, 1),
+        ("under 5 distress event(s) in Sector AA", 0),
         ({"evidence": {"events": 2}}, 1),
         ({"properties": {"people": 12, "windows": [5, 0, None], "baseline_mean": None}}, 0),
         ("Surge: 120 people, 14 events in 24h", 0),
