@@ -241,7 +241,11 @@ def test_view_checks_refuse_long_windows_and_bad_bounds_in_one_line() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/_dash-component-suites/nope/x.js", "/_dash-component-suites/dash/../../etc/passwd", "/_dash-component-suites/dash_leaflet/x.js"],
+    [
+        "/_dash-component-suites/nope/x.js",
+        "/_dash-component-suites/dash/../../etc/passwd",
+        "/_dash-component-suites/dash_leaflet/x.js",
+    ],
 )
 def test_bad_script_paths_are_404_not_500(sqlite_store: Store, auth_on: pytest.MonkeyPatch, path: str) -> None:  # noqa: F811
     client = _app(sqlite_store).server.test_client()
