@@ -99,7 +99,13 @@ def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None)
 
     ``can_ack`` False shows a disabled Acknowledge button; ``small_k`` hides people counts under k.
     """
-    shown = withhold_small_counts(alert.evidence, small_k) if small_k else alert.evidence
+    shown = dict(alert.evidence)
+    if small_k:  # withheld counts are named, not left out: "people: fewer than 5"
+        safe = withhold_small_counts(shown, small_k)
+        shown = {
+            key: f"fewer than {small_k}" if safe[key] is None and value is not None else safe[key]
+            for key, value in shown.items()
+        }
     evidence = [
         html.Tr([html.Td(label), html.Td(_evidence_value(key, value, small_k))])
         for key, label, value in evidence_rows(shown)
