@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 from layers.build_cache import BuildCache, default_folder
+from geo.suppression import is_small_count
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
 from layers.labels import display_zone, feature_rows, format_time, format_value
@@ -31,9 +33,18 @@ def _bounds_to_bbox(bounds: Any) -> BBox | None:
     """Return ``west, south, east, north`` from Leaflet ``[[s, w], [n, e]]`` bounds, or None."""
     try:
         (s, w), (n, e) = bounds
-        return float(w), float(s), float(e), float(n)
-    except (TypeError, ValueError):
+        values = float(w), float(s), float(e), float(n)
+    except (TypeError, ValueError, OverflowError):
         return None
+    if not all(math.isfinite(v) for v in values):
+        raise InvalidView("the map bounds must be finite numbers")
+    w, s, e, n = values
+    # Leaflet reports longitudes past ±180 after panning round the world; nothing lies beyond.
+    w, e = max(-180.0, min(180.0, w)), max(-180.0, min(180.0, e))
+    s, n = max(-90.0, min(90.0, s)), max(-90.0, min(90.0, n))
+    if not (w < e and s < n):
+        raise InvalidView("the map bounds are empty: west must be less than east and south less than north")
+    return w, s, e, n
 
 
 def parse_view(
@@ -103,7 +114,8 @@ def playback_status(playback: dict[str, Any]) -> list[Any]:
     return [html.B("PLAYBACK", className="hbm-playback-flag"), " past frame ", html.B(dates), " · not live"]
 
 
-def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[Any]:
+def _status(result: RefreshResult, view: View, settings: AppSettings, small_k: int | None = None) -> list[Any]:
+    """Return the status line; with ``small_k`` (roles without raw) totals of 1..k-1 read \"under k\"."""
     zone = display_zone()
     as_of = format_time(result.data_as_of, zone, "%H:%M:%S") if result.data_as_of else "—"
     label = (
@@ -113,6 +125,10 @@ def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[An
     )
     events = f"{result.events:,}" if result.events is not None else "…"
     people = f"{result.people:,}" if result.people is not None else "…"
+    if small_k and is_small_count(result.events, small_k):
+        events = f"under {small_k}"
+    if small_k and is_small_count(result.people, small_k):
+        people = f"under {small_k}"
     return [
         "Data as of ",
         html.B(as_of),
@@ -213,8 +229,9 @@ def refresh_map(
         )
     except HbmError as exc:
         return (*unchanged, no_update, no_update, no_update, no_update, str(exc))
+    small_k = None
     if not can(user, RAW):
-        k = load_hotspot_settings()[1]
+        k = small_k = load_hotspot_settings()[1]
         for name in FLOW_LAYERS:
             if name in result.layers:
                 result.layers[name] = hide_small_flows(result.layers[name], k)
@@ -230,7 +247,7 @@ def refresh_map(
     if not result.layers and lag_changed:  # only the replica's lag changed: re-state the status line
         result.events, result.people = source.event_totals(view.start, view.end)
     lag_part = [f" · {lag_note}"] if lag_note else []
-    status = _status(result, view, settings) + lag_part if result.layers or lag_changed else no_update
+    status = _status(result, view, settings, small_k) + lag_part if result.layers or lag_changed else no_update
     return (*layers, status, "", "hbm-banner", state, "")
 
 
@@ -262,8 +279,13 @@ def hotspot_legend_view(
     return title, legend_rows(hotspot_legend(statistic))
 
 
-def _bars(windows: list[int], labels: list[str]) -> html.Div:
-    top = max(max(windows), 1)
+def _count_text(value: Any) -> str:
+    """Return a count as text; a withheld count (None: 1..k-1 for roles without raw) reads "under k"."""
+    return "under k" if value is None else f"{value:,}"
+
+
+def _bars(windows: list[int | None], labels: list[str]) -> html.Div:
+    top = max(max((v or 0 for v in windows), default=0), 1)
     rows = []
     for label, value in zip(labels, windows, strict=True):
         rows.append(
@@ -271,8 +293,8 @@ def _bars(windows: list[int], labels: list[str]) -> html.Div:
                 className="hbm-bar-row",
                 children=[
                     html.Span(label, className="hbm-bar-label"),
-                    html.Span(className="hbm-bar", style={"width": f"{100 * value / top:.0f}%"}),
-                    html.Span(f"{value:,}", className="hbm-bar-value"),
+                    html.Span(className="hbm-bar", style={"width": f"{100 * (value or 0) / top:.0f}%"}),
+                    html.Span(_count_text(value), className="hbm-bar-value"),
                 ],
             )
         )
@@ -318,7 +340,7 @@ def describe_hotspot(
 ) -> Any:
     """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
     user = acting_user(user)
-    windows = [int(v) for v in props.get("windows") or []]
+    windows = [None if v is None else int(v) for v in props.get("windows") or []]
     labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + ["now"]
     rows = [
         (
@@ -330,7 +352,7 @@ def describe_hotspot(
         ("Gi* z / p", f"{format_value('gi_z', props.get('gi_z'))} / {format_value('gi_p', props.get('gi_p'))}"),
         ("Gi* bin", GI_LABELS.get(props.get("gi_bin"), "—") if props.get("gi_bin") is not None else "—"),
         ("trend", str(props.get("emerging", "—")).replace("_", " ")),
-        ("events / people", f"{props.get('events', 0):,} / {props.get('people', 0):,}"),
+        ("events / people", f"{_count_text(props.get('events', 0))} / {_count_text(props.get('people', 0))}"),
     ]
     kinds: Any = "—"
     try:

@@ -23,7 +23,7 @@ from data.store import Store
 from geo.cells import cell_to_ring
 from geo.errors import ConfigError, HbmError
 from geo.hotspots import HotspotSettings, hotspot_areas, hotspot_statistics, touching_components
-from geo.suppression import suppress_small_counts
+from geo.suppression import suppress_small_counts, withhold_small_counts
 from layers.geojson import feature_collection
 from layers.styles import COARSE_SUFFIX, statistic_key
 from layers.view import View
@@ -173,7 +173,26 @@ def hotspots_features(
     cells.sort(key=lambda f: not f["properties"]["coarse"])  # coarse cells first: finer ones draw on top
     features += cells
     features += [_area_feature(a) for a in hotspot_areas(table, settings).itertuples()]
+    if view.suppress and k:
+        features = withhold_features(features, view.metric, k)
     return features
+
+
+def withhold_features(features: list[dict[str, Any]], metric: str, k: int) -> list[dict[str, Any]]:
+    """Return ``features`` with every count of 1..k-1 withheld (earlier windows, means, events too).
+
+    Merging cells into parents protects each cell's current count; this covers every other number a
+    feature carries. A cell whose coloured count is withheld is drawn in the suppressed style, so its
+    colour class cannot tell the count either.
+    """
+    out = []
+    for feature in features:
+        props = feature.get("properties") or {}
+        safe = withhold_small_counts(props, k)
+        if props.get(metric) is not None and safe.get(metric) is None and str(safe.get("_s", "")).startswith("hx:"):
+            safe["_s"] = "hx:sup"
+        out.append({**feature, "properties": safe})
+    return out
 
 
 def hotspots_layer(store: Store, view: View) -> dict[str, Any]:

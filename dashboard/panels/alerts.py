@@ -7,6 +7,7 @@ from cron when no dashboard is open.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from dashboard.settings import AppSettings
 from data.alerts import Alert, acknowledge, get_alert, list_alerts
 from data.store import SqlStore, Store, as_sql_store
 from geo.errors import HbmError
+from geo.suppression import withhold_small_counts, withhold_small_counts_in_text
 from layers.alerts import AlertMonitor, ensure_default_rules
 from layers.hotspots import load_hotspot_settings
 from layers.labels import evidence_rows, format_time, format_value
@@ -85,8 +87,8 @@ def _when(t: datetime | None) -> str:
 
 
 def _evidence_value(key: str, value: Any, small_k: int | None) -> str:
-    if small_k and key == "people" and isinstance(value, int) and 0 < value < small_k:
-        return f"fewer than {small_k}"  # small counts stay hidden from roles without raw access
+    if value is None and small_k:
+        return f"fewer than {small_k}"  # withheld: small counts stay hidden from roles without raw access
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return format_value(key, value) if isinstance(value, int | float) else str(value)
@@ -97,9 +99,16 @@ def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None)
 
     ``can_ack`` False shows a disabled Acknowledge button; ``small_k`` hides people counts under k.
     """
+    shown = dict(alert.evidence)
+    if small_k:  # withheld counts are named, not left out: "people: fewer than 5"
+        safe = withhold_small_counts(shown, small_k)
+        shown = {
+            key: f"fewer than {small_k}" if safe[key] is None and value is not None else safe[key]
+            for key, value in shown.items()
+        }
     evidence = [
         html.Tr([html.Td(label), html.Td(_evidence_value(key, value, small_k))])
-        for key, label, value in evidence_rows(alert.evidence)
+        for key, label, value in evidence_rows(shown)
     ]
     if alert.acked_by:
         ack: Any = html.Span(f"Acknowledged by {alert.acked_by}, {_when(alert.acked_at)}", className="hbm-acked")
@@ -166,6 +175,8 @@ def alerts_view(
         a for a in list_alerts(store, status="closed", since=now - RECENT, limit=10)
     ]
     small_k = None if can(user, RAW) else load_hotspot_settings()[1]
+    if small_k:  # titles name counts too ("2 distress event(s) in …"): small ones read "under k"
+        alerts = [replace(a, title=withhold_small_counts_in_text(a.title, small_k)) for a in alerts]
     can_ack = can(user, ACK_ALERTS)
     cards: Any = [render_alert(a, can_ack, small_k) for a in alerts] or "No open or recent alerts."
     text, cls = badge(alerts)
