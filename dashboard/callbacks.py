@@ -16,8 +16,8 @@ from dashboard.permissions import RAW, REQUEST_USER, VIEW, User, acting_user, ca
 from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
-from layers.build_cache import BuildCache, default_folder
 from geo.suppression import is_small_count
+from layers.build_cache import BuildCache, default_folder
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
 from layers.labels import display_zone, feature_rows, format_time, format_value
