@@ -1,0 +1,101 @@
+"""Complete, cycle-aware and coverage-aware hotspot windows (issue 11, measured problems 1, 2, 3, 7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data.store import Store
+from layers.hotspots import hotspot_table
+from layers.view import WINDOWS, View
+
+DAY0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+
+
+def _feed(times: np.ndarray, lat: float = 2.0, lng: float = 31.0, people: int = 1) -> pd.DataFrame:
+    """Events at one place, one per epoch-millisecond time."""
+    n = times.size
+    return pd.DataFrame(
+        {
+            "id": [f"w-{i:07d}" for i in range(n)],
+            "occurred_at": pd.to_datetime(times, unit="ms", utc=True),
+            "kind": "crossing",
+            "people": people,
+            "lat": lat,
+            "lng": lng,
+            "location_precision_m": 10.0,
+            "source": "test",
+            "crossing_point_id": None,
+            "route_id": None,
+            "notes": "",
+        }
+    )
+
+
+def _table(store: Store, window: str, now: datetime, res: int = 6) -> pd.DataFrame:
+    view = View(start=now - WINDOWS[window], end=now, resolution=res, metric="events")
+    return hotspot_table(store, view)
+
+
+def _open(path: object) -> Store:
+    from data.open import open_store
+    from data.settings import load_store_settings
+
+    store = open_store(load_store_settings(database_url=f"sqlite:///{path}"))
+    store.init_schema()
+    return store
+
+
+@pytest.fixture(scope="module", params=[0, 7, 23, 41, 59])
+def constant_feed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, datetime]:
+    """One event per minute for 36 days, up to ``now`` (a few minutes past the hour): nothing after now."""
+    now = DAY0 + timedelta(days=36, hours=5, minutes=request.param, seconds=13)
+    store = _open(tmp_path_factory.mktemp("constant") / "c.sqlite")
+    start, end = int(DAY0.timestamp() * 1000), int(now.timestamp() * 1000)
+    store.upsert_events(_feed(np.arange(start, end, 60_000, dtype=np.int64)))
+    return store, now
+
+
+@pytest.mark.parametrize("window", ["6h", "24h", "7d"])
+def test_constant_feed_reads_no_change_at_any_minute(constant_feed: tuple[Store, datetime], window: str) -> None:
+    store, now = constant_feed
+    table = _table(store, window, now)
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert abs(row["change_pct"]) <= 2.0, (window, now, row["change_pct"])
+    assert row["category"] == "limited_change"
+    spans = table.attrs["windows"]
+    assert len(spans) == 5 and all(w.covered for w in spans)
+    assert {w.end - w.start for w in spans} == {WINDOWS[window]}  # every window the same elapsed length
+    assert len({(w.start.minute, w.start.second) for w in spans}) == 1  # aligned to the same minute
+    assert spans[0].end <= now
+
+
+@pytest.fixture(scope="module")
+def daily_cycle_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """A strong daily cycle (busy by day, quiet by night) with Poisson noise, 35 days, no surge."""
+    store = _open(tmp_path_factory.mktemp("cycle") / "d.sqlite")
+    rng = np.random.default_rng(11)
+    hours = np.arange(35 * 24)
+    rate = 40 * (1.05 + np.sin(2 * np.pi * ((hours % 24) - 9) / 24))  # 2..82 events per hour
+    counts = rng.poisson(rate)
+    t0 = int(DAY0.timestamp() * 1000)
+    times = np.concatenate(
+        [t0 + h * 3_600_000 + rng.integers(0, 3_600_000, c) for h, c in zip(hours, counts, strict=True)]
+    )
+    store.upsert_events(_feed(np.sort(times)))
+    return store
+
+
+@pytest.mark.parametrize("hour", [3, 9, 15, 21])
+@pytest.mark.parametrize("window", ["6h", "24h"])
+def test_daily_cycle_without_surge_is_limited_change(daily_cycle_store: Store, window: str, hour: int) -> None:
+    now = DAY0 + timedelta(days=34, hours=hour, minutes=17)
+    table = _table(daily_cycle_store, window, now)
+    row = table.iloc[0]
+    # Poisson noise on >= 30 events per window against a 4-window mean stays well inside +-25 %
+    assert row["category"] not in ("large_increase", "large_decrease", "new"), (window, hour, row["change_pct"])
+    assert abs(row["change_pct"]) < 25
