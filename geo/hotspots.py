@@ -281,6 +281,7 @@ def hotspot_statistics(
     _check_counts(counts, value, settings)
     columns = _columns(settings)
     counts = counts[(counts["events"].to_numpy() > 0) | (counts["people"].to_numpy() > 0)]
+    counts = counts[counts["window"].to_numpy() <= covered]  # uncovered windows are missing, not data
     if counts.empty:
         empty = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
         empty = empty.astype(

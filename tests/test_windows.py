@@ -99,3 +99,70 @@ def test_daily_cycle_without_surge_is_limited_change(daily_cycle_store: Store, w
     # Poisson noise on >= 30 events per window against a 4-window mean stays well inside +-25 %
     assert row["category"] not in ("large_increase", "large_decrease", "new"), (window, hour, row["change_pct"])
     assert abs(row["change_pct"]) < 25
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, datetime, str]:
+    """The demo's 30 days of SYNTHETIC events."""
+    from data.demo import demo_events, demo_features
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    store = _open(path)
+    now = datetime(2026, 11, 28, 4, 27, tzinfo=UTC)
+    for table, rows in demo_features(now).items():
+        store.upsert(table, rows)
+    store.upsert_events(demo_events(20_000, now))
+    return store, now, f"sqlite:///{path}"
+
+
+def test_demo_7d_takes_nothing_from_a_baseline_before_the_data(demo_store: tuple[Store, datetime, str]) -> None:
+    from dataclasses import replace
+
+    from geo.hotspots import HotspotSettings, hotspot_statistics
+    from layers.hotspots import window_counts
+
+    store, now, _ = demo_store
+    table = _table(store, "7d", now)
+    spans = table.attrs["windows"]
+    first = store.first_event_time(None)  # type: ignore[attr-defined]
+    assert [s.covered for s in spans[1:]] == [s.start >= first for s in spans[1:]]
+    assert not spans[4].covered and spans[3].covered  # 35 days back vs 30 days of data
+    assert table["w4"].isna().all()
+    # the categories are exactly those of the three covered baselines alone: the missing one adds nothing
+    table_settings = HotspotSettings()
+    settings = replace(table_settings, baseline_windows=3)
+    counts = window_counts(store, 6, spans[0].end, WINDOWS["7d"], WINDOWS["7d"], 4, None)
+    alone = hotspot_statistics(counts[counts["window"] <= 3], "events", settings)
+    assert table_settings.baseline_windows == 4
+    assert table["category"].tolist() == alone["category"].tolist()
+    assert np.allclose(table["baseline_mean"], alone["baseline_mean"])
+
+
+def test_demo_30d_has_no_baseline_so_every_cell_is_insufficient(demo_store: tuple[Store, datetime, str]) -> None:
+    store, now, _ = demo_store
+    table = _table(store, "30d", now)
+    assert len(table) > 0
+    assert set(table["category"]) == {"insufficient_baseline"}
+    assert table["change_pct"].isna().all()
+
+
+def test_json_states_every_window(
+    demo_store: tuple[Store, datetime, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from dashboard.cli import main
+
+    _, _, url = demo_store
+    monkeypatch.setenv("HBM_DATABASE_URL", url)
+    assert main(["hotspots", "--window", "6h", "--res", "6", "--json", "--limit", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    start = datetime.fromisoformat(out["window_start"])
+    end = datetime.fromisoformat(out["window_end"])
+    assert end - start == timedelta(hours=6) and end.minute == 0 and end <= datetime.now(UTC)
+    ends = [datetime.fromisoformat(w["end"]) for w in out["baseline_windows"]]
+    assert [end - e for e in ends] == [timedelta(days=i) for i in range(1, 5)]  # same hours on previous days
+    assert main(["hotspots", "--window", "6h", "--res", "6", "--limit", "2"]) == 0
+    text = capsys.readouterr().out
+    assert f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M} UTC" in text
+    assert text.count("UTC") >= 5
