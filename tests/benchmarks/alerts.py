@@ -91,7 +91,7 @@ def scenario(seed: int, days: int, eval_days: int) -> tuple[pd.DataFrame, list[S
             site = int(rng.integers(0, 3))
             size = SIZES[(seed * SURGE_REGIONS + len(surges)) % len(SIZES)]
             first = (days - eval_days) * 24 + 12
-            begin = int(rng.integers(first, days * 24 - 96))
+            begin = int(rng.integers(first, max(first + 1, days * 24 - 96)))
             length = int(rng.integers(48, 97))
             surge_factor[site, begin : begin + length] = size
             start = START + timedelta(hours=begin)
