@@ -95,7 +95,8 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=1))
         return 0
     print(f"{len(table):,} cells · {args.value} · window {args.window} {_span_text(spans[0])} · res {args.res}")
-    print("baseline: " + "; ".join(_span_text(s) + ("" if s.covered else " (before the data: missing)") for s in spans[1:]))
+    missing = " (before the data: missing)"
+    print("baseline: " + "; ".join(_span_text(s) + ("" if s.covered else missing) for s in spans[1:]))
     head = f"{'cell':<16}{'now':>7}{'base':>8}{'change':>8}  {'category':<22}{'z':>6}{'p':>8}{'bin':>4}  trend"
     print(head)
     for row in table.to_dict("records"):

@@ -65,7 +65,14 @@ from geo.trends import emerging_categories, mann_kendall
 from geo.windows import CYCLES
 
 INSUFFICIENT = "insufficient_baseline"
-CATEGORY_ORDER: tuple[str, ...] = (INSUFFICIENT, "large_decrease", "limited_change", "moderate_increase", "large_increase", "new")
+CATEGORY_ORDER: tuple[str, ...] = (
+    INSUFFICIENT,
+    "large_decrease",
+    "limited_change",
+    "moderate_increase",
+    "large_increase",
+    "new",
+)
 VALUES = ("events", "people")
 _RES_SHIFT = np.int64(52)
 

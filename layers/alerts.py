@@ -9,10 +9,10 @@ Rule kinds and their parameters:
 
 - ``hotspot_surge``: ``res`` (H3 resolution), ``window`` (6h/24h/7d/30d), ``min_people``,
   ``categories`` (change categories that count, e.g. large_increase, new), ``min_gi_bin``,
-  ``combine`` ("and" or "or"), optional ``cycle`` (the baseline cycle for this rule: auto, daily,
-  weekly, adjacent) and ``min_change_pct`` (a stricter rise than the category). A cell is flagged when it has a listed category and/or a Gi*
-  bin of at least ``min_gi_bin``; flagged cells that touch form one surge, which fires when
-  its people in the window reach ``min_people``. The default rule uses "and": a rise that is
+  ``combine`` ("and" or "or"), optional ``cycle`` (the baseline cycle for this rule: auto,
+  daily, weekly, adjacent) and ``min_change_pct`` (a stricter rise than the category).
+  A cell is flagged when it has a listed category and/or a Gi* bin of at least
+  ``min_gi_bin``; flagged cells that touch form one surge, which fires when its people in the window reach ``min_people``. The default rule uses "and": a rise that is
   also a significant cluster. "or" is noisier: a busy crossing is a Gi* hot spot every day,
   and small cells swing by more than 25 % from one day to the next. A later surge is
   the same alert when it shares or touches one of the alert's cells. Cells whose baseline is too
@@ -123,13 +123,11 @@ def _window(params: dict[str, Any]) -> Any:
 
 
 def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
-    from layers.hotspots import flagged_groups, hotspot_table
-
     from dataclasses import replace
 
     from geo.hotspots import INSUFFICIENT
     from geo.windows import CYCLES
-    from layers.hotspots import load_hotspot_settings
+    from layers.hotspots import flagged_groups, hotspot_table, load_hotspot_settings
 
     p = rule.params
     res = int(p.get("res", 6))

@@ -9,6 +9,7 @@ Cells with fewer than k people can be merged into their parent cell before displ
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from typing import Any
 
 import h3
@@ -16,8 +17,6 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from datetime import datetime, timedelta
 
 from data.settings import config_error
 from data.store import Store

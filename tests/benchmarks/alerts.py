@@ -104,7 +104,9 @@ def scenario(seed: int, days: int, eval_days: int) -> tuple[pd.DataFrame, list[S
             parts.append(_events(rng, sites[k, 0] + jitter[:, 0], sites[k, 1] + jitter[:, 1], h, t0_ms))
         n = rng.poisson(30 / 24 * cycle)  # diffuse background: ~30 events/day over the region
         h = np.repeat(hours, n)
-        parts.append(_events(rng, clat + rng.uniform(-0.5, 0.5, h.size), clng + rng.uniform(-0.5, 0.5, h.size), h, t0_ms))
+        parts.append(
+            _events(rng, clat + rng.uniform(-0.5, 0.5, h.size), clng + rng.uniform(-0.5, 0.5, h.size), h, t0_ms)
+        )
     col = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     frame = pd.DataFrame(
         {
@@ -131,7 +133,9 @@ def _region_of(lat: float, lng: float) -> int:
 def run_seed(seed: int, days: int, eval_days: int, rule_params: dict, workdir: Path) -> dict:
     """Build one seed's store, step the clock hourly through the rules, return its alerts and surges."""
     frame, surges = scenario(seed, days, eval_days)
-    store: SqlStore = as_sql_store(open_store(load_store_settings(database_url=f"sqlite:///{workdir / f's{seed}.sqlite'}")))
+    store: SqlStore = as_sql_store(
+        open_store(load_store_settings(database_url=f"sqlite:///{workdir / f's{seed}.sqlite'}"))
+    )
     store.init_schema()
     store.upsert_events(frame)
     first = START + timedelta(days=days - eval_days)
@@ -144,7 +148,9 @@ def run_seed(seed: int, days: int, eval_days: int, rule_params: dict, workdir: P
     for h in range(eval_days * 24):
         evaluate_rules(store, first + timedelta(hours=h, minutes=5))
     alerts = [
-        (a.opened_at, _region_of(a.lat, a.lng)) for a in list_alerts(store, limit=100_000) if a.rule_id == "surge-r6-24h"
+        (a.opened_at, _region_of(a.lat, a.lng))
+        for a in list_alerts(store, limit=100_000)
+        if a.rule_id == "surge-r6-24h"
     ]
     store.dispose()
     return {"seed": seed, "alerts": alerts, "surges": surges, "eval_start": first, "eval_days": eval_days}
