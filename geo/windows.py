@@ -37,6 +37,10 @@ class WindowSpan:
     end: datetime
     covered: bool
 
+    def __deepcopy__(self, memo: dict[int, object]) -> WindowSpan:
+        """Return self: a span is immutable (pandas deep-copies ``attrs`` on every operation)."""
+        return self
+
     def to_json(self) -> dict[str, object]:
         """Return the span with ISO-8601 UTC times."""
         return {

@@ -12,8 +12,9 @@ Rule kinds and their parameters:
   ``combine`` ("and" or "or"), optional ``cycle`` (the baseline cycle for this rule: auto,
   daily, weekly, adjacent) and ``min_change_pct`` (a stricter rise than the category).
   A cell is flagged when it has a listed category and/or a Gi* bin of at least
-  ``min_gi_bin``; flagged cells that touch form one surge, which fires when its people in the window reach ``min_people``. The default rule uses "and": a rise that is
-  also a significant cluster. "or" is noisier: a busy crossing is a Gi* hot spot every day,
+  ``min_gi_bin``; flagged cells that touch form one surge, which fires when its people
+  in the window reach ``min_people``. The default rule uses "and": a rise that is also
+  a significant cluster. "or" is noisier: a busy crossing is a Gi* hot spot every day,
   and small cells swing by more than 25 % from one day to the next. A later surge is
   the same alert when it shares or touches one of the alert's cells. Cells whose baseline is too
   short (``insufficient_baseline``) are never flagged.

@@ -115,7 +115,7 @@ def hotspot_table(store: Store, view: View, settings: HotspotSettings | None = N
     step = spans[0].end - spans[1].end
     counts = window_counts(store, view.res, spans[0].end, length, step, settings.windows, view.bbox)
     table = hotspot_statistics(counts, view.metric, settings, covered_baselines(spans))
-    table.attrs["windows"] = spans
+    table.attrs["windows"] = tuple(spans)
     return table
 
 
