@@ -44,3 +44,12 @@ def test_scenario_is_fixed_by_its_seed_and_holds_the_surge() -> None:
         before = near[(near["occurred_at"] >= s.start - (s.end - s.start) * 3) & (near["occurred_at"] < s.start)]
         # the surge adds about size x the site's rate: the surge hours carry clearly more people per hour
         assert during / hours > before["people"].sum() / (3 * hours) * (1 + s.size / 3)
+
+
+def test_a_logged_run_summarises_to_the_same_figures(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "runs.jsonl"
+    assert alerts.main(["--seeds", "4", "--days", "30", "--eval-days", "2", "--log", str(log)]) == 0
+    first = capsys.readouterr().out.splitlines()
+    assert alerts.main(["--from-log", str(log)]) == 0
+    again = capsys.readouterr().out.splitlines()
+    assert first[:-1] == again[:-1]  # the same figures; only the summary's seed label differs

@@ -186,6 +186,24 @@ def summarise(runs: list[dict]) -> dict:
     }
 
 
+def _dump(run: dict) -> dict:
+    """Return one seed's result as JSON-able values."""
+    surges = [{**s.__dict__, "start": s.start.isoformat(), "end": s.end.isoformat()} for s in run["surges"]]
+    alerts = [[t.isoformat(), r] for t, r in run["alerts"]]
+    return {**run, "eval_start": run["eval_start"].isoformat(), "surges": surges, "alerts": alerts}
+
+
+def _load(line: str) -> dict:
+    """Return a seed's result from its JSON line (the inverse of ``_dump``)."""
+    run = json.loads(line)
+    run["surges"] = [
+        Surge(**{**s, "start": datetime.fromisoformat(s["start"]), "end": datetime.fromisoformat(s["end"])})
+        for s in run["surges"]
+    ]
+    run["alerts"] = [(datetime.fromisoformat(t), r) for t, r in run["alerts"]]
+    return run
+
+
 def _seeds(text: str) -> list[int]:
     first, _, last = text.partition("-")
     return list(range(int(first), int(last or first) + 1))
@@ -198,12 +216,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=35, help="days of background per seed (30-60)")
     parser.add_argument("--eval-days", type=int, default=14, help="days at the end evaluated hourly")
     parser.add_argument("--rule", default="{}", help="JSON params merged into the default surge rule")
+    parser.add_argument("--log", help="append each seed's result to this JSON-lines file as it finishes")
+    parser.add_argument("--from-log", help="only summarise the seeds already in this JSON-lines file")
     args = parser.parse_args(argv)
     params = json.loads(args.rule)
-    runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for seed in _seeds(args.seeds):
-            runs.append(run_seed(seed, args.days, args.eval_days, params, Path(tmp)))
+    if args.from_log:
+        runs = [_load(line) for line in Path(args.from_log).read_text().splitlines() if line.strip()]
+        args.seeds = f"{min(r['seed'] for r in runs)}-{max(r['seed'] for r in runs)} ({len(runs)} seeds)"
+    else:
+        runs = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in _seeds(args.seeds):
+                runs.append(run_seed(seed, args.days, args.eval_days, params, Path(tmp)))
+                if args.log:
+                    with open(args.log, "a") as log:
+                        log.write(json.dumps(_dump(runs[-1])) + "\n")
     figures = summarise(runs)
     for name, value in figures.items():
         print(json.dumps({"figure": name, "value": round(value, 3), "target": TARGETS.get(name)}))
