@@ -166,3 +166,37 @@ def test_json_states_every_window(
     text = capsys.readouterr().out
     assert f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M} UTC" in text
     assert text.count("UTC") >= 5
+
+
+def _rule_store(tmp_path: object, days: int) -> tuple[Store, datetime]:
+    """Steady 1 event / 10 min at one site for ``days`` days, then 6 h of a tenfold surge there."""
+    now = DAY0 + timedelta(days=days, hours=12, minutes=5)
+    store = _open(tmp_path)
+    t0, t1 = int(DAY0.timestamp() * 1000), int(now.timestamp() * 1000)
+    steady = _feed(np.arange(t0, t1, 600_000, dtype=np.int64), people=3)
+    surge = _feed(np.arange(t1 - 6 * 3_600_000, t1, 60_000, dtype=np.int64), people=3)
+    surge["id"] = "s-" + surge["id"]
+    store.upsert_events(pd.concat([steady, surge], ignore_index=True))
+    return store, now
+
+
+@pytest.mark.parametrize("days", [2, 35])
+def test_surge_alerts_state_their_windows_and_never_fire_on_an_insufficient_baseline(tmp_path, days: int) -> None:  # type: ignore[no-untyped-def]
+    from data.alerts import save_rule
+    from layers.alerts import DEFAULT_RULES, evaluate_rules
+
+    store, now = _rule_store(tmp_path / "r.sqlite", days)
+    rule = next(r for r in DEFAULT_RULES if r.kind == "hotspot_surge")
+    save_rule(store, rule, now)  # type: ignore[arg-type]
+    loose = type(rule)(**{**rule.__dict__, "id": "loose", "params": {**rule.params, "combine": "or", "min_gi_bin": 0}})
+    save_rule(store, loose, now)  # type: ignore[arg-type]
+    opened = evaluate_rules(store, now).opened  # type: ignore[arg-type]
+    if days == 2:  # a same-weekday baseline needs 29 days: insufficient, so not even the loose rule fires
+        assert opened == []
+        return
+    assert "loose" in {a.rule_id for a in opened}  # one lone site is no Gi* cluster: only the loose rule
+    evidence = next(a for a in opened if a.rule_id == "loose").evidence
+    start, end = (datetime.fromisoformat(evidence[k]) for k in ("window_start", "window_end"))
+    assert end == now.replace(minute=0) and end - start == timedelta(hours=24)
+    ends = [datetime.fromisoformat(e) for _, e in evidence["baseline_windows"]]
+    assert [end - e for e in ends] == [timedelta(days=7 * i) for i in range(1, 5)]
