@@ -26,7 +26,7 @@ from geo.hotspots import HotspotSettings, hotspot_areas, hotspot_statistics, tou
 from geo.suppression import suppress_small_counts
 from geo.windows import CYCLES, WindowSpan, baseline_step, covered_baselines, floor_hour, slot_layout, window_spans
 from layers.geojson import feature_collection
-from layers.styles import statistic_key
+from layers.styles import COARSE_SUFFIX, statistic_key
 from layers.view import View
 
 
@@ -141,6 +141,7 @@ def _count(value: Any) -> int | None:
 
 
 def _cell_feature(row: dict[str, Any], view: View, baseline_windows: int) -> dict[str, Any]:
+    coarse = int(row["res"]) < view.res  # counted at a coarser cell: the events' locations are imprecise
     value = (
         row["current"]
         if view.statistic == "count"
@@ -163,7 +164,8 @@ def _cell_feature(row: dict[str, Any], view: View, baseline_windows: int) -> dic
             "gi_p": _num(row["gi_p"], 4),
             "gi_bin": int(row["gi_bin"]),
             "emerging": row["emerging"],
-            "_s": statistic_key(view.statistic, value),
+            "coarse": coarse,
+            "_s": statistic_key(view.statistic, value) + (COARSE_SUFFIX if coarse else ""),
         },
     }
 
@@ -221,7 +223,9 @@ def hotspots_features(
     if view.suppress and k:
         table, merged = split_small_counts(table, k)
     features = [_merged_feature(r, view, int(k or 0)) for r in merged.to_dict("records")]
-    features += [_cell_feature(r, view, settings.baseline_windows) for r in table.to_dict("records")]
+    cells = [_cell_feature(r, view, settings.baseline_windows) for r in table.to_dict("records")]
+    cells.sort(key=lambda f: not f["properties"]["coarse"])  # coarse cells first: finer ones draw on top
+    features += cells
     features += [_area_feature(a) for a in hotspot_areas(table, settings).itertuples()]
     return features
 
