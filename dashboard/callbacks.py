@@ -266,9 +266,17 @@ def describe_feature(feature: dict[str, Any] | None, layer: str) -> Any:
 
 
 def hotspot_legend_view(
-    metric: str | None, statistic: str | None, playback: dict[str, Any] | None
+    metric: str | None,
+    statistic: str | None,
+    playback: dict[str, Any] | None,
+    window: str | None = None,
+    cstart: str | None = None,
+    cend: str | None = None,
 ) -> tuple[str, list[Any]]:
-    """Return the hotspot legend's title and rows: the statistic's classes, or the fixed playback scale."""
+    """Return the hotspot legend's title and rows: the statistic's classes, or the fixed playback scale.
+
+    Outside playback a last row states the exact current window and its baseline windows (UTC).
+    """
     metric = metric or "events"
     if playback and playback.get("active"):
         breaks = tuple(int(b) for b in playback.get("breaks") or ())
@@ -276,16 +284,32 @@ def hotspot_legend_view(
         return title, legend_rows(hotspot_legend("count", breaks) if breaks else hotspot_legend("count"))
     statistic = statistic or "count"
     title = "Hotspots: " + STATISTIC_TITLES.get(statistic, "{metric}").format(metric=metric)
-    return title, legend_rows(hotspot_legend(statistic))
+    rows = legend_rows(hotspot_legend(statistic))
+    spans = _window_spans_text(window, cstart, cend, load_hotspot_settings()[0].baseline_windows) if window else []
+    if spans:
+        rows.append(
+            html.Div(
+                f"Window {spans[0]} UTC (complete hours); baseline {'; '.join(spans[1:])} "
+                "(a window before the data is missing, not zero)",
+                className="hbm-legend-row hbm-legend-windows",
+            )
+        )
+    return title, rows
 
 
 def _count_text(value: Any) -> str:
-    """Return a count as text; a withheld count (None: 1..k-1 for roles without raw) reads "under k"."""
+    """Return a count as text; a withheld count (None, or "<k" in a list) reads "under k"."""
+    if isinstance(value, str) and value.startswith("<"):
+        return f"under {value[1:]}"
     return "under k" if value is None else f"{value:,}"
 
 
-def _bars(windows: list[int | None], labels: list[str]) -> html.Div:
-    top = max(max((v or 0 for v in windows), default=0), 1)
+def _bar_value(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _bars(windows: list[int | str], labels: list[str]) -> html.Div:
+    top = max(max((v for v in windows if isinstance(v, int)), default=0), 1)
     rows = []
     for label, value in zip(labels, windows, strict=True):
         rows.append(
@@ -293,7 +317,10 @@ def _bars(windows: list[int | None], labels: list[str]) -> html.Div:
                 className="hbm-bar-row",
                 children=[
                     html.Span(label, className="hbm-bar-label"),
-                    html.Span(className="hbm-bar", style={"width": f"{100 * (value or 0) / top:.0f}%"}),
+                    html.Span(
+                        className="hbm-bar",
+                        style={"width": f"{100 * (value if isinstance(value, int) else 0) / top:.0f}%"},
+                    ),
                     html.Span(_count_text(value), className="hbm-bar-value"),
                 ],
             )
@@ -328,6 +355,21 @@ def event_kinds_text(
     return ", ".join(f"{kind} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
 
 
+def _window_spans_text(window: str | None, cstart: str | None, cend: str | None, baselines: int) -> list[str]:
+    """Return ``DD Mon HH:MM–HH:MM`` for the current window and each baseline (newest first), or [] if unknown."""
+    from geo.windows import baseline_step, floor_hour, window_spans
+
+    if baselines < 0:
+        return []
+    try:
+        start, end = window_bounds(window or "24h", datetime.now(UTC), cstart, cend)
+        cycle = load_hotspot_settings()[0].baseline_cycle
+        spans = window_spans(floor_hour(end), end - start, baseline_step(end - start, cycle), baselines, None)
+    except (HbmError, ValueError):
+        return []
+    return [f"{s.start:%d %b %H:%M}–{s.end:%d %b %H:%M}" for s in spans]
+
+
 def describe_hotspot(
     store: Store,
     props: dict[str, Any],
@@ -340,8 +382,15 @@ def describe_hotspot(
 ) -> Any:
     """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
     user = acting_user(user)
-    windows = [None if v is None else int(v) for v in props.get("windows") or []]
+    raw = list(props.get("windows") or [])
+    # None: a baseline window before the data (missing); "<k": withheld for a role without raw access.
+    windows = [v if isinstance(v, str) else 0 if v is None else int(v) for v in raw]
     labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + ["now"]
+    spans = _window_spans_text(window, cstart, cend, len(windows) - 1)
+    if spans:  # oldest first, as the bars; a window before the data is marked missing
+        labels = [f"{s} (no data yet)" if v is None else s for s, v in zip(spans[::-1], raw, strict=False)] + labels[
+            len(spans) :
+        ]
     rows = [
         (
             "change",
@@ -367,7 +416,7 @@ def describe_hotspot(
     return [
         html.Div(LAYERS["hotspots"].title, className="hbm-detail-layer"),
         html.Div(f"H3 cell {props.get('cell')} (res {props.get('res')})", className="hbm-detail-title"),
-        html.Div("Counts per window (oldest → now)", className="hbm-detail-layer"),
+        html.Div("Counts per window, UTC (oldest → now)", className="hbm-detail-layer"),
         _bars(windows, labels),
         html.Table(html.Tbody([html.Tr([html.Td(k), html.Td("—" if v is None else str(v))]) for k, v in rows])),
     ]
@@ -506,6 +555,16 @@ def register(app: Dash, store: Store, settings: AppSettings, read_store: Store |
         Input(Id.METRIC, "value"),
         Input(Id.STATISTIC, "value"),
         Input(Id.PLAYBACK_STATE, "data"),
+        Input(Id.WINDOW, "value"),
+        Input(Id.CUSTOM_START, "value"),
+        Input(Id.CUSTOM_END, "value"),
     )
-    def _legend(metric: str | None, statistic: str | None, playback: dict[str, Any] | None) -> tuple[str, Any]:
-        return hotspot_legend_view(metric, statistic, playback)
+    def _legend(
+        metric: str | None,
+        statistic: str | None,
+        playback: dict[str, Any] | None,
+        window: str | None,
+        cstart: str | None,
+        cend: str | None,
+    ) -> tuple[str, Any]:
+        return hotspot_legend_view(metric, statistic, playback, window, cstart, cend)

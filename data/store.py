@@ -397,6 +397,27 @@ class SqlStore(Store):
             rows = conn.execute(text(rollup.rollup_window_sql(res, bbox_sql)), params).all()
         return _window_frame(rows)
 
+    def first_event_time(self, bbox: BBox | None = None) -> datetime | None:
+        """Return when the data in ``bbox`` begins: the first live event there (None when there is none).
+
+        The rollup finds the hour (its bbox test uses each group's mean position); the events table
+        then gives the exact time within that hour.
+        """
+        _check_bbox(bbox)
+        params: dict[str, Any] = {}
+        bbox_sql = ""
+        if bbox is not None:
+            bbox_sql = " WHERE lng BETWEEN :w AND :e AND lat BETWEEN :s AND :n"
+            params.update(zip(("w", "s", "e", "n"), bbox, strict=True))
+        with self._connect() as conn:
+            hour = conn.execute(text(f"SELECT MIN(hour) FROM event_cell_hours{bbox_sql}"), params).scalar_one()
+            if hour is None:
+                return None
+            start = datetime.fromtimestamp(int(hour) * 3600, UTC)
+            where, more = self._event_filter(start, start + timedelta(hours=1), bbox)
+            raw = conn.execute(text(f"SELECT MIN(occurred_at) FROM events WHERE {where}"), more).scalar_one()
+        return self._time_value(raw) if raw is not None else start
+
     def cell_event_kinds(self, cell: int, start: datetime, end: datetime) -> pd.DataFrame:
         res = int(h3.get_resolution(h3.int_to_str(int(cell))))
         self._check_res(res)

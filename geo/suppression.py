@@ -139,9 +139,10 @@ def is_small_count(value: object, k: int) -> bool:
 
 
 def withhold_small_counts(props: dict, k: int) -> dict:
-    """Return a copy of ``props`` with every count in 1..k-1 replaced by None (shown as "under k").
+    """Return a copy of ``props`` with every count in 1..k-1 withheld (shown as "under k").
 
-    Applies to the keys in ``COUNT_KEYS`` (a list value is checked item by item). When any earlier
+    Applies to the keys in ``COUNT_KEYS``: a single value becomes None; an item of a list (the
+    windows, where None already means "before the data") becomes the text ``"<k"``. When any earlier
     window is withheld, the baseline mean and the change in percent are withheld too: together
     with the windows shown they would give the withheld values back. ``k <= 1`` changes nothing.
     """
@@ -153,7 +154,7 @@ def withhold_small_counts(props: dict, k: int) -> dict:
         if key not in COUNT_KEYS:
             continue
         if isinstance(value, list):
-            masked = [None if is_small_count(v, k) else v for v in value]
+            masked = [f"<{k}" if is_small_count(v, k) else v for v in value]  # None stays "missing"
             window_withheld |= masked != value
             out[key] = masked
         elif is_small_count(value, k):

@@ -9,12 +9,15 @@ Rule kinds and their parameters:
 
 - ``hotspot_surge``: ``res`` (H3 resolution), ``window`` (6h/24h/7d/30d), ``min_people``,
   ``categories`` (change categories that count, e.g. large_increase, new), ``min_gi_bin``,
-  ``combine`` ("and" or "or"). A cell is flagged when it has a listed category and/or a Gi*
-  bin of at least ``min_gi_bin``; flagged cells that touch form one surge, which fires when
-  its people in the window reach ``min_people``. The default rule uses "and": a rise that is
-  also a significant cluster. "or" is noisier: a busy crossing is a Gi* hot spot every day,
+  ``combine`` ("and" or "or"), optional ``cycle`` (the baseline cycle for this rule: auto,
+  daily, weekly, adjacent) and ``min_change_pct`` (a stricter rise than the category).
+  A cell is flagged when it has a listed category and/or a Gi* bin of at least
+  ``min_gi_bin``; flagged cells that touch form one surge, which fires when its people
+  in the window reach ``min_people``. The default rule uses "and": a rise that is also
+  a significant cluster. "or" is noisier: a busy crossing is a Gi* hot spot every day,
   and small cells swing by more than 25 % from one day to the next. A later surge is
-  the same alert when it shares or touches one of the alert's cells.
+  the same alert when it shares or touches one of the alert's cells. Cells whose baseline is too
+  short (``insufficient_baseline``) are never flagged.
 - ``distress_in_sar``: ``window``, ``kinds`` (default distress). Fires per SAR zone holding
   such an event; an event counts in the smallest zone that contains it.
 - ``crossing_closed``: fires when a crossing point's status changes to closed, and stays
@@ -53,7 +56,7 @@ from layers.view import WINDOWS, View
 DEFAULT_RULES = (
     Rule(
         id="surge-r6-24h",
-        name="Surge: large increase and a Gi* hot spot (95 %) at res 6, ≥ 50 people in 24 h",
+        name="Surge: ≥ +60 % on the same weekday and a Gi* hot spot (95 %) at res 6, ≥ 50 people in 24 h",
         kind="hotspot_surge",
         params={
             "res": 6,
@@ -62,9 +65,11 @@ DEFAULT_RULES = (
             "categories": ["large_increase", "new"],
             "min_gi_bin": 2,
             "combine": "and",
+            "cycle": "weekly",  # tuned on tests/benchmarks/alerts.py: market days are no surge
+            "min_change_pct": 60,  # +25 % is within a busy site's day-to-day noise
         },
         severity="critical",
-        clear_after_s=6 * 3600,
+        clear_after_s=24 * 3600,  # one surge, one alert: a dip of a few hours does not re-open it
     ),
     Rule(
         id="distress-in-sar",
@@ -137,18 +142,31 @@ def _window(params: dict[str, Any]) -> Any:
 
 
 def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
-    from layers.hotspots import flagged_groups, hotspot_table
+    from dataclasses import replace
+
+    from geo.hotspots import INSUFFICIENT
+    from geo.windows import CYCLES
+    from layers.hotspots import flagged_groups, hotspot_table, load_hotspot_settings
 
     p = rule.params
     res = int(p.get("res", 6))
     view = View(start=now - _window(p), end=now, resolution=res, bbox=region, metric="people")
-    table = hotspot_table(store, view)
+    settings, _k = load_hotspot_settings()
+    if "cycle" in p:
+        if p["cycle"] not in CYCLES:
+            raise AlertError(f"rule cycle {p['cycle']!r} must be one of {', '.join(CYCLES)}")
+        settings = replace(settings, baseline_cycle=p["cycle"])
+    table = hotspot_table(store, view, settings)
+    spans = table.attrs["windows"]
     rising = table["category"].isin(p.get("categories", ["large_increase"]))
+    if "min_change_pct" in p:  # a stricter rise than the category's threshold ("new" has no percentage)
+        rising &= (table["change_pct"] >= float(p["min_change_pct"])) | (table["category"] == "new")
     clustered = table["gi_bin"] >= int(p.get("min_gi_bin", 3))
     combine = p.get("combine", "or")
     if combine not in ("and", "or"):
         raise AlertError(f"rule combine {combine!r} must be 'and' or 'or'")
-    flagged = table[(rising & clustered) if combine == "and" else (rising | clustered)]
+    flagged = table[((rising & clustered) if combine == "and" else (rising | clustered))]
+    flagged = flagged[flagged["category"] != INSUFFICIENT]  # too short a baseline is never alerted on
     findings = []
     for group in flagged_groups(flagged):
         people, events = int(group["people"].sum()), int(group["events"].sum())
@@ -179,6 +197,11 @@ def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | N
                     "max_gi_z": round(float(group["gi_z"].max()), 2),
                     "resolution": res,
                     "window": p.get("window", "24h"),
+                    "window_start": spans[0].to_json()["start"],
+                    "window_end": spans[0].to_json()["end"],
+                    "baseline_windows": [
+                        [w["start"], w["end"]] for w in (s.to_json() for s in spans[1:]) if w["covered"]
+                    ],
                 },
             )
         )
