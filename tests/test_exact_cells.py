@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import h3
 import numpy as np
@@ -21,8 +20,6 @@ from shapely.geometry import Point
 from sqlalchemy import text
 
 from data import rollup
-from data.open import open_store
-from data.settings import load_store_settings
 from data.store import Store
 from geo.cells import STORED_RESOLUTIONS, cells_to_parents, points_to_all_cells, precision_limit_m
 
@@ -103,18 +100,21 @@ def test_stored_and_rolled_up_cells_contain_their_events(store: Store, points: l
 
 
 @pytest.fixture
-def old_store(tmp_path: Path) -> Store:
-    """A SQLite store as the code before direct cells left it: parent-derived cells, rollup keyed on h3_r7."""
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    store = open_store(load_store_settings(database_url=url))
-    store.init_schema()
+def old_store(store: Store) -> Store:
+    """A store (each backend) as the code before direct cells left it: parent-derived cells, rollup keyed on h3_r7."""
     rng = np.random.default_rng(3)
     lat, lng = rng.uniform(-2, 4, 300), rng.uniform(29, 35, 300)
     store.upsert(
         "events",
         [
-            {"id": f"o-{i}", "occurred_at": BASE + timedelta(minutes=i), "kind": "crossing", "people": 2,
-             "geometry": Point(lng[i], lat[i]), "source": "test"}
+            {
+                "id": f"o-{i}",
+                "occurred_at": BASE + timedelta(minutes=i),
+                "kind": "crossing",
+                "people": 2,
+                "geometry": Point(lng[i], lat[i]),
+                "source": "test",
+            }
             for i in range(300)
         ],
     )
@@ -123,8 +123,10 @@ def old_store(tmp_path: Path) -> Store:
         for i in range(300):
             parents = {f"h3_r{r}": int(cells_to_parents(fine[i : i + 1], r)[0]) for r in STORED_RESOLUTIONS}
             conn.execute(
-                text("UPDATE events SET h3_r4=:h3_r4, h3_r5=:h3_r5, h3_r6=:h3_r6, h3_r7=:h3_r7, h3_r8=:h3_r8 "
-                     "WHERE id=:id"),
+                text(
+                    "UPDATE events SET h3_r4=:h3_r4, h3_r5=:h3_r5, h3_r6=:h3_r6, h3_r7=:h3_r7, h3_r8=:h3_r8 "
+                    "WHERE id=:id"
+                ),
                 {**parents, "id": f"o-{i}"},
             )
         conn.exec_driver_sql("DROP TABLE event_cell_hours")
@@ -134,9 +136,8 @@ def old_store(tmp_path: Path) -> Store:
             "lng FLOAT NOT NULL, events INTEGER NOT NULL, people INTEGER NOT NULL, "
             "CONSTRAINT uq_event_cell_hours UNIQUE (hour, h3_r7, fit))"
         )
-        rollup.rebuild(conn, "sqlite", store._time_param)
-    store.dispose()
-    return open_store(load_store_settings(database_url=url))
+        rollup.rebuild(conn, store.dialect, store._time_param)
+    return store
 
 
 def test_an_old_store_is_reindexed_and_its_rollup_rebuilt(old_store: Store) -> None:
@@ -158,9 +159,16 @@ def test_an_old_store_is_reindexed_and_its_rollup_rebuilt(old_store: Store) -> N
     # Writes after the migration merge into the new key.
     old_store.upsert(
         "events",
-        [{"id": "o-new", "occurred_at": BASE + timedelta(minutes=5), "kind": "crossing", "people": 1,
-          "geometry": Point(31.0, 1.0), "source": "test"}],
+        [
+            {
+                "id": "o-new",
+                "occurred_at": BASE + timedelta(minutes=5),
+                "kind": "crossing",
+                "people": 1,
+                "geometry": Point(31.0, 1.0),
+                "source": "test",
+            }
+        ],
     )
     again = old_store.window_cell_counts(6, BASE + timedelta(hours=6), timedelta(hours=6), 1)
     assert int(again["events"].sum()) == 301
-    old_store.dispose()
