@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from dashboard.logs import configure_logging
 from dashboard.settings import AppSettings, load_app_settings
@@ -143,9 +145,23 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class CoordinateArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser that takes ``-1.0,29.99`` or ``-10,30,5,40`` as an option's value, not as an option.
+
+    argparse (before Python 3.13) treats any word starting with ``-`` as an option unless it is one plain
+    negative number, so every southern or western coordinate list failed with "expected one argument".
+    No hbm option looks like a number, so a word starting with ``-`` and a digit is always a value
+    (the rule Python 3.13 adopted). Subcommand parsers inherit the class.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser."""
-    parser = argparse.ArgumentParser(prog="hbm", description="Humanitarian border management dashboard")
+    parser = CoordinateArgumentParser(prog="hbm", description="Humanitarian border management dashboard")
     sub = parser.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", help="manage the store").add_subparsers(dest="db_command", required=True)
     db.add_parser("init", help="create the schema (safe to repeat)").set_defaults(func=cmd_db_init)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from data.records import EVENT_COLUMNS, FIELDS, events_frame, prepare_events, pr
 from data.schema import GLOBAL_REVISION, H3_COLUMNS, LAYER_TABLES, build_metadata
 from geo.cells import STORED_RESOLUTIONS
 from geo.errors import HbmError, InvalidView, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 BBox = tuple[float, float, float, float]  # west, south, east, north (lng/lat, EPSG:4326)
 
@@ -212,6 +215,9 @@ class SqlStore(Store):
             self.metadata.create_all(conn)
             self._add_missing_columns(conn)
             self._init_triggers(conn)
+            if rollup.needs_direct_cells(conn):  # a store from before direct cells: re-index and rebuild
+                n = rollup.reindex_cells(conn, self.dialect, self._time_param, self.metadata)
+                log.warning("re-indexed the H3 cells of %d events directly and rebuilt the hourly rollup", n)
             rolled = conn.execute(text("SELECT 1 FROM event_cell_hours LIMIT 1")).first()
             if not rolled and conn.execute(text("SELECT 1 FROM events LIMIT 1")).first():
                 rollup.rebuild(conn, self.dialect, self._time_param)  # a store from before the rollup existed
