@@ -62,7 +62,7 @@ def test_batch_with_good_and_bad_items_gets_per_item_results(store: Store) -> No
     items = [
         GOOD,
         {**GOOD, "id": "api-2", "people": -1},
-        {**GOOD, "id": "api-3", "lat": 131.2, "lon": 2.5},
+        {**GOOD, "id": "api-3", "lat": 31.2, "lon": 2.5},
         {**GOOD, "id": "api-4", "kind": "teleport", "occurred_at": "soon"},
     ]
     answer = client_for(store).post(EVENTS_PATH, json=items, headers=AUTH)

@@ -30,7 +30,7 @@ def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     rows = [
         {
             "id": f"az{i}",
-            "occurred_at": now - timedelta(minutes=10 + i),
+            "occurred_at": now - timedelta(hours=2, minutes=i),  # complete hours: windows end at the last whole hour
             "kind": "crossing",
             "people": 3,
             "geometry": Point(-110.4 - 0.01 * i, 31.7 + 0.01 * i),
@@ -40,7 +40,7 @@ def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     ] + [
         {
             "id": f"rw{i}",
-            "occurred_at": now - timedelta(minutes=10 + i),
+            "occurred_at": now - timedelta(hours=2, minutes=i),  # complete hours: windows end at the last whole hour
             "kind": "distress",
             "people": 2,
             "geometry": Point(29.99 + 0.01 * i, -1.0 - 0.01 * i),

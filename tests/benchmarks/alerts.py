@@ -209,6 +209,23 @@ def _seeds(text: str) -> list[int]:
     return list(range(int(first), int(last or first) + 1))
 
 
+
+# The convention of tests/benchmarks/report.py: CI runs every benchmark at small scale.
+SMALL_ARGS: tuple[str, ...] = ("--seeds", "3", "--days", "30", "--eval-days", "2")
+FIGURES: tuple[str, ...] = (
+    "surges",
+    "detect_50",
+    "detect_100",
+    "detect_300",
+    "median_delay_h",
+    "p90_delay_h",
+    "false_per_region_week",
+    "null_region_weeks",
+    "alerts_per_surge",
+    "exactly_one_share",
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
