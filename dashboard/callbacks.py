@@ -16,8 +16,9 @@ from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
+from layers.i18n import _, field_label, fill, value_label
 from layers.refresh import RefreshResult, refresh
-from layers.styles import STATISTIC_TITLES, hotspot_legend
+from layers.styles import hotspot_legend, hotspot_title
 from layers.view import View, snap_bbox, window_bounds
 
 LAYER_ORDER = tuple(LAYER_IDS)
@@ -83,15 +84,13 @@ def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[An
     )
     events = f"{result.events:,}" if result.events is not None else "…"
     people = f"{result.people:,}" if result.people is not None else "…"
-    return [
-        "Data as of ",
-        html.B(as_of),
-        " · ",
-        html.B(events, id="status-events"),
-        " events · ",
-        html.B(people),
-        f" people in {label}",
-    ]
+    return fill(
+        _("Data as of {as_of} · {events} events · {people} people in {window}"),
+        as_of=html.B(as_of),
+        events=html.B(events, id="status-events"),
+        people=html.B(people),
+        window=label,
+    )
 
 
 def refresh_map(
@@ -140,10 +139,9 @@ def refresh_map(
         result = refresh(store, view, keys, skip=("hotspots",) if playing else ())
     except StoreUnavailable as exc:
         since = client.get("failing_since") or now.strftime("%H:%M:%S UTC")
-        text = (
-            f"Store unreachable since {since}: showing the last good data; retrying every "
-            f"{settings.refresh_seconds:g} s. ({exc})"
-        )
+        text = _(
+            "Store unreachable since {since}: showing the last good data; retrying every {seconds} s. ({error})"
+        ).format(since=since, seconds=f"{settings.refresh_seconds:g}", error=exc)
         return (
             *unchanged,
             no_update,
@@ -171,16 +169,16 @@ def refresh_map(
 def describe_feature(feature: dict[str, Any] | None, layer: str) -> Any:
     """Return a table of a clicked feature's properties; all values rendered as text."""
     if not feature:
-        return "Click a crossing point, route, hotspot cell or SAR zone."
+        return _("Click a crossing point, route, hotspot cell or SAR zone.")
     props = feature.get("properties") or {}
-    title = props.get("name") or (f"H3 cell {props.get('cell')}" if layer == "hotspots" else layer)
+    title = props.get("name") or (_("H3 cell {cell}").format(cell=props.get("cell")) if layer == "hotspots" else layer)
     rows = [
-        html.Tr([html.Td(key.replace("_", " ")), html.Td("—" if value is None else str(value))])
+        html.Tr([html.Td(field_label(key)), html.Td(value_label(value))])
         for key, value in props.items()
         if key not in HIDDEN_PROPS
     ]
     return [
-        html.Div(LAYERS[layer].title, style={"color": "#93a4b5"}),
+        html.Div(_(LAYERS[layer].title), style={"color": "#93a4b5"}),
         html.Div(str(title), style={"fontSize": "18px", "fontWeight": 700, "margin": "2px 0 6px"}),
         html.Table(html.Tbody(rows)),
     ]
@@ -193,11 +191,13 @@ def hotspot_legend_view(
     metric = metric or "events"
     if playback and playback.get("active"):
         breaks = tuple(int(b) for b in playback.get("breaks") or ())
-        title = f"Playback: {metric} per H3 cell ({playback.get('mode', 'windowed')}, fixed scale)"
+        mode = {"windowed": _("windowed"), "cumulative": _("cumulative")}.get(str(playback.get("mode", "windowed")))
+        title = _("Playback: {metric} per H3 cell ({mode}, fixed scale)").format(
+            metric=value_label(metric), mode=mode or playback.get("mode")
+        )
         return title, legend_rows(hotspot_legend("count", breaks) if breaks else hotspot_legend("count"))
     statistic = statistic or "count"
-    title = "Hotspots: " + STATISTIC_TITLES.get(statistic, "{metric}").format(metric=metric)
-    return title, legend_rows(hotspot_legend(statistic))
+    return hotspot_title(statistic, metric), legend_rows(hotspot_legend(statistic))
 
 
 def _bars(windows: list[int], labels: list[str]) -> html.Div:
@@ -229,19 +229,19 @@ def event_kinds_text(
     cell_id = h3.str_to_int(str(cell))
     restricted = not can(user, RAW)
     if restricted and h3.get_resolution(h3.int_to_str(cell_id)) > max_res:
-        return f"hidden (finer than H3 res {max_res})"
+        return _("hidden (finer than H3 res {res})").format(res=max_res)
     table = store.cell_event_kinds(cell_id, start, end)
     rows = list(zip(table["kind"], table["events"], table["people"], strict=True))
     if restricted:
         total = sum(int(p or 0) for _k, _e, p in rows)
         if 0 < total < k:
-            return f"suppressed (fewer than {k} people)"
+            return _("suppressed (fewer than {k} people)").format(k=k)
         shown = [r for r in rows if int(r[2] or 0) >= k]
-        text = ", ".join(f"{kind} {int(n):,}" for kind, n, _p in shown[:4])
+        text = ", ".join(f"{value_label(kind)} {int(n):,}" for kind, n, _p in shown[:4])
         if len(shown) < len(rows):
-            text = (text + ", " if text else "") + f"other kinds (each under {k} people)"
+            text = (text + ", " if text else "") + _("other kinds (each under {k} people)").format(k=k)
         return text or "—"
-    return ", ".join(f"{kind} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
+    return ", ".join(f"{value_label(kind)} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
 
 
 def describe_hotspot(
@@ -257,18 +257,18 @@ def describe_hotspot(
     """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
     user = acting_user(user)
     windows = [int(v) for v in props.get("windows") or []]
-    labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + ["now"]
+    labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + [_("now")]
     rows = [
         (
-            "change",
-            f"{props.get('category', '—')}".replace("_", " ")
+            _("change"),
+            value_label(props.get("category"))
             + (f" ({props['change_pct']:+.0f} %)" if props.get("change_pct") is not None else ""),
         ),
-        ("baseline mean", props.get("baseline_mean")),
+        (_("baseline mean"), props.get("baseline_mean")),
         ("Gi* z / p", f"{props.get('gi_z')} / {props.get('gi_p')}"),
-        ("Gi* bin", props.get("gi_bin")),
-        ("trend", str(props.get("emerging", "—")).replace("_", " ")),
-        ("events / people", f"{props.get('events', 0):,} / {props.get('people', 0):,}"),
+        (_("Gi* bin"), props.get("gi_bin")),
+        (_("trend"), value_label(props.get("emerging"))),
+        (_("events / people"), f"{props.get('events', 0):,} / {props.get('people', 0):,}"),
     ]
     kinds: Any = "—"
     try:
@@ -276,12 +276,15 @@ def describe_hotspot(
         k = k if k is not None else load_hotspot_settings()[1]
         kinds = event_kinds_text(store, props["cell"], start, end, user, max_res, k)
     except (HbmError, ValueError, KeyError, TypeError):
-        kinds = "unavailable"
-    rows.append(("top kinds", kinds))
+        kinds = _("unavailable")
+    rows.append((_("top kinds"), kinds))
     return [
-        html.Div(LAYERS["hotspots"].title, style={"color": "#93a4b5"}),
-        html.Div(f"H3 cell {props.get('cell')} (res {props.get('res')})", className="hbm-detail-title"),
-        html.Div("Counts per window (oldest → now)", style={"color": "#93a4b5", "fontSize": "13px"}),
+        html.Div(_(LAYERS["hotspots"].title), style={"color": "#93a4b5"}),
+        html.Div(
+            _("H3 cell {cell} (res {res})").format(cell=props.get("cell"), res=props.get("res")),
+            className="hbm-detail-title",
+        ),
+        html.Div(_("Counts per window (oldest → now)"), style={"color": "#93a4b5", "fontSize": "13px"}),
         _bars(windows, labels),
         html.Table(html.Tbody([html.Tr([html.Td(k), html.Td("—" if v is None else str(v))]) for k, v in rows])),
     ]
@@ -292,14 +295,18 @@ def role_controls(user: User | None, max_res: int) -> tuple[list[dict[str, Any]]
 
     Only a convenience: the server clamps every View whatever the controls say (``clamp_view``).
     """
-    label = " merge cells under k people"
-    options = [{"label": "auto (zoom)", "value": "auto"}]
+    label = " " + _("merge cells under k people")
+    options = [{"label": _("auto (zoom)"), "value": "auto"}]
     if can(user, RAW):
-        options += [{"label": f"res {r}", "value": str(r)} for r in range(4, 10)]
+        options += [{"label": _("res {r}").format(r=r), "value": str(r)} for r in range(4, 10)]
         return options, [{"label": label, "value": "on"}], no_update
-    options += [{"label": f"res {r}", "value": str(r)} for r in range(4, max_res + 1)]
-    role = user.role if user else "anonymous"
-    forced = {"label": f"{label} (always on for the {role} role)", "value": "on", "disabled": True}
+    options += [{"label": _("res {r}").format(r=r), "value": str(r)} for r in range(4, max_res + 1)]
+    role = value_label(user.role) if user else _("anonymous")
+    forced = {
+        "label": " " + _("merge cells under k people (always on for the {role} role)").format(role=role),
+        "value": "on",
+        "disabled": True,
+    }
     return options, [forced], ["on"]
 
 

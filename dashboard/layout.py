@@ -8,11 +8,13 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.auth import header_items
+from dashboard.i18n import language_selector
 from dashboard.ids import LAYER_IDS, Id
 from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.features import LAYERS
+from layers.i18n import _
 from layers.styles import STYLES, legend_entries
 from layers.view import DEFAULT_WINDOW, WINDOWS
 
@@ -47,10 +49,10 @@ def legend() -> html.Div:
     """Return the legend: one section per layer, built from the same styles the map uses."""
     sections = []
     for name in reversed(LAYER_ORDER):
-        title: Any = LAYERS[name].title
+        title: Any = _(LAYERS[name].title)
         rows: Any = legend_rows(legend_entries(name))
         if name == "hotspots":
-            title = html.Span(id=Id.HOTSPOT_LEGEND_TITLE, children="Hotspots: events per H3 cell")
+            title = html.Span(id=Id.HOTSPOT_LEGEND_TITLE, children=_("Hotspots: events per H3 cell"))
             rows = [html.Div(rows, id=Id.HOTSPOT_LEGEND)]
         sections.append(html.Div([html.H4(title), *rows], className="hbm-legend-section"))
     return html.Div(sections, id=Id.LEGEND)
@@ -66,7 +68,7 @@ def _layer(name: str) -> dl.Overlay:
     }
     if name == "crossing_points":
         props["pointToLayer"] = {"variable": "hbm.crossingPoint"}
-    return dl.Overlay(dl.GeoJSON(**props), name=LAYERS[name].title, checked=True)
+    return dl.Overlay(dl.GeoJSON(**props), name=_(LAYERS[name].title), checked=True)
 
 
 def initial_zoom(region: tuple[float, float, float, float], width_px: int = 1100, height_px: int = 760) -> int:
@@ -92,7 +94,7 @@ def map_component(settings: AppSettings) -> dl.MapContainer:
                 data=basemap_geojson(settings.region),
                 style={"variable": "hbm.basemapStyle"},
                 interactive=False,
-                attribution=ATTRIBUTION,
+                attribution=_(ATTRIBUTION),
             )
         )
     children.append(
@@ -128,14 +130,14 @@ def _segmented(component_id: str, options: list[tuple[str, str]], value: str) ->
 
 def controls() -> html.Div:
     """Return the time window, metric and resolution controls (all keyboard reachable)."""
-    windows = [(w, w) for w in WINDOWS] + [("custom", "custom")]
-    resolutions = [{"label": "auto (zoom)", "value": "auto"}] + [
-        {"label": f"res {r}", "value": str(r)} for r in range(4, 10)
+    windows = [(w, w) for w in WINDOWS] + [("custom", _("custom"))]
+    resolutions = [{"label": _("auto (zoom)"), "value": "auto"}] + [
+        {"label": _("res {r}").format(r=r), "value": str(r)} for r in range(4, 10)
     ]
     return html.Div(
         className="hbm-controls",
         children=[
-            html.Label("Window", htmlFor=Id.WINDOW),
+            html.Label(_("Window"), htmlFor=Id.WINDOW),
             _segmented(Id.WINDOW, windows, DEFAULT_WINDOW),
             html.Span(
                 id=Id.CUSTOM_BOX,
@@ -144,27 +146,27 @@ def controls() -> html.Div:
                     dcc.Input(
                         id=Id.CUSTOM_START,
                         type="text",
-                        placeholder="from YYYY-MM-DD HH:MM",
+                        placeholder=_("from YYYY-MM-DD HH:MM"),
                         debounce=True,
                     ),
-                    dcc.Input(id=Id.CUSTOM_END, type="text", placeholder="to (blank = now)", debounce=True),
+                    dcc.Input(id=Id.CUSTOM_END, type="text", placeholder=_("to (blank = now)"), debounce=True),
                 ],
             ),
-            html.Label("Hotspots by", htmlFor=Id.METRIC),
-            _segmented(Id.METRIC, [("events", "events"), ("people", "people")], "events"),
-            html.Label("Colour by", htmlFor=Id.STATISTIC),
+            html.Label(_("Hotspots by"), htmlFor=Id.METRIC),
+            _segmented(Id.METRIC, [("events", _("events")), ("people", _("people"))], "events"),
+            html.Label(_("Colour by"), htmlFor=Id.STATISTIC),
             _segmented(
                 Id.STATISTIC,
-                [("count", "count"), ("change", "change"), ("gi", "Gi*"), ("emerging", "trend")],
+                [("count", _("count")), ("change", _("change")), ("gi", "Gi*"), ("emerging", _("trend"))],
                 "count",
             ),
             dcc.Checklist(
                 id=Id.SUPPRESS,
-                options=[{"label": " merge cells under k people", "value": "on"}],
+                options=[{"label": " " + _("merge cells under k people"), "value": "on"}],
                 value=[],
                 className="hbm-check",
             ),
-            html.Label("H3", htmlFor=Id.RESOLUTION),
+            html.Label(_("H3 resolution"), htmlFor=Id.RESOLUTION),
             dcc.Dropdown(
                 id=Id.RESOLUTION,
                 options=resolutions,
@@ -181,21 +183,22 @@ def controls() -> html.Div:
 def build_layout(settings: AppSettings) -> html.Div:
     """Return the whole page."""
     aria_live: dict[str, Any] = {"aria-live": "polite"}
-    badge = [html.Span("SYNTHETIC DEMO DATA", className="hbm-synthetic")] if settings.synthetic else []
+    badge = [html.Span(_("SYNTHETIC DEMO DATA"), className="hbm-synthetic")] if settings.synthetic else []
     return html.Div(
         className="hbm-app",
         children=[
             html.Div(
                 className="hbm-header",
                 children=[
-                    html.Span(settings.title, className="hbm-title"),
+                    html.Span(_(settings.title), className="hbm-title"),
                     *badge,
                     *header_items(settings),  # "DEMO — no login", or the signed-in user and Log out (issue 7)
+                    language_selector(),
                     html.Span(id=Id.ALERT_BADGE, className="hbm-alert-badge", role="status"),
                     html.Span(
                         id=Id.STATUS,
                         className="hbm-status",
-                        children="Loading…",
+                        children=_("Loading…"),
                         **aria_live,
                     ),
                 ],
@@ -209,21 +212,21 @@ def build_layout(settings: AppSettings) -> html.Div:
                     html.Div(
                         className="hbm-side",
                         children=[
-                            html.H3("Selected"),
+                            html.H3(_("Selected")),
                             html.Div(
                                 id=Id.DETAILS,
                                 className="hbm-details",
-                                children="Click a crossing point, route, hotspot cell or SAR zone.",
+                                children=_("Click a crossing point, route, hotspot cell or SAR zone."),
                             ),
                             *[
                                 html.Details(
-                                    [html.Summary(panel.TITLE), panel.layout(settings)],
+                                    [html.Summary(_(panel.TITLE)), panel.layout(settings)],
                                     className="hbm-panel",
                                     open=True,
                                 )
                                 for panel in load_panels()
                             ],
-                            html.H3("Legend"),
+                            html.H3(_("Legend")),
                             legend(),
                         ],
                     ),
@@ -232,8 +235,8 @@ def build_layout(settings: AppSettings) -> html.Div:
             html.Div(
                 className="hbm-footer",
                 children=[
-                    f"{ATTRIBUTION}. "
-                    + ("All data shown is SYNTHETIC (demo generator)." if settings.synthetic else ""),
+                    _(ATTRIBUTION) + ". "
+                    + (_("All data shown is SYNTHETIC (demo generator).") if settings.synthetic else ""),
                 ],
             ),
             dcc.Interval(id=Id.INTERVAL, interval=int(settings.refresh_seconds * 1000)),

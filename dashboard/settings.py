@@ -35,6 +35,7 @@ class AppSettings(BaseSettings):
     synthetic: bool = False
     # Sign-in (issue 7): on unless turned off; `hbm demo` always turns it off, `hbm serve` warns loudly when off.
     auth: bool = True
+    language: str = "en"  # HBM_LANGUAGE: en, fr or ar; each user's own choice overrides it (issue 12)
     viewer_max_res: int = Field(6, ge=4, le=9)  # HBM_VIEWER_MAX_RES: finest H3 resolution for roles without raw
 
     @field_validator("region_bbox")
@@ -42,6 +43,16 @@ class AppSettings(BaseSettings):
     def _valid_bbox(cls, value: str) -> str:
         parse_bbox(value)
         return value
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from layers.i18n import LANGUAGES, normalise_language
+
+        code = normalise_language(value)
+        if code is None:
+            raise ConfigError(f"HBM_LANGUAGE {value!r} is not supported; use one of {', '.join(LANGUAGES)}")
+        return code
 
     @field_validator("tile_url")
     @classmethod

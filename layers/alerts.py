@@ -46,6 +46,7 @@ from data.alerts import (
     write_alert,
 )
 from data.store import BBox, SqlStore
+from layers.i18n import _, ngettext
 from layers.view import WINDOWS, View
 
 DEFAULT_RULES = (
@@ -331,3 +332,27 @@ class AlertMonitor:
             return result
         finally:
             self._lock.release()
+
+
+def alert_title(alert: Alert) -> str:
+    """Return an alert's title in the language in force, rebuilt from its evidence (the stored English title else).
+
+    The stored title stays English (audit, CLI, API); the panel and badge rebuild it from the
+    evidence, which holds every value the title names.
+    """
+    ev, kind = alert.evidence or {}, alert.subject.split(":", 1)[0]
+    try:
+        if kind == "surge":
+            return _("Surge: {people} people, {events} events in {window}, {cells} cells").format(
+                people=f"{int(ev['people']):,}", events=f"{int(ev['events']):,}", window=ev["window"], cells=ev["cells"]
+            )
+        if kind == "sar":
+            n = int(ev["events"])
+            return ngettext("{n} distress event in {zone}", "{n} distress events in {zone}", n).format(
+                n=n, zone=ev["zone_name"]
+            )
+        if kind == "crossing":
+            return _("Crossing point {name} is closed").format(name=ev["name"])
+    except (KeyError, TypeError, ValueError):
+        pass
+    return alert.title

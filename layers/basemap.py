@@ -12,8 +12,9 @@ from shapely.geometry import box, mapping
 
 from data.store import BBox
 from geo.topojson import topology_to_geometries
+from layers.i18n import N_
 
-ATTRIBUTION = "Boundaries: Natural Earth (public domain) via world-atlas"
+ATTRIBUTION = N_("Boundaries: Natural Earth (public domain) via world-atlas")
 
 
 @lru_cache(maxsize=1)

@@ -31,10 +31,11 @@ from dashboard.settings import AppSettings
 from data.alerts import Alert, acknowledge, get_alert, list_alerts
 from data.store import SqlStore, Store, as_sql_store
 from geo.errors import HbmError
-from layers.alerts import AlertMonitor, ensure_default_rules
+from layers.alerts import AlertMonitor, alert_title, ensure_default_rules
 from layers.hotspots import load_hotspot_settings
+from layers.i18n import N_, _, field_label, format_time, ngettext, value_label
 
-TITLE = "Alerts"
+TITLE = N_("Alerts")
 LIST = "alerts-list"
 WHO = "alerts-who"
 WHO_BOX = "alerts-who-box"
@@ -54,11 +55,11 @@ def layout(settings: AppSettings) -> html.Div:
         [
             html.Div(
                 [
-                    html.Label("On watch (for acknowledgements)", htmlFor=WHO, className="hbm-field-label"),
+                    html.Label(_("On watch (for acknowledgements)"), htmlFor=WHO, className="hbm-field-label"),
                     dcc.Input(
                         id=WHO,
                         type="text",
-                        placeholder="name or call sign",
+                        placeholder=_("name or call sign"),
                         maxLength=80,
                         persistence=True,
                         persistence_type="local",
@@ -69,7 +70,7 @@ def layout(settings: AppSettings) -> html.Div:
             ),
             html.Div(id=ROLE_NOTE, className="hbm-muted"),
             html.Div(id=MESSAGE, className="hbm-view-error", role="alert"),
-            html.Div(id=LIST, className="hbm-alerts", children="No alerts yet."),
+            html.Div(id=LIST, className="hbm-alerts", children=_("No alerts yet.")),
             dcc.Store(id=ACKED, data=0),
             dcc.Store(id=SIGNATURE, data=""),
         ]
@@ -77,13 +78,13 @@ def layout(settings: AppSettings) -> html.Div:
 
 
 def _when(t: datetime | None) -> str:
-    return "—" if t is None else t.astimezone(UTC).strftime("%d %b %H:%M UTC")
+    return "—" if t is None else format_time(t)
 
 
 def _evidence_value(key: str, value: Any, small_k: int | None) -> str:
     if small_k and key == "people" and isinstance(value, int) and 0 < value < small_k:
-        return f"fewer than {small_k}"  # small counts stay hidden from roles without raw access
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        return _("fewer than {k}").format(k=small_k)  # small counts stay hidden from roles without raw access
+    return ", ".join(map(value_label, value)) if isinstance(value, list) else value_label(value)
 
 
 def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None) -> html.Div:
@@ -92,34 +93,42 @@ def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None)
     ``can_ack`` False shows a disabled Acknowledge button; ``small_k`` hides people counts under k.
     """
     evidence = [
-        html.Tr([html.Td(str(k).replace("_", " ")), html.Td(_evidence_value(str(k), v, small_k))])
+        html.Tr([html.Td(field_label(str(k))), html.Td(_evidence_value(str(k), v, small_k))])
         for k, v in alert.evidence.items()
         if k != "event_ids"
     ]
     if alert.acked_by:
-        ack: Any = html.Span(f"Acknowledged by {alert.acked_by}, {_when(alert.acked_at)}", className="hbm-acked")
+        ack: Any = html.Span(
+            _("Acknowledged by {who}, {when}").format(who=alert.acked_by, when=_when(alert.acked_at)),
+            className="hbm-acked",
+        )
     elif can_ack:
-        ack = html.Button("Acknowledge", id={"type": ACK, "id": alert.id}, className="hbm-button", n_clicks=0)
+        ack = html.Button(_("Acknowledge"), id={"type": ACK, "id": alert.id}, className="hbm-button", n_clicks=0)
     else:
         ack = html.Button(
-            "Acknowledge",
+            _("Acknowledge"),
             id={"type": ACK, "id": alert.id},
             className="hbm-button",
             n_clicks=0,
             disabled=True,
-            title="Your role may not acknowledge alerts",
+            title=_("Your role may not acknowledge alerts"),
         )
-    state = "open" if alert.status == "open" else f"closed {_when(alert.closed_at)}"
+    state = _("open") if alert.status == "open" else _("closed {when}").format(when=_when(alert.closed_at))
     return html.Div(
         className=f"hbm-alert sev-{alert.severity} {'acked' if alert.acked_by else 'unacked'} {alert.status}",
         children=[
-            html.Div([html.B(alert.severity.upper()), f" · {state}"], className="hbm-alert-head"),
-            html.Div(alert.title, className="hbm-alert-title"),
-            html.Div(f"Opened {_when(alert.opened_at)} · updated {_when(alert.updated_at)}", className="hbm-muted"),
+            html.Div([html.B(value_label(alert.severity).upper()), f" · {state}"], className="hbm-alert-head"),
+            html.Div(alert_title(alert), className="hbm-alert-title"),
+            html.Div(
+                _("Opened {opened} · updated {updated}").format(
+                    opened=_when(alert.opened_at), updated=_when(alert.updated_at)
+                ),
+                className="hbm-muted",
+            ),
             html.Table(html.Tbody(evidence), className="hbm-evidence"),
             html.Div(
                 [
-                    html.Button("Show on map", id={"type": FLY, "id": alert.id}, className="hbm-button", n_clicks=0),
+                    html.Button(_("Show on map"), id={"type": FLY, "id": alert.id}, className="hbm-button", n_clicks=0),
                     ack,
                 ],
                 className="hbm-alert-actions",
@@ -134,8 +143,10 @@ def badge(alerts: list[Alert]) -> tuple[str, str]:
     if not unacked:
         return "", "hbm-alert-badge"
     worst = "critical" if any(a.severity == "critical" for a in unacked) else unacked[0].severity
-    noun = "alert" if len(unacked) == 1 else "alerts"
-    return f"⚠ {len(unacked)} new {noun}: {unacked[0].title}", f"hbm-alert-badge show sev-{worst}"
+    text = ngettext("⚠ {n} new alert: {title}", "⚠ {n} new alerts: {title}", len(unacked)).format(
+        n=len(unacked), title=alert_title(unacked[0])
+    )
+    return text, f"hbm-alert-badge show sev-{worst}"
 
 
 def alerts_view(
@@ -154,7 +165,7 @@ def alerts_view(
         try:
             monitor.maybe_evaluate(now, store.revisions()["_all"].revision)
         except HbmError as exc:
-            message = f"Rules not evaluated: {exc}"
+            message = _("Rules not evaluated: {error}").format(error=exc)
         if monitor.last_errors:
             message = "; ".join(monitor.last_errors)
     alerts = list_alerts(store, status="open") + [
@@ -162,7 +173,7 @@ def alerts_view(
     ]
     small_k = None if can(user, RAW) else load_hotspot_settings()[1]
     can_ack = can(user, ACK_ALERTS)
-    cards: Any = [render_alert(a, can_ack, small_k) for a in alerts] or "No open or recent alerts."
+    cards: Any = [render_alert(a, can_ack, small_k) for a in alerts] or _("No open or recent alerts.")
     text, cls = badge(alerts)
     signature = "|".join(f"{a.id}:{a.updated_at.isoformat()}:{a.status}:{a.acked_by}" for a in alerts)
     return cards, text, cls, message, signature
@@ -192,10 +203,10 @@ def who_controls(user: User | None) -> tuple[dict[str, str], str]:
     if user == DEMO_USER:
         return {}, ""
     if user is None:
-        return {"display": "none"}, "Sign in to acknowledge alerts."
+        return {"display": "none"}, _("Sign in to acknowledge alerts.")
     if not can(user, ACK_ALERTS):
         return {"display": "none"}, denied_text(user, ACK_ALERTS)
-    return {"display": "none"}, f"Acknowledging as {user.name}."
+    return {"display": "none"}, _("Acknowledging as {name}.").format(name=user.name)
 
 
 def register(app: Dash, store: Store, settings: AppSettings) -> None:

@@ -49,10 +49,11 @@ from layers.exports import EXTENSIONS, MEDIA_TYPES, run_export
 from layers.exports.collect import Page
 from layers.exports.settings import ExportSettings, load_export_settings
 from layers.features import LAYERS
+from layers.i18n import N_, _
 from layers.view import LAYER_NAMES, View
 from layers.view_io import query_fields, view_from_query, view_to_dict, view_to_json, view_to_query
 
-TITLE = "Briefing exports"
+TITLE = N_("Briefing exports")
 WHO = "dashboard"
 VIEW_FORMAT = "view"
 IMAGE_FORMATS = ("pdf", "png")
@@ -166,7 +167,7 @@ def overlays_to_layers(overlays: list[str] | None) -> frozenset[str]:
     """Return the layer names of the overlays shown (all layers when the browser has not reported yet)."""
     if overlays is None:
         return frozenset(LAYER_NAMES)
-    titles = {LAYERS[name].title: name for name in LAYER_NAMES}
+    titles = {LAYERS[name].title: name for name in LAYER_NAMES} | {_(LAYERS[name].title): name for name in LAYER_NAMES}
     return frozenset(titles[t] for t in overlays if t in titles)
 
 

@@ -32,9 +32,11 @@ from dashboard.settings import AppSettings
 from data.store import Store
 from geo.errors import HbmError
 from layers.hotspots import load_hotspot_settings
+from layers.i18n import N_, _, format_time, ngettext
 from layers.playback import MODES, STEPS, Playback, load_playback
 
-TITLE = "Time playback"
+TITLE = N_("Time playback")
+MODE_LABELS = {"windowed": N_("windowed"), "cumulative": N_("cumulative")}
 TOGGLE = "playback-toggle"
 MODE = "playback-mode"
 STEP = "playback-step"
@@ -76,7 +78,7 @@ def layout(settings: AppSettings) -> html.Div:
         [
             dcc.Checklist(
                 id=TOGGLE,
-                options=[{"label": " play back the hotspot layer", "value": "on"}],
+                options=[{"label": " " + _("play back the hotspot layer"), "value": "on"}],
                 value=[],
                 className="hbm-check",
             ),
@@ -84,14 +86,14 @@ def layout(settings: AppSettings) -> html.Div:
                 [
                     dcc.RadioItems(
                         id=MODE,
-                        options=[{"label": m, "value": m} for m in MODES],
+                        options=[{"label": _(MODE_LABELS.get(m, m)), "value": m} for m in MODES],
                         value="windowed",
                         className="hbm-seg",
                         inline=True,
                     ),
                     dcc.RadioItems(
                         id=STEP,
-                        options=[{"label": f"step {s}", "value": s} for s in STEPS],
+                        options=[{"label": _("step {step}").format(step=s), "value": s} for s in STEPS],
                         value="1d",
                         className="hbm-seg",
                         inline=True,
@@ -111,7 +113,7 @@ def layout(settings: AppSettings) -> html.Div:
             ),
             html.Div(
                 [
-                    html.Button("▶ Play", id=PLAY, className="hbm-button", n_clicks=0),
+                    html.Button(_("▶ Play"), id=PLAY, className="hbm-button", n_clicks=0),
                     html.Span(id=LABEL, className="hbm-playback-label", **ARIA_LIVE),
                 ],
                 className="hbm-playback-row",
@@ -156,8 +158,10 @@ def playback_frame(
         cache.put(key, playback)
     start, end = playback.frame_bounds(frame, mode)
     data = playback.frame_layer(frame, mode, k if restricted else None)
-    cells = sum(1 for _ in data["features"])
-    label = f"{start:%d %b %H:%M} – {end:%d %b %H:%M} UTC · {cells:,} cells"
+    cells = len(data["features"])
+    label = ngettext("{start} – {end} · {n} cell", "{start} – {end} · {n} cells", cells).format(
+        start=format_time(start).removesuffix(" UTC"), end=format_time(end), n=f"{cells:,}"
+    )
     state = {"active": True, "mode": mode, "step": step, "frame": frame, "breaks": list(playback.breaks[mode])}
     return data, state, label
 
@@ -183,7 +187,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         prevent_initial_call=True,
     )
     def _play(_n: int, disabled: bool) -> tuple[bool, str]:
-        return (False, "⏸ Pause") if disabled else (True, "▶ Play")
+        return (False, _("⏸ Pause")) if disabled else (True, _("▶ Play"))
 
     @app.callback(
         Output(SLIDER, "value", allow_duplicate=True),
@@ -234,4 +238,4 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
                 settings.viewer_max_res,
             )
         except HbmError as exc:
-            return no_update, {"active": False}, f"Playback unavailable: {exc}"
+            return no_update, {"active": False}, _("Playback unavailable: {error}").format(error=exc)

@@ -53,9 +53,10 @@ from data.schema import SAR_STATUSES
 from data.store import Store
 from geo.errors import HbmError
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
+from layers.i18n import N_
 from layers.sar_exports import export_text, plan_is_synthetic, write_sheets
 
-TITLE = "SAR planning"
+TITLE = N_("SAR planning")
 EMPTY = {"type": "FeatureCollection", "features": []}
 SOURCES = (("drawn", "drawn polygon"), ("datum", "datum + radius"), ("event", "distress event"))
 EXPORTS = (("geojson", "GeoJSON"), ("kml", "KML"), ("gpx", "GPX"), ("csv", "CSV"), ("pdf", "PDF sheets"))

@@ -26,6 +26,7 @@ from data.store import BBox
 from geo.errors import HbmError
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.exports.collect import ExportData
+from layers.i18n import _, current_language, text_direction
 from layers.styles import STYLES
 
 VENDOR = Path(__file__).parent / "vendor"
@@ -51,12 +52,16 @@ html, body { height: 100%; margin: 0; }
 .hbm-x-legend ul { margin: 4px 0 0 16px; padding: 0; font-size: 12px; }
 .leaflet-popup-content td { padding: 1px 4px; vertical-align: top; }
 .leaflet-popup-content td:first-child { color: #555; }
+.folium-map { direction: ltr; }
+[dir=rtl] .hbm-x-legend { right: auto; left: 10px; direction: rtl; }
+[dir=rtl] .hbm-x-legend ul { margin: 4px 16px 0 0; }
+[dir=rtl] .leaflet-popup-content, [dir=rtl] .leaflet-control-layers { direction: rtl; text-align: right; }
 """
 
 POPUP_JS = """function (feature, layer) {
   var p = feature.properties || {}, hidden = %s;
   var box = document.createElement("div"), title = document.createElement("b");
-  title.textContent = p.name || (p.cell ? "H3 cell " + p.cell : %s);
+  title.textContent = p.name || (p.cell ? %s + " " + p.cell : %s);
   box.appendChild(title);
   var table = document.createElement("table");
   Object.keys(p).forEach(function (k) {
@@ -132,20 +137,21 @@ def legend_html(data: ExportData) -> str:
         sections.append(f'<div class="hbm-legend-section"><h4>{html.escape(title)}</h4>{rows}</div>')
     filters = "".join(f"<li>{html.escape(line)}</li>" for line in data.filter_lines())
     return (
-        '<div class="hbm-x-legend" id="hbm-legend"><details open><summary>Legend</summary>'
-        + ("".join(sections) or "<p>No layers shown</p>")
-        + f"</details><details><summary>Filters</summary><ul>{filters}</ul></details></div>"
+        f'<div class="hbm-x-legend" id="hbm-legend"><details open><summary>{html.escape(_("Legend"))}</summary>'
+        + ("".join(sections) or f"<p>{html.escape(_('No layers shown'))}</p>")
+        + f"</details><details><summary>{html.escape(_('Filters'))}</summary><ul>{filters}</ul></details></div>"
     )
 
 
 def _head(data: ExportData) -> str:
     marking = html.escape(data.marking)
-    sub = f"Window: {data.window_text()} · Data as of {data.as_of_text()}"
-    synthetic = " · All data shown is SYNTHETIC (demo generator)." if data.synthetic else ""
+    sub = _("Window: {window} · Data as of {as_of}").format(window=data.window_text(), as_of=data.as_of_text())
+    synthetic = " · " + _("All data shown is SYNTHETIC (demo generator).") if data.synthetic else ""
+    source = _("Source: {source}").format(source=data.source_note)
     return (
         f'<div class="hbm-x-bar hbm-x-top" id="hbm-marking">{marking}</div>'
         f'<div class="hbm-x-head"><h1>{html.escape(data.title)}</h1>'
-        f"<div>{html.escape(sub + synthetic)} · Source: {html.escape(data.source_note)}</div></div>"
+        f"<div>{html.escape(sub + synthetic)} · {html.escape(source)}</div></div>"
         f'<div class="hbm-x-bar hbm-x-bottom">{marking}</div>'
     )
 
@@ -172,10 +178,10 @@ def build_map(data: ExportData) -> folium.Map:
     )
     folium.GeoJson(
         basemap_for_view(data.extent),
-        name="Country boundaries",
+        name=_("Country boundaries"),
         control=False,
         interactive=False,
-        attribution=html.escape(ATTRIBUTION),
+        attribution=html.escape(_(ATTRIBUTION)),
         style=JsCode("function () { return hbm.basemapStyle(); }"),
     ).add_to(fmap)
     for name, frame in data.layers.items():
@@ -189,7 +195,9 @@ def build_map(data: ExportData) -> folium.Map:
         folium.GeoJson(
             json.loads(frame.to_json(na="null", drop_id=True)),
             name=data.layer_title(name),
-            on_each_feature=JsCode(POPUP_JS % (json.dumps(list(HIDDEN)), json.dumps(data.layer_title(name)))),
+            on_each_feature=JsCode(
+                POPUP_JS % (json.dumps(list(HIDDEN)), json.dumps(_("H3 cell")), json.dumps(data.layer_title(name)))
+            ),
             **options,
         ).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
@@ -209,6 +217,8 @@ def check_offline(page: str) -> None:
 def write_html(data: ExportData, path: Path) -> list[Path]:
     """Write the self-contained offline HTML map; return the files written."""
     page = build_map(data).get_root().render()
+    lang = current_language()
+    page = page.replace("<html>", f'<html lang="{lang}" dir="{text_direction(lang)}">', 1)
     check_offline(page)
     path.write_text(page, encoding="utf-8")
     return [path]
