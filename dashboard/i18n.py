@@ -10,11 +10,12 @@ is not consulted: an operations room sets one default for its screens with ``HBM
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from dash import Dash, html
 from flask import Response, redirect, request
 
+from dashboard.auth import LANGUAGE_PATH, LOGIN_PATH, safe_next
 from dashboard.permissions import DEMO_USER, current_user
 from dashboard.settings import AppSettings
 from data import preferences
@@ -32,14 +33,7 @@ from layers.i18n import (
 )
 
 COOKIE = "hbm_lang"
-LANGUAGE_PATH = "/language/"
 COOKIE_AGE_S = 365 * 24 * 3600
-
-
-def _safe_next(raw: str | None) -> str:
-    from dashboard.auth import safe_next  # the same rule as after sign-in: a path on this site only
-
-    return safe_next(raw)
 
 
 def _same_site_referrer() -> str | None:
@@ -116,7 +110,9 @@ def install_i18n(app: Dash, store: Store, settings: AppSettings) -> None:
     @server.get(f"{LANGUAGE_PATH}<code>")
     def _choose(code: str) -> Response:
         chosen = normalise_language(code)
-        target = _safe_next(request.args.get("next") or _same_site_referrer())
+        target = safe_next(request.args.get("next") or _same_site_referrer())
+        if request.args.get("login"):  # chosen on the sign-in page: back to it, keeping where it leads
+            target = f"{LOGIN_PATH}?next={quote(target, safe='/')}"
         if chosen is None:
             return Response(f"unknown language {code[:12]!r}; use one of {', '.join(LANGUAGES)}\n", 404)
         name = _signed_in_name()

@@ -7,6 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from data.settings import config_error
 from geo.errors import ConfigError
+from layers.i18n import N_
 
 
 def parse_bbox(raw: str) -> tuple[float, float, float, float]:
@@ -31,7 +32,7 @@ class AppSettings(BaseSettings):
     tile_url: str | None = None
     tile_attribution: str = "Tiles: see HBM_TILE_URL provider"
     region_bbox: str = "28.8,-1.8,33.2,4.4"
-    title: str = "HBM Operations Map"
+    title: str = N_("HBM Operations Map")  # the default title is translated; a custom HBM_TITLE is shown as set
     synthetic: bool = False
     # Sign-in (issue 7): on unless turned off; `hbm demo` always turns it off, `hbm serve` warns loudly when off.
     auth: bool = True
