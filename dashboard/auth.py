@@ -240,29 +240,33 @@ def _language_links(next_path: str) -> str:
         + f">{html.escape(name)}</a>"
         for code, name in LANGUAGES.items()
     )
-    return f'<nav class="langs" aria-label="{html.escape(_("Language"))}">{links}</nav>'
+    label = html.escape(_("Language"))
+    return f'<nav class="langs" aria-label="{label}">{links}</nav>'
 
 
 def login_page(title: str, csrf: str, next_path: str, name: str = "", error: str = "") -> str:
     """Return the sign-in page's HTML in the language in force: labelled fields, autofocus, every value escaped."""
     e = html.escape
     lang = current_language()
+    sign_in, heading = e(_("Sign in")), e(_(title))
+    note = e(_("Sign in to see the map. Sign-ins and exports are logged."))
+    name_label, password_label = e(_("Name")), e(_("Password"))
     return (
         f'<!doctype html><html lang="{lang}" dir="{text_direction(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(_('Sign in'))} — {e(_(title))}</title>"
+        f"<title>{sign_in} — {heading}</title>"
         f'<link rel="stylesheet" href="{e(LOGIN_CSS_PATH)}"></head><body><main>'
-        f'<h1>{e(_(title))}</h1><p class="note">{e(_("Sign in to see the map. Sign-ins and exports are logged."))}</p>'
+        f'<h1>{heading}</h1><p class="note">{note}</p>'
         f'<form method="post" action="{e(LOGIN_PATH)}">'
         f'<input type="hidden" name="csrf" value="{e(csrf)}">'
         f'<input type="hidden" name="next" value="{e(next_path)}">'
-        f'<label for="name">{e(_("Name"))}</label>'
+        f'<label for="name">{name_label}</label>'
         f'<input id="name" name="name" autocomplete="username" autocapitalize="none" spellcheck="false" '
         f'required autofocus value="{e(name)}">'
-        f'<label for="password">{e(_("Password"))}</label>'
+        f'<label for="password">{password_label}</label>'
         '<input id="password" name="password" type="password" autocomplete="current-password" required>'
         f'<p class="error" role="alert" id="login-error">{e(error)}</p>'
-        f'<button type="submit">{e(_("Sign in"))}</button></form>{_language_links(next_path)}</main></body></html>'
+        f'<button type="submit">{sign_in}</button></form>{_language_links(next_path)}</main></body></html>'
     )
 
 

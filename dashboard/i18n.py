@@ -9,6 +9,7 @@ is not consulted: an operations room sets one default for its screens with ``HBM
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -23,11 +24,12 @@ from data.store import Store
 from geo.errors import HbmError
 from layers.i18n import (
     LANGUAGES,
+    N_,
     _,
     current_language,
+    default_language,
     normalise_language,
     reset_language,
-    set_default_language,
     set_language,
     text_direction,
 )
@@ -64,6 +66,49 @@ def request_language(store: Store, default: str) -> str:
     return normalise_language(request.cookies.get(COOKIE)) or default
 
 
+# Text that Leaflet and leaflet-draw make themselves; assets/i18n.js swaps in the translations.
+LEAFLET_STRINGS = (
+    N_("Zoom in"),
+    N_("Zoom out"),
+    N_("A JavaScript library for interactive maps"),
+    N_("Draw a polyline"),
+    N_("Draw a polygon"),
+    N_("Draw a rectangle"),
+    N_("Draw a circle"),
+    N_("Draw a marker"),
+    N_("Draw a circlemarker"),
+    N_("Edit layers"),
+    N_("No layers to edit"),
+    N_("Delete layers"),
+    N_("No layers to delete"),
+    N_("Cancel drawing"),
+    N_("Cancel"),
+    N_("Finish drawing"),
+    N_("Finish"),
+    N_("Delete last point drawn"),
+    N_("Delete last point"),
+    N_("Save changes"),
+    N_("Save"),
+    N_("Cancel editing, discards all changes"),
+    N_("Clear all layers"),
+    N_("Clear All"),
+    N_("Click to start drawing shape."),
+    N_("Click to continue drawing shape."),
+    N_("Click first point to close this shape."),
+    N_("Click and drag to draw rectangle."),
+    N_("Release mouse to finish drawing."),
+    N_("Drag handles or markers to edit features."),
+    N_("Click cancel to undo changes."),
+    N_("Click on a feature to remove."),
+)
+
+
+def client_strings() -> html.Div:
+    """Return the hidden element carrying the Leaflet texts' translations for ``assets/i18n.js``."""
+    table = {} if current_language() == "en" else {s: _(s) for s in LEAFLET_STRINGS if _(s) != s}
+    return html.Div(id="hbm-i18n", hidden=True, **{"data-strings": json.dumps(table, ensure_ascii=False)})
+
+
 def language_selector() -> html.Nav:
     """Return the header's language selector: one link per language, the current one marked."""
     here = current_language()
@@ -85,7 +130,7 @@ def language_selector() -> html.Nav:
 def install_i18n(app: Dash, store: Store, settings: AppSettings) -> None:
     """Resolve each request's language, mark Dash's page with lang/dir, and serve the selector's links."""
     server = app.server
-    default = set_default_language(settings.language)
+    default = normalise_language(settings.language) or default_language()  # per app: never the process default
 
     @server.before_request
     def _language() -> None:

@@ -8,7 +8,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.auth import header_items
-from dashboard.i18n import language_selector
+from dashboard.i18n import client_strings, language_selector
 from dashboard.ids import LAYER_IDS, Id
 from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
@@ -239,6 +239,7 @@ def build_layout(settings: AppSettings) -> html.Div:
                     + (_("All data shown is SYNTHETIC (demo generator).") if settings.synthetic else ""),
                 ],
             ),
+            client_strings(),  # Leaflet's own texts in this page's language (assets/i18n.js)
             dcc.Interval(id=Id.INTERVAL, interval=int(settings.refresh_seconds * 1000)),
             dcc.Store(id=Id.CLIENT_STATE, data={}),
             dcc.Store(id=Id.PLAYBACK_STATE, data={"active": False}),

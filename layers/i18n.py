@@ -230,6 +230,18 @@ FIELD_LABELS: dict[str, str] = {
     "notes": N_("notes"),
     "source": N_("source"),
     "cluster": N_("cluster"),
+    "zone": N_("zone"),
+    "zone_name": N_("zone name"),
+    "latest": N_("latest"),
+    "baseline_mean_people": N_("baseline mean (people)"),
+    "categories": N_("categories"),
+    "max_gi_bin": N_("highest Gi* bin"),
+    "max_gi_z": N_("highest Gi* z"),
+    "resolution": N_("resolution"),
+    "window": N_("window"),
+    "crossing_point": N_("crossing point"),
+    "previous_status": N_("previous status"),
+    "cells": N_("cells"),
 }
 
 

@@ -479,7 +479,9 @@ def layout(settings: AppSettings) -> html.Div:
     )
     plan_view = html.Div(
         [
-            _field(N_("Plan"), dcc.Dropdown(id=SarId.PLAN, options=[], value=None, style={"color": "#111"})),
+            _field(N_("Plan"), dcc.Dropdown(
+                    id=SarId.PLAN, options=[], value=None, placeholder=_("Select…"), style={"color": "#111"}
+                )),
             html.Div(id=SarId.SUMMARY, className="sar-summary", **{"aria-live": "polite"}),  # type: ignore[arg-type]
             dash_table.DataTable(  # type: ignore[attr-defined]
                 id=SarId.TABLE,

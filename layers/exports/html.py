@@ -137,9 +137,13 @@ def legend_html(data: ExportData) -> str:
         sections.append(f'<div class="hbm-legend-section"><h4>{html.escape(title)}</h4>{rows}</div>')
     filters = "".join(f"<li>{html.escape(line)}</li>" for line in data.filter_lines())
     return (
-        f'<div class="hbm-x-legend" id="hbm-legend"><details open><summary>{html.escape(_("Legend"))}</summary>'
-        + ("".join(sections) or f"<p>{html.escape(_('No layers shown'))}</p>")
-        + f"</details><details><summary>{html.escape(_('Filters'))}</summary><ul>{filters}</ul></details></div>"
+        '<div class="hbm-x-legend" id="hbm-legend"><details open><summary>'
+        + html.escape(_("Legend"))
+        + "</summary>"
+        + ("".join(sections) or "<p>" + html.escape(_("No layers shown")) + "</p>")
+        + "</details><details><summary>"
+        + html.escape(_("Filters"))
+        + f"</summary><ul>{filters}</ul></details></div>"
     )
 
 
