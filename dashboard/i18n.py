@@ -66,7 +66,7 @@ def request_language(store: Store, default: str) -> str:
     return normalise_language(request.cookies.get(COOKIE)) or default
 
 
-# Text that Leaflet and leaflet-draw make themselves; assets/i18n.js swaps in the translations.
+# Text that Leaflet, leaflet-draw and Dash's own inputs make themselves; assets/i18n.js swaps in the translations.
 LEAFLET_STRINGS = (
     N_("Zoom in"),
     N_("Zoom out"),
@@ -100,6 +100,10 @@ LEAFLET_STRINGS = (
     N_("Drag handles or markers to edit features."),
     N_("Click cancel to undo changes."),
     N_("Click on a feature to remove."),
+    N_("Layers"),
+    N_("Clear selection"),
+    N_("Increase value"),
+    N_("Decrease value"),
 )
 
 

@@ -188,6 +188,27 @@ VALUE_LABELS: dict[str, str] = {
     "analyst": N_("analyst"),
     "viewer": N_("viewer"),
     "sar_coordinator": N_("SAR coordinator"),
+    # audit actions (data/audit_log.py ACTIONS)
+    "login": N_("sign-in"),
+    "login_failed": N_("failed sign-in"),
+    "login_rate_limited": N_("sign-in blocked (too many failures)"),
+    "logout": N_("sign-out"),
+    "user_add": N_("user added"),
+    "user_role": N_("role changed"),
+    "user_disable": N_("user disabled"),
+    "user_enable": N_("user enabled"),
+    "user_password": N_("password changed"),
+    "export": N_("export"),
+    "sar_plan_create": N_("SAR plan created"),
+    "sar_plan_update_sector": N_("SAR sector updated"),
+    "sar_plan_record_sortie": N_("SAR sortie recorded"),
+    "sar_plan_delete_sector": N_("SAR sector deleted"),
+    "sar_plan_split_sector": N_("SAR sector split"),
+    "sar_plan_add_sector": N_("SAR sector added"),
+    "sar_plan_delete": N_("SAR plan deleted"),
+    "rule_change": N_("rule change"),
+    "alert_ack": N_("alert acknowledged"),
+    "purge": N_("purge"),
     "True": N_("yes"),
     "False": N_("no"),
 }
@@ -198,6 +219,7 @@ def value_label(value: object) -> str:
     text = "—" if value is None else str(value)
     known = VALUE_LABELS.get(text)
     return gettext(known) if known else text
+
 
 # Feature properties shown in the details panel and export popups.
 FIELD_LABELS: dict[str, str] = {

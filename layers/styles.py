@@ -108,10 +108,10 @@ EMERGING_LABELS = {
 }
 SUPPRESSED_COLOR = "#7f8c8d"
 STATISTIC_TITLES = {
-    "count": "{metric} per H3 cell",
-    "change": "change against the baseline ({metric})",
-    "gi": "Getis-Ord Gi* clusters ({metric})",
-    "emerging": "emerging hot-spot trend ({metric})",
+    "count": N_("{metric} per H3 cell"),
+    "change": N_("change against the baseline ({metric})"),
+    "gi": N_("Getis-Ord Gi* clusters ({metric})"),
+    "emerging": N_("emerging hot-spot trend ({metric})"),
 }
 
 

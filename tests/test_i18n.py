@@ -125,7 +125,8 @@ def _unwrapped(path: Path) -> list[str]:
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        factory = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in HTML_FACTORIES
+        owner = func.value if isinstance(func, ast.Attribute) else None
+        factory = isinstance(owner, ast.Name) and owner.id in HTML_FACTORIES
         shown: list[ast.AST] = []
         if factory and node.args:
             first = node.args[0]
@@ -133,8 +134,11 @@ def _unwrapped(path: Path) -> list[str]:
         shown += [kw.value for kw in node.keywords if kw.arg in SHOWN_KEYWORDS]
         for value in shown:
             if isinstance(value, ast.Dict):  # {"label": …} options
-                shown += [v for k, v in zip(value.keys, value.values, strict=True) if isinstance(k, ast.Constant)
-                          and k.value in SHOWN_KEYWORDS]
+                shown += [
+                    v
+                    for k, v in zip(value.keys, value.values, strict=True)
+                    if isinstance(k, ast.Constant) and k.value in SHOWN_KEYWORDS
+                ]
                 continue
             if _is_text(value):
                 found.append(f"{path.relative_to(ROOT)}:{value.lineno}: {ast.unparse(value)[:60]}")
@@ -313,8 +317,16 @@ def _export(store: Store, fmt: str, path: Path, language: str) -> Path:
 
     view = View(start=NOW - timedelta(days=7), end=NOW, zoom=7, bbox=None, window_label="7d")
     with use_language(language):
-        run_export(store, view, fmt, path, who="test", settings=load_export_settings(), title="HBM Operations Map",
-                   synthetic=True)
+        run_export(
+            store,
+            view,
+            fmt,
+            path,
+            who="test",
+            settings=load_export_settings(),
+            title="HBM Operations Map",
+            synthetic=True,
+        )
     return path
 
 
@@ -322,8 +334,14 @@ def _export(store: Store, fmt: str, path: Path, language: str) -> Path:
 def test_pdf_export_in_french(export_store: Store, tmp_path: Path) -> None:
     pdf = _export(export_store, "pdf", tmp_path / "fr.pdf", "fr")
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    for french in ("Carte des opérations GHF", "Légende (couches affichées)", "Filtres", "Points de passage",
-                   "SYNTHÉTIQUES", "Fenêtre"):
+    for french in (
+        "Carte des opérations GHF",
+        "Légende (couches affichées)",
+        "Filtres",
+        "Points de passage",
+        "SYNTHÉTIQUES",
+        "Fenêtre",
+    ):
         assert french in text
     for english in ("Legend (layers shown)", "Crossing points", "Window:", "All data shown"):
         assert english not in text

@@ -1,5 +1,5 @@
-/* Languages (issue 12): Leaflet and leaflet-draw build some of their own text (zoom buttons, the
-   drawing toolbar, its tooltips and action links). The server puts their translations, for this page's
+/* Languages (issue 12): Leaflet, leaflet-draw and Dash's inputs build some of their own text (zoom buttons,
+   the layers button, the drawing toolbar and its tooltips, the dropdown's clear and the number steppers). The server puts their translations, for this page's
    language, in the hidden #hbm-i18n element; this script applies them to L.drawLocal (for text made
    later) and to the controls already on the page, whenever the map's controls change. */
 (function () {
@@ -35,9 +35,9 @@
   }
 
   function patchDom(root) {
-    root.querySelectorAll(".leaflet-control-container [title], .leaflet-control-container [aria-label]")
+    root.querySelectorAll("[title], [aria-label], [placeholder]")
       .forEach(function (el) {
-        ["title", "aria-label"].forEach(function (name) {
+        ["title", "aria-label", "placeholder"].forEach(function (name) {
           var t = tr(el.getAttribute(name));
           if (t !== null) { el.setAttribute(name, t); }
         });
@@ -63,7 +63,9 @@
   }
 
   function start() {
-    new MutationObserver(schedule).observe(document.body, {childList: true, subtree: true});
+    new MutationObserver(schedule).observe(document.body, {
+      childList: true, subtree: true, attributes: true, attributeFilter: ["title", "aria-label", "placeholder"],
+    });
     schedule();
   }
 

@@ -16,7 +16,7 @@ from dashboard.settings import AppSettings
 from data import audit_log
 from data.store import Store
 from geo.errors import HbmError
-from layers.i18n import N_, _, format_time
+from layers.i18n import N_, _, format_time, value_label
 
 TITLE = N_("Audit (administrators)")
 NOTE = "audit-note"
@@ -47,7 +47,7 @@ def audit_rows(store: Store, user: User | None, limit: int = ROWS) -> tuple[str,
             [
                 html.Td(format_time(e.at, "d MMM HH:mm:ss").removesuffix(" UTC")),
                 html.Td(e.who),
-                html.Td(e.action.replace("_", " ")),
+                html.Td(value_label(e.action)),
                 html.Td("" if e.target is None else e.target),
             ]
         )

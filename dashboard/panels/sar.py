@@ -397,7 +397,7 @@ def layout(settings: AppSettings) -> html.Div:
     percent = Format(precision=3, scheme=Scheme.fixed)
     columns = [
         {"name": _("Sector"), "id": "label"},
-        {"name": "km²", "id": "area_km2", "type": "numeric", "format": Format(precision=1, scheme=Scheme.fixed)},
+        {"name": _("km²"), "id": "area_km2", "type": "numeric", "format": Format(precision=1, scheme=Scheme.fixed)},
         {"name": "POA", "id": "poa", "type": "numeric", "format": percent},
         {"name": _("cum POD"), "id": "cum_pod", "type": "numeric", "format": percent},
         {"name": "POS", "id": "pos", "type": "numeric", "format": percent},
