@@ -294,6 +294,7 @@ def test_login_page_in_french_with_language_links(sqlite_store: Store, monkeypat
     link = re.search(r'href="(/language/ar\?[^"]+)"', page).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
     response = client.get(link)  # open without a session: the sign-in page chooses too
     assert response.status_code == 303 and "/login?next=/%3Fwall%3D1" in response.headers["Location"]
+    assert b"crossing" not in response.data and b"hbm-auth-user" not in response.data  # open, but shows nothing
     arabic = client.get("/login").get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in arabic and "تسجيل الدخول" in arabic
 
