@@ -353,3 +353,25 @@ def test_html_export_in_arabic_is_rtl(export_store: Store, tmp_path: Path) -> No
     assert '<html lang="ar" dir="rtl">' in page
     assert "مفتاح الخريطة" in page and "نقاط العبور" in page
     assert ">Legend<" not in page
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+def test_sar_sheets_in_french(sqlite_store: Store, tmp_path: Path) -> None:
+    from data.sar_plans import create_plan, load_plan, plan_sectors, update_sector
+    from geo.sectors import circle_area
+    from layers.sar_exports import write_sheets
+
+    area = circle_area(1.4, 30.7, 6)
+    sectors, poas = plan_sectors(area, "grid", 30)
+    plan_id = create_plan(sqlite_store, area, sectors, poas, name="Bateau", method="grid", target_km2=30)
+    first = load_plan(sqlite_store, plan_id).sectors.iloc[0]["id"]
+    plan = update_sector(sqlite_store, plan_id, 1, first, status="in_progress", track_spacing_m=600)
+    with use_language("fr"):
+        write_sheets(plan, tmp_path / "fr.pdf", synthetic=True)
+    text = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(tmp_path / "fr.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    page = " ".join(text.split())
+    for french in ("Mission SAR — secteur AA", "Espacement des traces", "en cours", "DONNÉES DE DÉMO SYNTHÉTIQUES"):
+        assert french in page, french
+    assert "Track spacing" not in page and "SAR assignment" not in page
