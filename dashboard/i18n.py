@@ -10,6 +10,7 @@ is not consulted: an operations room sets one default for its screens with ``HBM
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -152,7 +153,7 @@ def install_i18n(app: Dash, store: Store, settings: AppSettings) -> None:
         lang = current_language()
         kwargs["title"] = page_title(settings)
         page = original(**kwargs)
-        return page.replace("<html>", f'<html lang="{lang}" dir="{text_direction(lang)}">', 1)
+        return re.sub(r"<html[^>]*>", f'<html lang="{lang}" dir="{text_direction(lang)}">', page, count=1)
 
     app.interpolate_index = _interpolate  # type: ignore[method-assign]
 

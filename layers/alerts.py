@@ -23,6 +23,8 @@ Rule kinds and their parameters:
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -114,6 +116,20 @@ def ensure_default_rules(store: SqlStore, now: datetime) -> None:
         save_rule(store, rule, now, who="default")
 
 
+def nearest_place(store: SqlStore, lat: float, lng: float) -> str:
+    """Return where a point is, for an alert title: "near Elegu (4 km)", or "" with no crossing points stored."""
+    points = store.features("crossing_points")
+    if points.empty:
+        return ""
+    xs, ys = points.geometry.x.to_numpy(float), points.geometry.y.to_numpy(float)
+    # Equirectangular distance: plenty for naming the closest crossing point.
+    dx = (xs - lng) * 111.32 * math.cos(math.radians(lat))
+    dy = (ys - lat) * 110.57
+    km = (dx**2 + dy**2) ** 0.5
+    i = int(km.argmin())
+    return f"near {points['name'].iloc[i]} ({km[i]:,.0f} km)"
+
+
 def _window(params: dict[str, Any]) -> Any:
     name = params.get("window", "24h")
     if name not in WINDOWS:
@@ -142,14 +158,19 @@ def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | N
         top = group.sort_values(["people", "cell"], ascending=[False, True]).iloc[0]
         lat, lng = h3.cell_to_latlng(h3.int_to_str(int(top["cell"])))
         cells = sorted(h3.int_to_str(int(c)) for c in group["cell"])
+        place = nearest_place(store, lat, lng)
         findings.append(
             Finding(
                 subject=f"surge:{cells[0]}",
-                title=f"Surge: {people:,} people, {events:,} events in {p.get('window', '24h')}, {len(cells)} cells",
+                title=(
+                    f"Surge {place}: {people:,} people, {events:,} events in {p.get('window', '24h')}, "
+                    f"{len(cells)} cells"
+                ).replace("Surge :", "Surge:"),
                 lat=lat,
                 lng=lng,
                 cells=cells,
                 evidence={
+                    "place": place,
                     "people": people,
                     "events": events,
                     "cells": len(cells),
@@ -179,21 +200,30 @@ def _distress_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox 
         owner[inside] = zid
     events = events.assign(zone=owner.to_numpy())
     names = dict(zip(zones["id"], zones["name"], strict=True))
+    parents = dict(zip(zones["id"], zones["parent_id"], strict=True)) if "parent_id" in zones else {}
     findings = []
     for zid, group in events.dropna(subset=["zone"]).groupby("zone", sort=True):
         latest = group.iloc[-1]
+        parent = parents.get(zid)
+        plan = str(names[parent]) if parent in names else ""  # two plans can both have a "Sector AA"
+        where = f"{names[zid]}" + (f" of “{plan}”" if plan else "")
+        place = nearest_place(store, float(latest["lat"]), float(latest["lng"]))
+        count = len(group)
         findings.append(
             Finding(
                 subject=f"sar:{zid}",
-                title=f"{len(group)} distress event(s) in {names[zid]}",
+                title=f"Distress: {count} event{'s' if count != 1 else ''} in {where}"
+                + (f", {place}" if place else ""),
                 lat=float(latest["lat"]),
                 lng=float(latest["lng"]),
                 evidence={
-                    "zone": str(zid),
-                    "zone_name": str(names[zid]),
-                    "events": len(group),
+                    "zone": str(names[zid]),
+                    "plan": plan or None,
+                    "place": place,
+                    "events": count,
                     "people": int(group["people"].sum()),
-                    "latest": latest["occurred_at"].strftime("%d %b %H:%M UTC"),
+                    "latest": latest["occurred_at"].isoformat(),
+                    "zone_id": str(zid),
                     "event_ids": [str(i) for i in group["id"].tail(10)],
                 },
             )
@@ -219,7 +249,7 @@ def _closed_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | 
                         lat=float(row.geometry.y),
                         lng=float(row.geometry.x),
                         evidence={
-                            "crossing_point": str(row.id),
+                            "crossing_point_id": str(row.id),
                             "name": str(row.name),
                             "previous_status": before.get(row.id, "closed"),
                             "status": "closed",
@@ -334,23 +364,45 @@ class AlertMonitor:
             self._lock.release()
 
 
+def place_text(place: str | None) -> str:
+    """Return ``nearest_place``'s English text ("near Elegu (4 km)") in the language in force."""
+    match = re.fullmatch(r"near (.+) \(([\d,.]+) km\)", place or "")
+    if not match:
+        return place or ""
+    return _("near {place} ({km} km)").format(place=match.group(1), km=match.group(2))
+
+
 def alert_title(alert: Alert) -> str:
     """Return an alert's title in the language in force, rebuilt from its evidence (the stored English title else).
 
-    The stored title stays English (audit, CLI, API); the panel and badge rebuild it from the
-    evidence, which holds every value the title names.
+    The stored title stays English (audit, CLI, API); the panel, badge and map marker rebuild it from
+    the evidence, which holds every value the title names.
     """
     ev, kind = alert.evidence or {}, alert.subject.split(":", 1)[0]
     try:
         if kind == "surge":
-            return _("Surge: {people} people, {events} events in {window}, {cells} cells").format(
-                people=f"{int(ev['people']):,}", events=f"{int(ev['events']):,}", window=ev["window"], cells=ev["cells"]
+            place = place_text(ev.get("place"))
+            template = (
+                _("Surge {place}: {people} people, {events} events in {window}, {cells} cells")
+                if place
+                else _("Surge: {people} people, {events} events in {window}, {cells} cells")
+            )
+            return template.format(
+                place=place,
+                people=f"{int(ev['people']):,}",
+                events=f"{int(ev['events']):,}",
+                window=ev["window"],
+                cells=ev["cells"],
             )
         if kind == "sar":
             n = int(ev["events"])
-            return ngettext("{n} distress event in {zone}", "{n} distress events in {zone}", n).format(
-                n=n, zone=ev["zone_name"]
+            zone = str(ev.get("zone_name") or ev["zone"])
+            where = _("{zone} of “{plan}”").format(zone=zone, plan=ev["plan"]) if ev.get("plan") else zone
+            title = ngettext("Distress: {n} event in {where}", "Distress: {n} events in {where}", n).format(
+                n=n, where=where
             )
+            place = place_text(ev.get("place"))
+            return _("{title}, {place}").format(title=title, place=place) if place else title
         if kind == "crossing":
             return _("Crossing point {name} is closed").format(name=ev["name"])
     except (KeyError, TypeError, ValueError):

@@ -12,10 +12,11 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.callbacks import parse_view
 from dashboard.ids import Id
+from dashboard.layout import radio_group
 from dashboard.permissions import (
     RAW,
     REQUEST_USER,
@@ -32,7 +33,8 @@ from dashboard.settings import AppSettings
 from data.store import Store
 from geo.errors import HbmError
 from layers.hotspots import load_hotspot_settings
-from layers.i18n import N_, _, format_time, ngettext
+from layers.i18n import N_, _, ngettext
+from layers.labels import display_zone, format_time, local_strftime
 from layers.playback import MODES, STEPS, Playback, load_playback
 
 TITLE = N_("Time playback")
@@ -45,6 +47,9 @@ PLAY = "playback-play"
 TICK = "playback-tick"
 LABEL = "playback-label"
 FRAMES = {"6h": 28, "1d": 30, "7d": 8}
+# Glyphs every font we ship has (DejaVu Sans): "⏸" (U+23F8) rendered as an empty box (issue 12).
+PLAY_TEXT = N_("▶ Play")
+PAUSE_TEXT = N_("❚❚ Pause")
 CACHE_SIZE = 4
 ARIA_LIVE: dict[str, Any] = {"aria-live": "polite"}
 
@@ -84,36 +89,53 @@ def layout(settings: AppSettings) -> html.Div:
             ),
             html.Div(
                 [
-                    dcc.RadioItems(
-                        id=MODE,
-                        options=[{"label": _(MODE_LABELS.get(m, m)), "value": m} for m in MODES],
-                        value="windowed",
-                        className="hbm-seg",
-                        inline=True,
+                    radio_group(
+                        _("Playback mode"),
+                        dcc.RadioItems(
+                            id=MODE,
+                            options=[{"label": _(MODE_LABELS.get(m, m)), "value": m} for m in MODES],
+                            value="windowed",
+                            className="hbm-seg",
+                            inline=True,
+                        ),
                     ),
-                    dcc.RadioItems(
-                        id=STEP,
-                        options=[{"label": _("step {step}").format(step=s), "value": s} for s in STEPS],
-                        value="1d",
-                        className="hbm-seg",
-                        inline=True,
+                    radio_group(
+                        _("Playback step"),
+                        dcc.RadioItems(
+                            id=STEP,
+                            options=[{"label": _("step {step}").format(step=s), "value": s} for s in STEPS],
+                            value="1d",
+                            className="hbm-seg",
+                            inline=True,
+                        ),
                     ),
                 ],
                 className="hbm-playback-row",
             ),
-            dcc.Slider(
-                id=SLIDER,
-                min=0,
-                max=FRAMES["1d"] - 1,
-                step=1,
-                value=FRAMES["1d"] - 1,
-                marks=None,
-                updatemode="mouseup",
-                tooltip={"always_visible": False},
+            html.Div(
+                dcc.Slider(
+                    id=SLIDER,
+                    min=0,
+                    max=FRAMES["1d"] - 1,
+                    step=1,
+                    value=FRAMES["1d"] - 1,
+                    marks=None,
+                    updatemode="mouseup",
+                    allow_direct_input=False,  # its number box had no label and white text on white (issue 12)
+                    tooltip={"always_visible": False},
+                ),
+                **{"data-label": _("Playback frame")},
             ),
             html.Div(
                 [
-                    html.Button(_("▶ Play"), id=PLAY, className="hbm-button", n_clicks=0),
+                    html.Button(
+                        _(PLAY_TEXT),
+                        id=PLAY,
+                        className="hbm-button",
+                        n_clicks=0,
+                        disabled=True,
+                        title=_("Tick “play back” first"),
+                    ),
                     html.Span(id=LABEL, className="hbm-playback-label", **ARIA_LIVE),
                 ],
                 className="hbm-playback-row",
@@ -159,11 +181,36 @@ def playback_frame(
     start, end = playback.frame_bounds(frame, mode)
     data = playback.frame_layer(frame, mode, k if restricted else None)
     cells = len(data["features"])
-    label = ngettext("{start} – {end} · {n} cell", "{start} – {end} · {n} cells", cells).format(
-        start=format_time(start).removesuffix(" UTC"), end=format_time(end), n=f"{cells:,}"
+    label = ngettext("{dates} · {n} cell", "{dates} · {n} cells", cells).format(
+        dates=frame_dates(start, end), n=f"{cells:,}"
     )
-    state = {"active": True, "mode": mode, "step": step, "frame": frame, "breaks": list(playback.breaks[mode])}
+    state = {
+        "active": True,
+        "mode": mode,
+        "step": step,
+        "frame": frame,
+        "breaks": list(playback.breaks[mode]),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
     return data, state, label
+
+
+def frame_dates(start: datetime, end: datetime) -> str:
+    """Return a frame's dates in the display time zone: "02 Nov 06:00 – 03 Nov 06:00 EAT (UTC+03:00)"."""
+    zone = display_zone()
+    first = local_strftime(start.astimezone(zone), "%d %b %H:%M")
+    return f"{first} – {format_time(end, zone, '%d %b %H:%M')}"
+
+
+def play_state(trigger: str | None, toggle: list[str] | None, ticking: bool) -> tuple[bool, str, bool]:
+    """Return (tick disabled, button text, button disabled): Play works only while playback is ticked on."""
+    on = bool(toggle)
+    if not on:
+        return True, _(PLAY_TEXT), True  # switching playback off also stops the clock
+    if trigger == PLAY:
+        return (False, _(PAUSE_TEXT), False) if not ticking else (True, _(PLAY_TEXT), False)
+    return (not ticking), _(PAUSE_TEXT if ticking else PLAY_TEXT), False
 
 
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
@@ -182,12 +229,14 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
     @app.callback(
         Output(TICK, "disabled"),
         Output(PLAY, "children"),
+        Output(PLAY, "disabled"),
         Input(PLAY, "n_clicks"),
+        Input(TOGGLE, "value"),
         State(TICK, "disabled"),
         prevent_initial_call=True,
     )
-    def _play(_n: int, disabled: bool) -> tuple[bool, str]:
-        return (False, _("⏸ Pause")) if disabled else (True, _("▶ Play"))
+    def _play(_n: int, toggle: list[str] | None, disabled: bool) -> tuple[bool, str, bool]:
+        return play_state(ctx.triggered_id, toggle, not disabled)
 
     @app.callback(
         Output(SLIDER, "value", allow_duplicate=True),

@@ -22,6 +22,7 @@ from layers.exports.html import write_html
 from layers.exports.render import render_map
 from layers.exports.settings import ExportSettings
 from layers.i18n import _
+from layers.labels import format_time
 from layers.view import View
 from layers.view_io import view_to_dict, view_to_json
 
@@ -70,7 +71,9 @@ def readme_text(data: ExportData) -> str:
         f"{data.marking}\n\n"
         + _("{title}: briefing pack").format(title=data.title)
         + "\n\n"
-        + _("Exported at: {time} UTC by {who}").format(time=f"{data.exported_at:%Y-%m-%d %H:%M:%S}", who=data.who)
+        + _("Exported at: {time} by {who}").format(
+            time=format_time(data.exported_at, fmt="%Y-%m-%d %H:%M:%S"), who=data.who
+        )
         + "\n"
         + _("Data as of:  {as_of}").format(as_of=data.as_of_text())
         + "\n"
