@@ -13,8 +13,16 @@ from dashboard.ids import LAYER_IDS, Id
 from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
 from layers.basemap import ATTRIBUTION, basemap_geojson
+from layers.context import (
+    CONTEXT_ATTRIBUTION,
+    country_labels_geojson,
+    lakes_geojson,
+    places_geojson,
+    rivers_geojson,
+)
 from layers.features import LAYERS
 from layers.i18n import _
+from layers.pmtiles_archive import read_pmtiles_header
 from layers.styles import STYLES, dash_gradient, legend_entries, translucent
 from layers.view import DEFAULT_WINDOW, WINDOWS
 
@@ -90,11 +98,62 @@ def initial_zoom(region: tuple[float, float, float, float], width_px: int = 1100
     return 2
 
 
+CONTEXT_PANES = {"hbm-water": 402, "hbm-country-labels": 612, "hbm-places": 620}
+PMTILES_PATH = "/hbm-basemap.pmtiles"  # served by dashboard.app with byte ranges, behind sign-in
+PMTILES_SCRIPTS = {True: "/assets/vendor/protomaps-leaflet.js", False: "/assets/vendor/pmtiles.js"}
+
+
+def context_layers(settings: AppSettings) -> list[Any]:
+    """Return the offline context: lakes, rivers, towns by zoom and population, country names."""
+    region = settings.region
+    context: list[Any] = [dl.Pane(name=name, style={"zIndex": z}) for name, z in CONTEXT_PANES.items()]
+    water = {"pane": "hbm-water", "interactive": False}
+    context += [
+        dl.GeoJSON(id="context-lakes", data=lakes_geojson(region), style={"variable": "hbm.lakeStyle"}, **water),
+        dl.GeoJSON(id="context-rivers", data=rivers_geojson(region), style={"variable": "hbm.riverStyle"}, **water),
+        dl.GeoJSON(
+            id="context-countries",
+            data=country_labels_geojson(region),
+            pointToLayer={"variable": "hbm.countryLabel"},
+            interactive=False,
+        ),
+        dl.GeoJSON(
+            id="context-places",
+            data=places_geojson(region),
+            pointToLayer={"variable": "hbm.placePoint"},
+            interactive=False,
+            attribution=_(CONTEXT_ATTRIBUTION),
+        ),
+    ]
+    return context
+
+
+def pmtiles_basemap(settings: AppSettings) -> dl.GeoJSON:
+    """Return the operator's PMTiles basemap: one feature whose pointToLayer (context.js) draws the archive."""
+    info = read_pmtiles_header(str(settings.basemap_pmtiles))
+    props = {
+        "url": PMTILES_PATH,
+        "vector": info.is_vector,
+        "script": PMTILES_SCRIPTS[info.is_vector],
+        "maxzoom": info.max_zoom,
+        "attribution": _(settings.basemap_pmtiles_attribution),
+    }
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [0, 0]}, "properties": props}
+    return dl.GeoJSON(
+        id="basemap-pmtiles",
+        data={"type": "FeatureCollection", "features": [feature]},
+        pointToLayer={"variable": "hbm.pmtilesLayer"},
+        interactive=False,
+    )
+
+
 def map_component(settings: AppSettings) -> dl.MapContainer:
     """Return the map: offline basemap, optional tiles, and the four layers in a LayersControl."""
     w, s, e, n = settings.region
     children: list[Any] = [dl.Pane(name=f"hbm-{name}", style={"zIndex": z}) for name, z in PANES.items()]
-    if settings.tile_url:
+    if settings.basemap_pmtiles:
+        children.append(pmtiles_basemap(settings))
+    elif settings.tile_url:
         children.append(dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution))
     else:
         children.append(
@@ -106,6 +165,7 @@ def map_component(settings: AppSettings) -> dl.MapContainer:
                 attribution=_(ATTRIBUTION),
             )
         )
+        children.extend(context_layers(settings))
     children.append(
         dl.LayersControl(
             [_layer(name) for name in LAYER_ORDER],
@@ -278,7 +338,7 @@ def build_layout(settings: AppSettings) -> html.Div:
             html.Div(
                 className="hbm-footer",
                 children=[
-                    _(ATTRIBUTION) + ". "
+                    _(ATTRIBUTION) + ". " + _(CONTEXT_ATTRIBUTION) + ". "
                     + (_("All data shown is SYNTHETIC (demo generator).") if settings.synthetic else ""),
                 ],
             ),

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from data.settings import config_error
 from geo.errors import ConfigError
 from layers.i18n import N_
+from layers.pmtiles_archive import read_pmtiles_header
 
 
 def parse_bbox(raw: str) -> tuple[float, float, float, float]:
@@ -31,6 +32,9 @@ class AppSettings(BaseSettings):
     refresh_seconds: float = Field(10.0, ge=1.0, le=3600.0)
     tile_url: str | None = None
     tile_attribution: str = "Tiles: see HBM_TILE_URL provider"
+    # HBM_BASEMAP_PMTILES: an offline PMTiles archive (vector or raster) the app serves itself, behind sign-in.
+    basemap_pmtiles: str | None = None
+    basemap_pmtiles_attribution: str = N_("Basemap: operator-supplied PMTiles archive")
     region_bbox: str = "28.8,-1.8,33.2,4.4"
     title: str = N_("HBM Operations Map")  # the default title is translated; a custom HBM_TITLE is shown as set
     synthetic: bool = False
@@ -61,6 +65,14 @@ class AppSettings(BaseSettings):
         if value and not ("{z}" in value and "{x}" in value and "{y}" in value):
             raise ConfigError(f"HBM_TILE_URL {value!r} must contain {{z}}, {{x}} and {{y}}")
         return value or None
+
+    @field_validator("basemap_pmtiles")
+    @classmethod
+    def _valid_pmtiles(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        read_pmtiles_header(value)  # one-line ConfigError for a missing or foreign file
+        return value
 
     @property
     def region(self) -> tuple[float, float, float, float]:

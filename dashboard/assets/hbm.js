@@ -63,7 +63,8 @@ window.hbm = Object.assign({}, window.hbm, {
     var label = document.createElement("span");
     label.textContent = feature.properties.name || "";
     marker.bindTooltip(label, {permanent: true, direction: "right", offset: [size / 2 + 2, 0], className: "cp-label"});
-    return marker;
+    // context.js places the label where it overlaps nothing (or hides it): priority by kind and flow.
+    return window.hbm.crossingLabelled ? window.hbm.crossingLabelled(marker, feature, size) : marker;
   }
 });
 

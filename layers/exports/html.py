@@ -21,11 +21,19 @@ from typing import Any, cast
 import folium
 from branca.element import Figure
 from folium.elements import Element
+from folium.map import CustomPane
 from folium.utilities import JsCode
 
 from data.store import BBox
 from geo.errors import HbmError
 from layers.basemap import ATTRIBUTION, basemap_geojson
+from layers.context import (
+    CONTEXT_ATTRIBUTION,
+    country_labels_geojson,
+    lakes_geojson,
+    places_geojson,
+    rivers_geojson,
+)
 from layers.exports.collect import ExportData
 from layers.i18n import VALUE_LABELS as I18N_VALUES
 from layers.i18n import _, current_language, text_direction, value_label
@@ -34,6 +42,7 @@ from layers.styles import STYLES, dash_gradient, translucent
 
 VENDOR = Path(__file__).parent / "vendor"
 EXTERNAL = re.compile(r"<(script|link)\b[^>]*(src|href)\s*=\s*[\"']?(https?:)?//", re.IGNORECASE)
+CONTEXT_PANES = {"hbm-country-labels": 612, "hbm-places": 620}  # as dashboard.layout.CONTEXT_PANES
 CTX = "{hideout: {styles: HBM_STYLES}}"
 
 PAGE_CSS = """
@@ -129,7 +138,10 @@ def _dashboard_assets() -> tuple[str, str]:
     if spec is None or not spec.submodule_search_locations:
         raise HbmError("the dashboard package (its assets style the HTML export) is not installed")
     assets = Path(list(spec.submodule_search_locations)[0]) / "assets"
-    return (assets / "hbm.js").read_text(encoding="utf-8"), (assets / "hbm.css").read_text(encoding="utf-8")
+    # context.js first, as Dash loads assets in name order: hbm.js keeps what it defined.
+    js = "\n".join((assets / name).read_text(encoding="utf-8") for name in ("context.js", "hbm.js"))
+    css = "\n".join((assets / name).read_text(encoding="utf-8") for name in ("context.css", "hbm.css"))
+    return js, css
 
 
 def _script(source: str) -> str:
@@ -197,6 +209,36 @@ def _head(data: ExportData) -> str:
     )
 
 
+def _add_context(fmap: folium.Map, extent: BBox) -> None:
+    """Add the live map's offline context: lakes, rivers, country names and towns (shown by zoom)."""
+    w, s, e, n = extent
+    region = (round(w, 4), round(s, 4), round(e, 4), round(n, 4))
+    for pane, z in CONTEXT_PANES.items():
+        CustomPane(pane, z_index=z, pointer_events=False).add_to(fmap)
+    for title, collection, style in (
+        ("Lakes", lakes_geojson(region), "lakeStyle"),
+        ("Rivers", rivers_geojson(region), "riverStyle"),
+    ):
+        folium.GeoJson(
+            collection,
+            name=title,
+            control=False,
+            interactive=False,
+            style=JsCode(f"function () {{ return hbm.{style}(); }}"),
+        ).add_to(fmap)
+    for title, collection, fn in (
+        ("Country names", country_labels_geojson(region), "countryLabel"),
+        ("Towns", places_geojson(region), "placePoint"),
+    ):
+        folium.GeoJson(
+            collection,
+            name=title,
+            control=False,
+            attribution=html.escape(_(CONTEXT_ATTRIBUTION)) if fn == "placePoint" else None,
+            pointToLayer=JsCode(f"function (f, latlng) {{ return hbm.{fn}(f, latlng); }}"),
+        ).add_to(fmap)
+
+
 def build_map(data: ExportData) -> folium.Map:
     """Return the folium map: bundled basemap, the visible layers with popups, a layer control."""
     w, s, e, n = data.extent
@@ -225,6 +267,7 @@ def build_map(data: ExportData) -> folium.Map:
         attribution=html.escape(_(ATTRIBUTION)),
         style=JsCode("function () { return hbm.basemapStyle(); }"),
     ).add_to(fmap)
+    _add_context(fmap, data.extent)
     for name, frame in data.layers.items():
         options: dict[str, Any] = {
             "style": JsCode(

@@ -16,15 +16,19 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.transforms import Bbox
 from shapely.geometry import box
 
 from data.store import BBox
 from layers.basemap import ATTRIBUTION, basemap_geojson
+from layers.context import CONTEXT_ATTRIBUTION, country_labels_geojson, lakes_geojson, places, rivers_geojson
 from layers.exports.collect import STYLE_KEY, ExportData, Page, app_version
-from layers.exports.styling import LABEL_BOX, LAND, SEA, marker_kwargs, path_kwargs
+from layers.exports.labels import Label, crossing_priority, place_labels
+from layers.exports.styling import LABEL_BOX, LAKE, LAND, RIVER, SEA, marker_kwargs, path_kwargs
 from layers.i18n import _
 from layers.styles import STYLES
 
@@ -43,6 +47,19 @@ RC: dict[str, Any] = {
 }
 # rcParams are global: one render at a time per process (the dashboard serves requests on threads).
 _RENDER_LOCK = threading.Lock()
+CROSSING_LABEL: dict[str, Any] = {
+    "fontsize": 7.5,
+    "color": "white",
+    "zorder": 7,
+    "bbox": {"boxstyle": "square,pad=0.15", "facecolor": LABEL_BOX, "edgecolor": "none"},
+}
+PLACE_LABEL: dict[str, Any] = {
+    "fontsize": 7,
+    "color": "#f4f6f7",
+    "zorder": 6.5,
+    "bbox": {"boxstyle": "square,pad=0.15", "facecolor": (11 / 255, 17 / 255, 24 / 255, 0.45), "edgecolor": "none"},
+}
+COUNTRY_LABEL: dict[str, Any] = {"fontsize": 8, "color": "#aab7b8", "zorder": 4.5, "fontweight": "bold"}
 PDF_METADATA = {"CreationDate": None, "ModDate": None, "Creator": "hbm briefing export", "Producer": "matplotlib"}
 
 
@@ -89,7 +106,7 @@ def _land(extent: BBox) -> gpd.GeoDataFrame:
     return frame.clip_by_rect(-180, -MAX_LAT, 180, MAX_LAT).to_frame("geometry").to_crs(MERCATOR)
 
 
-def _draw_layer(ax: Axes, frame: gpd.GeoDataFrame, labels: bool) -> None:
+def _draw_layer(ax: Axes, frame: gpd.GeoDataFrame, labels: list[Label] | None, markers: list[Any]) -> None:
     if frame.empty:
         return
     merc = frame.to_crs(MERCATOR)
@@ -110,22 +127,56 @@ def _draw_layer(ax: Axes, frame: gpd.GeoDataFrame, labels: bool) -> None:
             halo = {**marker, "s": (math.sqrt(marker["s"]) + 2) ** 2, "facecolor": "white", "edgecolor": "white"}
             ax.scatter(xs, ys, zorder=5, **halo)
             ax.scatter(xs, ys, zorder=6, **marker)
-            if labels and "name" in points.columns:
+            half = math.sqrt(marker["s"]) / 2  # the label gap (half + 3 pt) keeps clear of its own marker
+            markers.extend((x, y, half) for x, y in zip(xs, ys, strict=True))
+            if labels is not None and "name" in points.columns:
                 offset = math.sqrt(marker["s"]) / 2 + 3
-                for x, y, name in zip(xs, ys, points["name"], strict=True):
-                    ax.annotate(
-                        str(name or ""),
-                        (x, y),
-                        xytext=(offset, 0),
-                        textcoords="offset points",
-                        va="center",
-                        fontsize=6.5,
-                        color="white",
-                        zorder=7,
-                        parse_math=False,
-                        bbox={"boxstyle": "square,pad=0.15", "facecolor": LABEL_BOX, "edgecolor": "none"},
-                        annotation_clip=True,
+                for (x, y), (_, row) in zip(zip(xs, ys, strict=True), points.iterrows(), strict=True):
+                    labels.append(
+                        Label(str(row["name"] or ""), x, y, crossing_priority(row.to_dict()), offset, CROSSING_LABEL)
                     )
+
+
+@lru_cache(maxsize=8)
+def _water_frames(extent: BBox) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    lakes = gpd.GeoDataFrame.from_features(lakes_geojson(extent)["features"], crs="EPSG:4326")
+    rivers = gpd.GeoDataFrame.from_features(rivers_geojson(extent)["features"], crs="EPSG:4326")
+    return lakes.to_crs(MERCATOR), rivers.to_crs(MERCATOR)
+
+
+def _water(ax: Axes, extent: BBox) -> None:
+    lakes, rivers = _water_frames(extent)
+    if len(rivers):
+        rivers.plot(ax=ax, **path_kwargs(RIVER, filled=False), zorder=1.5)
+    if len(lakes):
+        lakes.plot(ax=ax, **path_kwargs(LAKE, filled=True), zorder=1.6)
+
+
+def _place_all_labels(ax: Axes, crossings: list[Label], markers: list[Any], data: ExportData) -> None:
+    """Place crossing, town and country labels with no overlaps (layers.exports.labels)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    zoom = float(data.view.zoom)
+    labels = list(crossings)
+    for p in places(data.extent, world_population=0):
+        x, y = lnglat_to_mercator(p["lng"], p["lat"])
+        if p["minzoom"] <= zoom and x0 <= x <= x1 and y0 <= y <= y1:
+            ax.scatter([x], [y], s=9, facecolor="#f4f6f7", edgecolor=INK, linewidths=0.5, zorder=4)
+            labels.append(Label(p["name"], x, y, 1e6 + math.log10(p["population"] + 1) * 1e5, 2.5, PLACE_LABEL))
+    if zoom <= 9:
+        for f in country_labels_geojson(data.extent)["features"]:
+            lng, lat = f["geometry"]["coordinates"]
+            x, y = lnglat_to_mercator(lng, lat)
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                labels.append(Label(f["properties"]["name"].upper(), x, y, 1.0, 0.0, COUNTRY_LABEL))
+    to_px = ax.transData.transform
+    scale = ax.figure.dpi / 72
+    obstacles = []
+    for x, y, half in markers:
+        cx, cy = to_px((x, y))
+        r = half * scale
+        obstacles.append(Bbox([[cx - r, cy - r], [cx + r, cy + r]]))
+    place_labels(ax, labels, obstacles)
 
 
 def _grid(ax: Axes, limits: tuple[float, float, float, float]) -> None:
@@ -294,11 +345,12 @@ def build_figure(data: ExportData, page: Page) -> Figure:
     """Return the briefing page: marking, title, window, data as of, map, legend, scale, north, grid, notes."""
     width, height = page.inches
     fig = Figure(figsize=(width, height), facecolor="white")
+    FigureCanvasAgg(fig)  # a renderer to measure labels with while placing them
     landscape = page.orientation == "landscape"
     margin_x, top, bottom = 0.35 / width, 1 - 1.05 / height, 0.62 / height
     if landscape:
         side_w = 2.45 / width
-        map_box = (margin_x + 0.3 / width, bottom, 1 - 2 * margin_x - side_w - 0.55 / width, top - bottom)
+        map_box = (margin_x + 0.3 / width, bottom, 1 - 2 * margin_x - side_w - 0.7 / width, top - bottom)
         side_box = (1 - margin_x - side_w, bottom, side_w, top - bottom)
         rows, cols = int((top - bottom) * height * 72 / 9.2), 1
     else:
@@ -343,10 +395,14 @@ def build_figure(data: ExportData, page: Page) -> Figure:
     land = _land(tuple(round(v, 6) for v in data.extent))  # type: ignore[arg-type]
     if len(land):
         land.plot(ax=ax, **path_kwargs(LAND, filled=True), zorder=1)
+    _water(ax, tuple(round(v, 6) for v in data.extent))  # type: ignore[arg-type]
+    labels: list[Label] = []
+    markers: list[Any] = []
     for name, frame in data.layers.items():
-        _draw_layer(ax, frame, labels=(name == "crossing_points"))
+        _draw_layer(ax, frame, labels if name == "crossing_points" else None, markers)
     ax.set_xlim(limits[0], limits[1])
     ax.set_ylim(limits[2], limits[3])
+    _place_all_labels(ax, labels, markers, data)
     ax.set_aspect("auto")
     ax.set_xlabel("")
     ax.set_ylabel("")
@@ -358,18 +414,18 @@ def build_figure(data: ExportData, page: Page) -> Figure:
         spine.set_linewidth(0.8)
 
     _side_panel(fig.add_axes(side_box), data, rows, cols)
-    note = _("Source: {source}. {attribution}. Web Mercator. hbm {version}.").format(
-        source=data.source_note, attribution=_(ATTRIBUTION), version=app_version()
+    note = _("Source: {source}. {attribution}. {context}. Web Mercator. hbm {version}.").format(
+        source=data.source_note, attribution=_(ATTRIBUTION), context=_(CONTEXT_ATTRIBUTION), version=app_version()
     )
     if data.synthetic:
         note = _("All data shown is SYNTHETIC (demo generator).") + " " + note
     fig.text(
         margin_x,
-        0.36 / height,
-        "\n".join(textwrap.wrap(note, int(width * 17))),
-        fontsize=6.5,
+        0.41 / height,
+        "\n".join(textwrap.wrap(note, int(width * 19))),
+        fontsize=6,
         color=MUTED,
-        va="center",
+        va="top",
         parse_math=False,
     )
     fig.text(

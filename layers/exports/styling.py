@@ -23,6 +23,9 @@ DIAMOND_SCALE = 0.85  # hbm.css: rotate(45deg) scale(0.85)
 # The live map's basemap (hbm.js basemapStyle) and sea (hbm.css .leaflet-container).
 SEA = "#0a2236"
 LAND = {"color": "#5d6d7e", "weight": 0.8, "fillColor": "#1c2833", "fillOpacity": 1.0, "opacity": 0.9}
+# The live map's lakes and rivers (context.js lakeStyle, riverStyle).
+LAKE = {"color": "#3b7fb4", "weight": 1.0, "fillColor": "#1d5a8a", "fillOpacity": 1.0, "opacity": 1.0}
+RIVER = {"color": "#3b7fb4", "weight": 1.2, "opacity": 0.8}
 LABEL_BOX = (11 / 255, 17 / 255, 24 / 255, 0.75)
 
 
