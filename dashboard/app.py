@@ -32,9 +32,31 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
         assets_ignore=r"vendor/.*",  # PMTiles libraries: loaded on demand (context.js), only when configured
     )
     app.layout = lambda: build_layout(settings)  # built per page load, in the request's language (issue 12)
-    register(app, store, settings)
+    read_store = None
+    if settings.database_read_url:  # map and statistics reads from a streaming replica (issue 15)
+        from data.open import open_store
+        from data.settings import load_store_settings
+
+        read_store = open_store(load_store_settings(database_url=settings.database_read_url))
+    register(app, store, settings, read_store=read_store)
     for panel in load_panels():
         panel.register(app, store, settings)
+
+    @app.server.route("/livez")
+    def _live() -> Response:
+        # Liveness: the process answers; never touches the store (an outage must not restart workers).
+        return Response("ok\n", 200, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+    @app.server.route("/readyz")
+    def _ready() -> Response:
+        # Readiness: this worker can serve the map, i.e. its store answers; a load balancer routes elsewhere if not.
+        try:
+            store.ping()
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure as text
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return Response(f"not ready: store unavailable: {message}\n", 503, mimetype="text/plain",
+                            headers={"Cache-Control": "no-store"})  # fmt: skip
+        return Response("ready\n", 200, mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
     @app.server.route("/healthz")
     def _health() -> tuple[str, int]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import h3
@@ -14,6 +16,8 @@ from dashboard.permissions import RAW, REQUEST_USER, VIEW, User, acting_user, ca
 from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
+from geo.suppression import is_small_count
+from layers.build_cache import BuildCache, default_folder
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
 from layers.i18n import _, fill, value_label
@@ -30,9 +34,18 @@ def _bounds_to_bbox(bounds: Any) -> BBox | None:
     """Return ``west, south, east, north`` from Leaflet ``[[s, w], [n, e]]`` bounds, or None."""
     try:
         (s, w), (n, e) = bounds
-        return float(w), float(s), float(e), float(n)
-    except (TypeError, ValueError):
+        values = float(w), float(s), float(e), float(n)
+    except (TypeError, ValueError, OverflowError):
         return None
+    if not all(math.isfinite(v) for v in values):
+        raise InvalidView("the map bounds must be finite numbers")
+    w, s, e, n = values
+    # Leaflet reports longitudes past ±180 after panning round the world; nothing lies beyond.
+    w, e = max(-180.0, min(180.0, w)), max(-180.0, min(180.0, e))
+    s, n = max(-90.0, min(90.0, s)), max(-90.0, min(90.0, n))
+    if not (w < e and s < n):
+        raise InvalidView("the map bounds are empty: west must be less than east and south less than north")
+    return w, s, e, n
 
 
 def parse_view(
@@ -107,7 +120,8 @@ def playback_status(playback: dict[str, Any]) -> list[Any]:
     )
 
 
-def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[Any]:
+def _status(result: RefreshResult, view: View, settings: AppSettings, small_k: int | None = None) -> list[Any]:
+    """Return the status line; with ``small_k`` (roles without raw) totals of 1..k-1 read \"under k\"."""
     zone = display_zone()
     as_of = format_time(result.data_as_of, zone, "%H:%M:%S") if result.data_as_of else "—"
     label = (
@@ -117,6 +131,10 @@ def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[An
     )
     events = f"{result.events:,}" if result.events is not None else "…"
     people = f"{result.people:,}" if result.people is not None else "…"
+    if small_k and is_small_count(result.events, small_k):
+        events = _("under {k}").format(k=small_k)
+    if small_k and is_small_count(result.people, small_k):
+        people = _("under {k}").format(k=small_k)
     return fill(
         _("Data as of {as_of} · {events} events · {people} people in {window}"),
         as_of=html.B(as_of),
@@ -124,6 +142,32 @@ def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[An
         people=html.B(people),
         window=label,
     )
+
+
+def pick_read_store(
+    store: Store, read_store: Store | None, client: dict[str, Any], max_lag_s: float
+) -> tuple[Store, str]:
+    """Return the store to read the map from, and a note when the replica lags more than ``max_lag_s``.
+
+    The replica serves the map unless it is behind the revision this client already shows (then the
+    primary does: a refresh never goes back in time) or unreachable. Its lag is how much older its
+    data is than the primary's (the last write each has), measured only when it is behind.
+    """
+    if read_store is None:
+        return store, ""
+    try:
+        replica = read_store.revisions()["_all"]
+    except StoreUnavailable:
+        return store, "replica unreachable: reading from the primary"
+    primary = store.revisions()["_all"]
+    lag_s = 0.0
+    if replica.revision < primary.revision and primary.updated_at and replica.updated_at:
+        lag_s = (primary.updated_at - replica.updated_at).total_seconds()
+    elif replica.revision < primary.revision:
+        lag_s = float("inf")
+    note = (f"replica {lag_s:.0f} s behind" if lag_s != float("inf") else "replica behind") if lag_s > max_lag_s else ""
+    have = int(client.get("revision") or 0)
+    return (read_store if replica.revision >= have else store), note
 
 
 def refresh_map(
@@ -142,6 +186,8 @@ def refresh_map(
     suppress: Any = None,
     playback: dict[str, Any] | None = None,
     user: User | None = REQUEST_USER,
+    cache: BuildCache | None = None,
+    read_store: Store | None = None,
 ) -> tuple[Any, ...]:
     """Return (4 layer datas, status, banner text, banner class, client state, view error).
 
@@ -169,7 +215,8 @@ def refresh_map(
     if playing:
         keys["hotspots"] = PLAYBACK_KEY  # never equal to a live key: treated as current while playing
     try:
-        result = refresh(store, view, keys, skip=("hotspots",) if playing else ())
+        source, lag_note = pick_read_store(store, read_store, client, settings.replica_max_lag_seconds)
+        result = refresh(source, view, keys, skip=("hotspots",) if playing else (), cache=cache)
     except StoreUnavailable as exc:
         since = client.get("failing_since") or now.strftime("%H:%M:%S UTC")
         text = _(
@@ -185,19 +232,25 @@ def refresh_map(
         )
     except HbmError as exc:
         return (*unchanged, no_update, no_update, no_update, no_update, str(exc))
+    small_k = None
     if not can(user, RAW):
-        k = load_hotspot_settings()[1]
+        k = small_k = load_hotspot_settings()[1]
         for name in FLOW_LAYERS:
             if name in result.layers:
                 result.layers[name] = hide_small_flows(result.layers[name], k)
     layers = tuple(result.layers.get(name, no_update) for name in LAYER_ORDER)
     state = {"keys": result.keys, "failing_since": None, "revision": result.revision}
+    state["replica_lag"] = lag_note or None
     if playing:  # a past frame must never look live on a wall screen
         return (*layers, playback_status(playback or {}), "", "hbm-banner", state, "")
-    if not result.layers and not client.get("failing_since"):
+    if not result.layers and not client.get("failing_since") and lag_note == (client.get("replica_lag") or ""):
         # Nothing changed: send no layer data and keep the status line as it is.
         return (*unchanged, no_update, no_update, no_update, state, no_update)
-    status = _status(result, view, settings) if result.layers else no_update
+    lag_changed = lag_note != (client.get("replica_lag") or "")
+    if not result.layers and lag_changed:  # only the replica's lag changed: re-state the status line
+        result.events, result.people = source.event_totals(view.start, view.end)
+    lag_part = [f" · {lag_note}"] if lag_note else []
+    status = _status(result, view, settings, small_k) + lag_part if result.layers or lag_changed else no_update
     return (*layers, status, "", "hbm-banner", state, "")
 
 
@@ -218,9 +271,17 @@ def describe_feature(feature: dict[str, Any] | None, layer: str) -> Any:
 
 
 def hotspot_legend_view(
-    metric: str | None, statistic: str | None, playback: dict[str, Any] | None
+    metric: str | None,
+    statistic: str | None,
+    playback: dict[str, Any] | None,
+    window: str | None = None,
+    cstart: str | None = None,
+    cend: str | None = None,
 ) -> tuple[str, list[Any]]:
-    """Return the hotspot legend's title and rows: the statistic's classes, or the fixed playback scale."""
+    """Return the hotspot legend's title and rows: the statistic's classes, or the fixed playback scale.
+
+    Outside playback a last row states the exact current window and its baseline windows (UTC).
+    """
     metric = metric or "events"
     if playback and playback.get("active"):
         breaks = tuple(int(b) for b in playback.get("breaks") or ())
@@ -230,11 +291,36 @@ def hotspot_legend_view(
         )
         return title, legend_rows(hotspot_legend("count", breaks) if breaks else hotspot_legend("count"))
     statistic = statistic or "count"
-    return hotspot_title(statistic, metric), legend_rows(hotspot_legend(statistic))
+    title = hotspot_title(statistic, metric)
+    rows = legend_rows(hotspot_legend(statistic))
+    spans = _window_spans_text(window, cstart, cend, load_hotspot_settings()[0].baseline_windows) if window else []
+    if spans:
+        rows.append(
+            html.Div(
+                _("Window {window} UTC (complete hours); baseline {baseline}").format(
+                    window=spans[0], baseline="; ".join(spans[1:])
+                )
+                + " "
+                + _("(a window before the data is missing, not zero)"),
+                className="hbm-legend-row hbm-legend-windows",
+            )
+        )
+    return title, rows
 
 
-def _bars(windows: list[int], labels: list[str]) -> html.Div:
-    top = max(max(windows), 1)
+def _count_text(value: Any) -> str:
+    """Return a count as text; a withheld count (None, or "<k" in a list) reads "under k"."""
+    if isinstance(value, str) and value.startswith("<"):
+        return f"under {value[1:]}"
+    return "under k" if value is None else f"{value:,}"
+
+
+def _bar_value(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _bars(windows: list[int | str], labels: list[str]) -> html.Div:
+    top = max(max((v for v in windows if isinstance(v, int)), default=0), 1)
     rows = []
     for label, value in zip(labels, windows, strict=True):
         rows.append(
@@ -242,8 +328,11 @@ def _bars(windows: list[int], labels: list[str]) -> html.Div:
                 className="hbm-bar-row",
                 children=[
                     html.Span(label, className="hbm-bar-label"),
-                    html.Span(className="hbm-bar", style={"width": f"{100 * value / top:.0f}%"}),
-                    html.Span(f"{value:,}", className="hbm-bar-value"),
+                    html.Span(
+                        className="hbm-bar",
+                        style={"width": f"{100 * (value if isinstance(value, int) else 0) / top:.0f}%"},
+                    ),
+                    html.Span(_count_text(value), className="hbm-bar-value"),
                 ],
             )
         )
@@ -277,6 +366,21 @@ def event_kinds_text(
     return ", ".join(f"{value_label(kind)} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
 
 
+def _window_spans_text(window: str | None, cstart: str | None, cend: str | None, baselines: int) -> list[str]:
+    """Return ``DD Mon HH:MM–HH:MM`` for the current window and each baseline (newest first), or [] if unknown."""
+    from geo.windows import baseline_step, floor_hour, window_spans
+
+    if baselines < 0:
+        return []
+    try:
+        start, end = window_bounds(window or "24h", datetime.now(UTC), cstart, cend)
+        cycle = load_hotspot_settings()[0].baseline_cycle
+        spans = window_spans(floor_hour(end), end - start, baseline_step(end - start, cycle), baselines, None)
+    except (HbmError, ValueError):
+        return []
+    return [f"{s.start:%d %b %H:%M}–{s.end:%d %b %H:%M}" for s in spans]
+
+
 def describe_hotspot(
     store: Store,
     props: dict[str, Any],
@@ -289,8 +393,15 @@ def describe_hotspot(
 ) -> Any:
     """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
     user = acting_user(user)
-    windows = [int(v) for v in props.get("windows") or []]
+    raw = list(props.get("windows") or [])
+    # None: a baseline window before the data (missing); "<k": withheld for a role without raw access.
+    windows = [v if isinstance(v, str) else 0 if v is None else int(v) for v in raw]
     labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + [_("now")]
+    spans = _window_spans_text(window, cstart, cend, len(windows) - 1)
+    if spans:  # oldest first, as the bars; a window before the data is marked missing
+        labels = [
+            _("{span} (no data yet)").format(span=s) if v is None else s for s, v in zip(spans[::-1], raw, strict=False)
+        ] + labels[len(spans) :]
     rows = [
         (
             _("change"),
@@ -301,7 +412,7 @@ def describe_hotspot(
         ("Gi* z / p", f"{format_value('gi_z', props.get('gi_z'))} / {format_value('gi_p', props.get('gi_p'))}"),
         (_("Gi* bin"), _(GI_LABELS[props["gi_bin"]]) if props.get("gi_bin") in GI_LABELS else "—"),
         (_("trend"), value_label(props.get("emerging"))),
-        (_("events / people"), f"{props.get('events', 0):,} / {props.get('people', 0):,}"),
+        (_("events / people"), f"{_count_text(props.get('events', 0))} / {_count_text(props.get('people', 0))}"),
     ]
     kinds: Any = "—"
     try:
@@ -324,7 +435,7 @@ def describe_hotspot(
             _("H3 cell {cell} (res {res})").format(cell=props.get("cell"), res=props.get("res")),
             className="hbm-detail-title",
         ),
-        html.Div(_("Counts per window (oldest → now)"), className="hbm-detail-layer"),
+        html.Div(_("Counts per window, UTC (oldest → now)"), className="hbm-detail-layer"),
         _bars(windows, labels),
         html.Table(html.Tbody([html.Tr([html.Td(k), html.Td("—" if v is None else str(v))]) for k, v in rows])),
     ]
@@ -350,9 +461,18 @@ def role_controls(user: User | None, max_res: int) -> tuple[list[dict[str, Any]]
     return options, [forced], ["on"]
 
 
-def register(app: Dash, store: Store, settings: AppSettings) -> None:
-    """Attach the callbacks to ``app``, bound to ``store`` and ``settings``."""
+def layer_cache(store: Store, settings: AppSettings) -> BuildCache | None:
+    """Return the machine-wide cache of built layers (HBM_LAYER_CACHE, on by default), or None."""
+    if not settings.layer_cache:
+        return None
+    folder = Path(settings.layer_cache_dir) if settings.layer_cache_dir else default_folder()
+    return BuildCache(folder, f"{store.backend}:{getattr(store, 'label', '')}")
+
+
+def register(app: Dash, store: Store, settings: AppSettings, read_store: Store | None = None) -> None:
+    """Attach the callbacks to ``app``, bound to ``store`` and ``settings`` (map reads from ``read_store`` if given)."""
     hotspot_k = load_hotspot_settings()[1]
+    cache = layer_cache(store, settings)
 
     @app.callback(
         Output(Id.RESOLUTION, "options"),
@@ -413,6 +533,8 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             suppress=bool(suppress),
             playback=playback,
             user=current_user(),
+            cache=cache,
+            read_store=read_store,
         )
 
     @app.callback(
@@ -456,6 +578,16 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         Input(Id.METRIC, "value"),
         Input(Id.STATISTIC, "value"),
         Input(Id.PLAYBACK_STATE, "data"),
+        Input(Id.WINDOW, "value"),
+        Input(Id.CUSTOM_START, "value"),
+        Input(Id.CUSTOM_END, "value"),
     )
-    def _legend(metric: str | None, statistic: str | None, playback: dict[str, Any] | None) -> tuple[str, Any]:
-        return hotspot_legend_view(metric, statistic, playback)
+    def _legend(
+        metric: str | None,
+        statistic: str | None,
+        playback: dict[str, Any] | None,
+        window: str | None,
+        cstart: str | None,
+        cend: str | None,
+    ) -> tuple[str, Any]:
+        return hotspot_legend_view(metric, statistic, playback, window, cstart, cend)

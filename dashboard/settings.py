@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -41,6 +43,18 @@ class AppSettings(BaseSettings):
     # Sign-in (issue 7): on unless turned off; `hbm demo` always turns it off, `hbm serve` warns loudly when off.
     auth: bool = True
     language: str = "en"  # HBM_LANGUAGE: en, fr or ar; each user's own choice overrides it (issue 12)
+    # Production server (issue 15): `hbm serve --workers N` (or HBM_WORKERS) runs gunicorn; 0 = Dash's own server.
+    workers: int = Field(0, ge=0, le=64)
+    threads: int = Field(4, ge=1, le=64)  # HBM_THREADS: requests served at once by each worker
+    worker_timeout: int = Field(120, ge=10, le=3600)  # HBM_WORKER_TIMEOUT: seconds before a stuck worker restarts
+    access_log: bool = True  # HBM_ACCESS_LOG: one line per request under gunicorn
+    log_format: Literal["text", "json"] = "text"  # HBM_LOG_FORMAT=json: JSON lines for a log collector
+    # One layer build per (View, revision) shared by this machine's workers (issue 15); a folder they can all write.
+    layer_cache: bool = True  # HBM_LAYER_CACHE
+    layer_cache_dir: str | None = None  # HBM_LAYER_CACHE_DIR (default: <tmp>/hbm-layer-cache-<uid>)
+    # Read replica (issue 15): map and statistics reads go to a streaming replica, writes to HBM_DATABASE_URL.
+    database_read_url: str | None = None  # HBM_DATABASE_READ_URL
+    replica_max_lag_seconds: float = Field(30.0, ge=0)  # HBM_REPLICA_MAX_LAG_SECONDS: the status line says so beyond
     viewer_max_res: int = Field(6, ge=4, le=9)  # HBM_VIEWER_MAX_RES: finest H3 resolution for roles without raw
 
     @field_validator("region_bbox")

@@ -171,7 +171,10 @@ def build_metadata(dialect: str) -> MetaData:
         Column("lng", Float, nullable=False),
         Column("events", Integer, nullable=False),
         Column("people", Integer, nullable=False),
-        UniqueConstraint("hour", "h3_r7", "fit", name="uq_event_cell_hours"),
+        # Each event's own cells at res 4-7 (indexed directly, not parents of res 7): they are not a function
+        # of h3_r7, so all four are part of the key. A store whose key is (hour, h3_r7, fit) predates direct
+        # cells and is migrated by Store.init_schema (data/rollup.py: needs_direct_cells).
+        UniqueConstraint("hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit", name="uq_event_cell_hours_direct"),
     )
     Table(
         "alert_rules",

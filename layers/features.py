@@ -118,6 +118,9 @@ def hide_small_flows(collection: dict[str, Any], k: int, placeholder: str | None
             if isinstance(people, int) and 0 < people < k:
                 props[f"people_{window}"] = shown or None
                 props[f"events_{window}"] = None
+            events = props.get(f"events_{window}")
+            if isinstance(events, int) and 0 < events < k:  # a few events are as telling as a few people
+                props[f"events_{window}"] = shown or None
         features.append({**feature, "properties": props})
     return {**collection, "features": features}
 

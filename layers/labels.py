@@ -197,8 +197,10 @@ def evidence_rows(evidence: dict[str, Any], zone: tzinfo | None = None) -> list[
         if key.endswith("_id") or key.endswith("_ids") or evidence[key] in (None, ""):
             continue
         value = evidence[key]
-        if key == "latest":
+        if key in ("latest", "window_start", "window_end"):
             value = format_time(value, zone)
+        elif key == "baseline_windows" and isinstance(value, list):  # [[start, end], ...] of the surge rule
+            value = "; ".join(f"{format_time(a, zone)} – {format_time(b, zone)}" for a, b in value)
         elif key == "categories" and isinstance(value, list):
             value = ", ".join(value_label(v) for v in value)
         elif key in CODE_KEYS:

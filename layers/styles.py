@@ -70,6 +70,7 @@ CHANGE_COLORS = {
     "moderate_increase": "#fdae61",
     "limited_change": "#b7c4cf",
     "large_decrease": "#2c7bb6",
+    "insufficient_baseline": "#f4f1e8",
 }
 CHANGE_LABELS = {
     "new": N_("New (no events in the baseline)"),
@@ -77,6 +78,7 @@ CHANGE_LABELS = {
     "moderate_increase": N_("Moderate increase (+10 to +25 %)"),
     "limited_change": N_("Limited change"),
     "large_decrease": N_("Large decrease (< −25 %)"),
+    "insufficient_baseline": N_("Insufficient baseline (too few windows inside the data; never alerted on)"),
 }
 GI_COLORS = {
     3: "#b2182b",
@@ -224,6 +226,8 @@ def _styles() -> dict[str, dict[str, Any]]:
     hexagon = {"weight": 0.6, "fillOpacity": 0.6, "opacity": 0.85}
     for name, color in CHANGE_COLORS.items():
         styles[f"chg:{name}"] = {"fillColor": color, "color": color, **hexagon}
+    # neutral: pale fill, dashed grey outline, so it never reads as a rise or a fall
+    styles["chg:insufficient_baseline"].update({"color": "#7f8c8d", "fillOpacity": 0.25, "dashArray": "3 3"})
     for gi_bin, color in GI_COLORS.items():
         styles[f"gi:{gi_bin}"] = {"fillColor": color, "color": color, **hexagon}
     for name, color in EMERGING_COLORS.items():

@@ -90,7 +90,9 @@ def test_feature_collection_is_accepted(sqlite_store: Store) -> None:
             }
         ],
     }
-    answer = client_for(sqlite_store).post(EVENTS_PATH, data=json.dumps(collection), headers=AUTH)
+    answer = client_for(sqlite_store).post(
+        EVENTS_PATH, data=json.dumps(collection), headers=AUTH, content_type="application/json"
+    )
     assert answer.status_code == 200
     assert answer.get_json()["items"][0]["ids"][0].startswith("ev-")
     assert sqlite_store.counts()["events"] == 1
@@ -106,14 +108,16 @@ def test_feature_collection_is_accepted(sqlite_store: Store) -> None:
     ],
 )
 def test_malformed_bodies_are_400_with_one_line(sqlite_store: Store, body: bytes, message: str) -> None:
-    answer = client_for(sqlite_store).post(EVENTS_PATH, data=body, headers=AUTH)
+    answer = client_for(sqlite_store).post(EVENTS_PATH, data=body, headers=AUTH, content_type="application/json")
     error = answer.get_json()["error"]
     assert answer.status_code == 400 and message in error and "\n" not in error
 
 
 def test_payload_limits_are_413(sqlite_store: Store) -> None:
     client = client_for(sqlite_store, max_bytes=1_000, max_items=2)
-    big = client.post(EVENTS_PATH, data=json.dumps([{**GOOD, "notes": "x" * 2_000}]), headers=AUTH)
+    big = client.post(
+        EVENTS_PATH, data=json.dumps([{**GOOD, "notes": "x" * 2_000}]), headers=AUTH, content_type="application/json"
+    )
     assert big.status_code == 413 and "HBM_API_MAX_BYTES" in big.get_json()["error"]
     many = client.post(EVENTS_PATH, json=[{**GOOD, "id": f"a{i}"} for i in range(3)], headers=AUTH)
     assert many.status_code == 413 and "HBM_API_MAX_ITEMS" in many.get_json()["error"]

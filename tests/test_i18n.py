@@ -375,3 +375,35 @@ def test_sar_sheets_in_french(sqlite_store: Store, tmp_path: Path) -> None:
     for french in ("Mission SAR — secteur AA", "Espacement des traces", "en cours", "DONNÉES DE DÉMO SYNTHÉTIQUES"):
         assert french in page, french
     assert "Track spacing" not in page and "SAR assignment" not in page
+
+
+def test_alert_titles_are_rebuilt_in_the_language_and_withhold_small_counts() -> None:
+    from datetime import UTC, datetime
+
+    from data.alerts import Alert
+    from layers.alerts import alert_title
+
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    evidence = {"zone": "Sector AA", "plan": "Lake Albert", "place": "near Elegu (4 km)", "events": 2, "people": 3}
+    alert = Alert(
+        "a1",
+        "distress-in-sar",
+        "sar:z",
+        "open",
+        "critical",
+        "Distress: 2 events in …",
+        1.0,
+        31.0,
+        evidence,
+        [],
+        now,
+        now,
+        now,
+    )
+    with use_language("fr"):
+        assert alert_title(alert) == "Détresse : 2 événements dans Sector AA de « Lake Albert », près de Elegu (4 km)"
+        assert alert_title(alert, small_k=5) == (
+            "Détresse : moins de 5 événements dans Sector AA de « Lake Albert », près de Elegu (4 km)"
+        )
+    with use_language("en"):
+        assert alert_title(alert, small_k=5).startswith("Distress: under 5 events in Sector AA")

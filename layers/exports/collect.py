@@ -17,7 +17,7 @@ from data.store import BBox, Store
 from geo.errors import HbmError
 from layers.exports.settings import ExportSettings
 from layers.features import LAYERS, hide_small_flows
-from layers.hotspots import load_hotspot_settings
+from layers.hotspots import load_hotspot_settings, table_windows
 from layers.i18n import _, current_language, value_label
 from layers.labels import display_zone, format_time
 from layers.styles import hotspot_title, legend_entries
@@ -92,6 +92,7 @@ class ExportData:
     extent: BBox
     exported_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     raw_events: gpd.GeoDataFrame | None = None
+    hotspot_windows: list[Any] = field(default_factory=list)  # geo.windows.WindowSpan, current first
 
     def counts(self) -> dict[str, int]:
         """Return the number of features per exported layer (raw events included when present)."""
@@ -153,6 +154,12 @@ class ExportData:
             _("Small counts: H3 cells under {k} people merged into parent cells").format(k=self.k),
             _("Raw event points: included") if self.raw_events is not None else _("Raw event points: not exported"),
         ]
+        if self.hotspot_windows:
+            spans = [
+                f"{w.start:%Y-%m-%d %H:%M}–{w.end:%H:%M}" + ("" if w.covered else " missing")
+                for w in self.hotspot_windows
+            ]
+            lines.append(f"Hotspot statistics: window {spans[0]} UTC; baseline {'; '.join(spans[1:])}")
         return lines
 
     def metadata(self) -> dict[str, Any]:
@@ -174,6 +181,7 @@ class ExportData:
             "language": current_language(),
             "source": self.source_note,
             "crs": CRS,
+            "hotspot_windows": [w.to_json() for w in self.hotspot_windows],
         }
 
 
@@ -241,7 +249,7 @@ def collect(
 ) -> ExportData:
     """Return the View's visible layers, exactly as the map builds them, clipped to the View's bbox."""
     view = replace(view, suppress=True)  # small counts are suppressed in every export, as on screen
-    _statistics, k = load_hotspot_settings()
+    statistics, k = load_hotspot_settings()
     revisions = store.revisions()
     layers: dict[str, gpd.GeoDataFrame] = {}
     for name in DRAW_ORDER:
@@ -270,4 +278,5 @@ def collect(
         extent=extent,
         exported_at=(now or datetime.now(UTC)),
         raw_events=raw,
+        hotspot_windows=table_windows(store, view, statistics) if "hotspots" in layers else [],
     )
