@@ -264,6 +264,9 @@ FIELD_LABELS: dict[str, str] = {
     "crossing_point": N_("crossing point"),
     "previous_status": N_("previous status"),
     "cells": N_("cells"),
+    "window_start": N_("window start"),
+    "window_end": N_("window end"),
+    "baseline_windows": N_("baseline windows"),
 }
 
 
