@@ -10,6 +10,7 @@ from flask import Response, send_file
 from dashboard.api import register_api
 from dashboard.auth import install_auth
 from dashboard.callbacks import register
+from dashboard.i18n import install_i18n, page_title
 from dashboard.layout import PMTILES_PATH, build_layout
 from dashboard.panels import load_panels
 from dashboard.security import install_security_headers
@@ -23,15 +24,14 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
     """Return the Dash app for ``settings``, reading from ``store``."""
     app = Dash(
         __name__,
-        title=settings.title + (" — SYNTHETIC" if settings.synthetic else ""),
+        title=page_title(settings),  # per request, in the request's language (dashboard.i18n)
         assets_folder=str(ASSETS),
         compress=True,
         update_title="",
         serve_locally=True,
         assets_ignore=r"vendor/.*",  # PMTiles libraries: loaded on demand (context.js), only when configured
     )
-    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)  # axe: the page's language
-    app.layout = build_layout(settings)
+    app.layout = lambda: build_layout(settings)  # built per page load, in the request's language (issue 12)
     read_store = None
     if settings.database_read_url:  # map and statistics reads from a streaming replica (issue 15)
         from data.open import open_store
@@ -77,4 +77,5 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
     register_api(app.server, store, settings)  # POST /api/v1/events (issue 6)
     install_security_headers(app, settings)  # CSP and friends on every response (issue 7)
     install_auth(app, store, settings)  # sign-in gate; sets flask.g.hbm_user for every request (issue 7)
+    install_i18n(app, store, settings)  # after the gate: a signed-in user's saved language (issue 12)
     return app

@@ -46,8 +46,10 @@ from data.login_limits import StoreFailureLimiter
 from data.settings import config_error
 from data.store import Store
 from geo.errors import ConfigError, StoreUnavailable
+from layers.i18n import LANGUAGES, N_, _, current_language, text_direction, value_label
 
 LOGIN_PATH = "/login"
+LANGUAGE_PATH = "/language/"  # the language selector (dashboard.i18n): open, so the sign-in page has it
 LOGOUT_PATH = "/logout"
 LOGIN_CSS_PATH = "/login.css"
 # Reachable without a session, by method: nothing else is. /api/v1/events checks its own bearer token
@@ -69,7 +71,7 @@ LOGIN_MAX_BYTES = 16 * 1024
 ANONYMOUS = "anonymous"  # ``who`` of audit rows that nobody signed in caused; a typed name is data, never ``who``
 # Never a page: a request for these without a session gets 401, never a redirect.
 MACHINE_PREFIXES = ("/_dash-", "/_reload-hash", "/_favicon", "/assets/", "/static/", "/api/")
-WRONG = "Name or password is wrong."
+WRONG = N_("Name or password is wrong.")
 SECRET_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 NO_USERS = "no users yet: add one with `hbm users add NAME --role admin`"
 
@@ -284,28 +286,49 @@ input:focus,button:focus{outline:3px solid #f2c94c;outline-offset:1px}
 button{margin-top:1.25rem;width:100%;padding:.6rem;font:inherit;font-weight:700;color:#10151c;background:#5fb3f9;
   border:0;border-radius:4px;cursor:pointer}
 p.error{min-height:1.4em;margin:.75rem 0 0;color:#ff8a80;font-weight:600}
+nav.langs{display:flex;gap:1rem;justify-content:center;margin-top:1.25rem;font-size:.9rem}
+nav.langs a{color:#9fd0ff}
+nav.langs a[aria-current]{color:#e8edf2;font-weight:700;text-decoration:none}
+a:focus{outline:3px solid #f2c94c;outline-offset:1px}
 """
 
 
+def _language_links(next_path: str) -> str:
+    """Return the sign-in page's language links (each comes back to this page, keeping ``next``)."""
+    here, back = current_language(), quote(next_path, safe="/")
+    links = "".join(
+        f'<a href="{LANGUAGE_PATH}{code}?login=1&amp;next={back}" lang="{code}" hreflang="{code}"'
+        + (' aria-current="true"' if code == here else "")
+        + f">{html.escape(name)}</a>"
+        for code, name in LANGUAGES.items()
+    )
+    label = html.escape(_("Language"))
+    return f'<nav class="langs" aria-label="{label}">{links}</nav>'
+
+
 def login_page(title: str, csrf: str, next_path: str, name: str = "", error: str = "") -> str:
-    """Return the sign-in page's HTML: labelled fields, autofocus on the name, every value escaped."""
+    """Return the sign-in page's HTML in the language in force: labelled fields, autofocus, every value escaped."""
     e = html.escape
+    lang = current_language()
+    sign_in, heading = e(_("Sign in")), e(_(title))
+    note = e(_("Sign in to see the map. Sign-ins and exports are logged."))
+    name_label, password_label = e(_("Name")), e(_("Password"))
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{lang}" dir="{text_direction(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Sign in — {e(title)}</title>"
+        f"<title>{sign_in} — {heading}</title>"
         f'<link rel="stylesheet" href="{e(LOGIN_CSS_PATH)}"></head><body><main>'
-        f'<h1>{e(title)}</h1><p class="note">Sign in to see the map. Sign-ins and exports are logged.</p>'
+        f'<h1>{heading}</h1><p class="note">{note}</p>'
         f'<form method="post" action="{e(LOGIN_PATH)}">'
         f'<input type="hidden" name="csrf" value="{e(csrf)}">'
         f'<input type="hidden" name="next" value="{e(next_path)}">'
-        '<label for="name">Name</label>'
+        f'<label for="name">{name_label}</label>'
         f'<input id="name" name="name" autocomplete="username" autocapitalize="none" spellcheck="false" '
         f'required autofocus value="{e(name)}">'
-        '<label for="password">Password</label>'
+        f'<label for="password">{password_label}</label>'
         '<input id="password" name="password" type="password" autocomplete="current-password" required>'
         f'<p class="error" role="alert" id="login-error">{e(error)}</p>'
-        '<button type="submit">Sign in</button></form></main></body></html>'
+        f'<button type="submit">{sign_in}</button></form>{_language_links(next_path)}</main></body></html>'
     )
 
 
@@ -325,15 +348,15 @@ def safe_next(raw: str | None) -> str:
 def header_items(settings: AppSettings) -> list[Any]:
     """Return the header's sign-in items: a "no login" marker with auth off, else the user and Log out."""
     if not settings.auth:
-        text = "DEMO — no login" if settings.synthetic else "NO LOGIN — authentication is off"
-        hint = "Anyone who can open this page can use it"
+        text = _("DEMO — no login") if settings.synthetic else _("NO LOGIN — authentication is off")
+        hint = _("Anyone who can open this page can use it")
         return [dhtml.Span(text, className="hbm-nologin", role="status", title=hint)]
     return [
         dhtml.Span(id=AuthId.USER, className="hbm-user"),
         dhtml.Form(
             [
                 dcc.Input(type="hidden", name="csrf", id=AuthId.CSRF),  # the session's token, set by _show_user
-                dhtml.Button("Log out", type="submit", id=AuthId.LOGOUT, className="hbm-logout"),
+                dhtml.Button(_("Log out"), type="submit", id=AuthId.LOGOUT, className="hbm-logout"),
             ],
             method="post",
             action=LOGOUT_PATH,
@@ -449,6 +472,14 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
                 request.max_content_length = LOGIN_MAX_BYTES
                 request.max_form_memory_size = LOGIN_MAX_BYTES
             return None
+        if request.path.startswith(LANGUAGE_PATH):  # open to all; a signed-in user's choice is saved for them
+            try:
+                known = _identify()
+            except StoreUnavailable:
+                known = None
+            if isinstance(known, users.UserRecord):
+                g.hbm_user = User(known.name, known.role)
+            return None
         try:
             found = _identify()
         except StoreUnavailable:
@@ -495,11 +526,11 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
         password = request.form.get("password", "")
         if not _csrf_ok():
             session.pop("csrf", None)
-            return _form(next_path, name, "The sign-in form expired: please try again.", 400)
+            return _form(next_path, name, _("The sign-in form expired: please try again."), 400)
         try:
             return _sign_in(name, password, next_path)
         except StoreUnavailable:
-            return _form(next_path, name, "The store is unavailable: try again shortly.", 503)
+            return _form(next_path, name, _("The store is unavailable: try again shortly."), 503)
 
     def _sign_in(name: str, password: str, next_path: str) -> Response:
         ip, key = _client_ip(), name.strip().lower()
@@ -513,13 +544,14 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
                 detail = {**detail, "retry_after_s": round(wait), "last_name": key[:64]}
                 audit_log.record(store, ANONYMOUS, "login_rate_limited", None, detail, ip)
             minutes = max(1, round(wait / 60))
-            return _form(next_path, name, f"Too many failed sign-ins: wait {minutes} min and try again.", 429)
+            too_many = _("Too many failed sign-ins: wait {minutes} min and try again.").format(minutes=minutes)
+            return _form(next_path, name, too_many, 429)
         verdict = users.verify_password(store, name, password)
         if not verdict.ok:
             limiter.fail(f"ip:{ip}")
             limiter.fail(f"name:{key}")
             audit_log.record(store, ANONYMOUS, "login_failed", key[:64] or None, {"reason": verdict.reason}, ip)
-            message = "This account is disabled: ask an administrator." if verdict.reason == "disabled" else WRONG
+            message = _("This account is disabled: ask an administrator.") if verdict.reason == "disabled" else _(WRONG)
             return _form(next_path, name, message, 401)
         assert verdict.user is not None
         limiter.clear(f"name:{key}")
@@ -547,7 +579,7 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
     @app.callback(Output(AuthId.USER, "children"), Output(AuthId.CSRF, "value"), Input(AuthId.USER, "id"))
     def _show_user(_id: str) -> tuple[str, str]:
         user = current_user()
-        return (f"{user.name} ({user.role.replace('_', ' ')})" if user else "", _csrf())
+        return (f"{user.name} ({value_label(user.role)})" if user else "", _csrf())
 
 
 def _reset_actor(_exc: BaseException | None = None) -> None:

@@ -20,9 +20,10 @@ from geo.suppression import is_small_count
 from layers.build_cache import BuildCache, default_folder
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
-from layers.labels import display_zone, feature_rows, format_time, format_value
+from layers.i18n import _, fill, value_label
+from layers.labels import display_zone, feature_rows, format_time, format_value, local_strftime
 from layers.refresh import RefreshResult, refresh
-from layers.styles import GI_LABELS, STATISTIC_TITLES, hotspot_legend
+from layers.styles import GI_LABELS, hotspot_legend, hotspot_title
 from layers.view import View, snap_bbox, window_bounds
 
 LAYER_ORDER = tuple(LAYER_IDS)
@@ -108,10 +109,15 @@ def playback_status(playback: dict[str, Any]) -> list[Any]:
     try:
         start = datetime.fromisoformat(str(playback["start"]))
         end = datetime.fromisoformat(str(playback["end"]))
-        dates = f"{start.astimezone(display_zone()):%d %b %H:%M} – {format_time(end, fmt='%d %b %H:%M')}"
+        first = local_strftime(start.astimezone(display_zone()), "%d %b %H:%M")
+        dates = f"{first} – {format_time(end, fmt='%d %b %H:%M')}"
     except (KeyError, ValueError):
-        dates = "loading frame…"
-    return [html.B("PLAYBACK", className="hbm-playback-flag"), " past frame ", html.B(dates), " · not live"]
+        dates = _("loading frame…")
+    return fill(
+        _("{playback} past frame {dates} · not live"),
+        playback=html.B(_("PLAYBACK"), className="hbm-playback-flag"),
+        dates=html.B(dates),
+    )
 
 
 def _status(result: RefreshResult, view: View, settings: AppSettings, small_k: int | None = None) -> list[Any]:
@@ -126,18 +132,16 @@ def _status(result: RefreshResult, view: View, settings: AppSettings, small_k: i
     events = f"{result.events:,}" if result.events is not None else "…"
     people = f"{result.people:,}" if result.people is not None else "…"
     if small_k and is_small_count(result.events, small_k):
-        events = f"under {small_k}"
+        events = _("under {k}").format(k=small_k)
     if small_k and is_small_count(result.people, small_k):
-        people = f"under {small_k}"
-    return [
-        "Data as of ",
-        html.B(as_of),
-        " · ",
-        html.B(events, id="status-events"),
-        " events · ",
-        html.B(people),
-        f" people in {label}",
-    ]
+        people = _("under {k}").format(k=small_k)
+    return fill(
+        _("Data as of {as_of} · {events} events · {people} people in {window}"),
+        as_of=html.B(as_of),
+        events=html.B(events, id="status-events"),
+        people=html.B(people),
+        window=label,
+    )
 
 
 def pick_read_store(
@@ -215,10 +219,9 @@ def refresh_map(
         result = refresh(source, view, keys, skip=("hotspots",) if playing else (), cache=cache)
     except StoreUnavailable as exc:
         since = client.get("failing_since") or now.strftime("%H:%M:%S UTC")
-        text = (
-            f"Store unreachable since {since}: showing the last good data; retrying every "
-            f"{settings.refresh_seconds:g} s. ({exc})"
-        )
+        text = _(
+            "Store unreachable since {since}: showing the last good data; retrying every {seconds} s. ({error})"
+        ).format(since=since, seconds=f"{settings.refresh_seconds:g}", error=exc)
         return (
             *unchanged,
             no_update,
@@ -254,12 +257,14 @@ def refresh_map(
 def describe_feature(feature: dict[str, Any] | None, layer: str) -> Any:
     """Return a table of a clicked feature's properties: human labels, in order, values as text."""
     if not feature:
-        return "Click a crossing point, route, hotspot cell or SAR zone."
+        return _("Click a crossing point, route, hotspot cell or SAR zone.")
     props = feature.get("properties") or {}
-    title = props.get("name") or (f"H3 cell {props.get('cell')}" if layer == "hotspots" else LAYERS[layer].title)
+    title = props.get("name") or (
+        _("H3 cell {cell}").format(cell=props.get("cell")) if layer == "hotspots" else _(LAYERS[layer].title)
+    )
     rows = [html.Tr([html.Td(label), html.Td(value)]) for label, value in feature_rows(layer, props)]
     return [
-        html.Div(LAYERS[layer].title, className="hbm-detail-layer"),
+        html.Div(_(LAYERS[layer].title), className="hbm-detail-layer"),
         html.Div(str(title), className="hbm-detail-title"),
         html.Table(html.Tbody(rows)),
     ]
@@ -280,17 +285,23 @@ def hotspot_legend_view(
     metric = metric or "events"
     if playback and playback.get("active"):
         breaks = tuple(int(b) for b in playback.get("breaks") or ())
-        title = f"Playback: {metric} per H3 cell ({playback.get('mode', 'windowed')}, fixed scale)"
+        mode = {"windowed": _("windowed"), "cumulative": _("cumulative")}.get(str(playback.get("mode", "windowed")))
+        title = _("Playback: {metric} per H3 cell ({mode}, fixed scale)").format(
+            metric=value_label(metric), mode=mode or playback.get("mode")
+        )
         return title, legend_rows(hotspot_legend("count", breaks) if breaks else hotspot_legend("count"))
     statistic = statistic or "count"
-    title = "Hotspots: " + STATISTIC_TITLES.get(statistic, "{metric}").format(metric=metric)
+    title = hotspot_title(statistic, metric)
     rows = legend_rows(hotspot_legend(statistic))
     spans = _window_spans_text(window, cstart, cend, load_hotspot_settings()[0].baseline_windows) if window else []
     if spans:
         rows.append(
             html.Div(
-                f"Window {spans[0]} UTC (complete hours); baseline {'; '.join(spans[1:])} "
-                "(a window before the data is missing, not zero)",
+                _("Window {window} UTC (complete hours); baseline {baseline}").format(
+                    window=spans[0], baseline="; ".join(spans[1:])
+                )
+                + " "
+                + _("(a window before the data is missing, not zero)"),
                 className="hbm-legend-row hbm-legend-windows",
             )
         )
@@ -340,19 +351,19 @@ def event_kinds_text(
     cell_id = h3.str_to_int(str(cell))
     restricted = not can(user, RAW)
     if restricted and h3.get_resolution(h3.int_to_str(cell_id)) > max_res:
-        return f"hidden (finer than H3 res {max_res})"
+        return _("hidden (finer than H3 res {res})").format(res=max_res)
     table = store.cell_event_kinds(cell_id, start, end)
     rows = list(zip(table["kind"], table["events"], table["people"], strict=True))
     if restricted:
         total = sum(int(p or 0) for _k, _e, p in rows)
         if 0 < total < k:
-            return f"suppressed (fewer than {k} people)"
+            return _("suppressed (fewer than {k} people)").format(k=k)
         shown = [r for r in rows if int(r[2] or 0) >= k]
-        text = ", ".join(f"{kind} {int(n):,}" for kind, n, _p in shown[:4])
+        text = ", ".join(f"{value_label(kind)} {int(n):,}" for kind, n, _p in shown[:4])
         if len(shown) < len(rows):
-            text = (text + ", " if text else "") + f"other kinds (each under {k} people)"
+            text = (text + ", " if text else "") + _("other kinds (each under {k} people)").format(k=k)
         return text or "—"
-    return ", ".join(f"{kind} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
+    return ", ".join(f"{value_label(kind)} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
 
 
 def _window_spans_text(window: str | None, cstart: str | None, cend: str | None, baselines: int) -> list[str]:
@@ -385,23 +396,23 @@ def describe_hotspot(
     raw = list(props.get("windows") or [])
     # None: a baseline window before the data (missing); "<k": withheld for a role without raw access.
     windows = [v if isinstance(v, str) else 0 if v is None else int(v) for v in raw]
-    labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + ["now"]
+    labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + [_("now")]
     spans = _window_spans_text(window, cstart, cend, len(windows) - 1)
     if spans:  # oldest first, as the bars; a window before the data is marked missing
-        labels = [f"{s} (no data yet)" if v is None else s for s, v in zip(spans[::-1], raw, strict=False)] + labels[
-            len(spans) :
-        ]
+        labels = [
+            _("{span} (no data yet)").format(span=s) if v is None else s for s, v in zip(spans[::-1], raw, strict=False)
+        ] + labels[len(spans) :]
     rows = [
         (
-            "change",
-            f"{props.get('category', '—')}".replace("_", " ")
+            _("change"),
+            value_label(props.get("category"))
             + (f" ({props['change_pct']:+.0f} %)" if props.get("change_pct") is not None else ""),
         ),
-        ("baseline mean", format_value("baseline_mean", props.get("baseline_mean"))),
+        (_("baseline mean"), format_value("baseline_mean", props.get("baseline_mean"))),
         ("Gi* z / p", f"{format_value('gi_z', props.get('gi_z'))} / {format_value('gi_p', props.get('gi_p'))}"),
-        ("Gi* bin", GI_LABELS.get(props.get("gi_bin"), "—") if props.get("gi_bin") is not None else "—"),
-        ("trend", str(props.get("emerging", "—")).replace("_", " ")),
-        ("events / people", f"{_count_text(props.get('events', 0))} / {_count_text(props.get('people', 0))}"),
+        (_("Gi* bin"), _(GI_LABELS[props["gi_bin"]]) if props.get("gi_bin") in GI_LABELS else "—"),
+        (_("trend"), value_label(props.get("emerging"))),
+        (_("events / people"), f"{_count_text(props.get('events', 0))} / {_count_text(props.get('people', 0))}"),
     ]
     kinds: Any = "—"
     try:
@@ -409,14 +420,22 @@ def describe_hotspot(
         k = k if k is not None else load_hotspot_settings()[1]
         kinds = event_kinds_text(store, props["cell"], start, end, user, max_res, k)
     except (HbmError, ValueError, KeyError, TypeError):
-        kinds = "unavailable"
-    rows.append(("top kinds", kinds))
+        kinds = _("unavailable")
+    rows.append((_("top kinds"), kinds))
     if props.get("coarse"):
-        rows.append(("location", f"coarse: these events are only known to about an H3 res-{props.get('res')} cell"))
+        rows.append(
+            (
+                _("location"),
+                _("coarse: these events are only known to about an H3 res-{res} cell").format(res=props.get("res")),
+            )
+        )
     return [
-        html.Div(LAYERS["hotspots"].title, className="hbm-detail-layer"),
-        html.Div(f"H3 cell {props.get('cell')} (res {props.get('res')})", className="hbm-detail-title"),
-        html.Div("Counts per window, UTC (oldest → now)", className="hbm-detail-layer"),
+        html.Div(_(LAYERS["hotspots"].title), className="hbm-detail-layer"),
+        html.Div(
+            _("H3 cell {cell} (res {res})").format(cell=props.get("cell"), res=props.get("res")),
+            className="hbm-detail-title",
+        ),
+        html.Div(_("Counts per window, UTC (oldest → now)"), className="hbm-detail-layer"),
         _bars(windows, labels),
         html.Table(html.Tbody([html.Tr([html.Td(k), html.Td("—" if v is None else str(v))]) for k, v in rows])),
     ]
@@ -427,14 +446,18 @@ def role_controls(user: User | None, max_res: int) -> tuple[list[dict[str, Any]]
 
     Only a convenience: the server clamps every View whatever the controls say (``clamp_view``).
     """
-    label = " merge cells under k people"
-    options = [{"label": "auto (zoom)", "value": "auto"}]
+    label = " " + _("merge cells under k people")
+    options = [{"label": _("auto (zoom)"), "value": "auto"}]
     if can(user, RAW):
-        options += [{"label": f"res {r}", "value": str(r)} for r in range(4, 10)]
+        options += [{"label": _("res {r}").format(r=r), "value": str(r)} for r in range(4, 10)]
         return options, [{"label": label, "value": "on"}], no_update
-    options += [{"label": f"res {r}", "value": str(r)} for r in range(4, max_res + 1)]
-    role = user.role if user else "anonymous"
-    forced = {"label": f"{label} (always on for the {role} role)", "value": "on", "disabled": True}
+    options += [{"label": _("res {r}").format(r=r), "value": str(r)} for r in range(4, max_res + 1)]
+    role = value_label(user.role) if user else _("anonymous")
+    forced = {
+        "label": " " + _("merge cells under k people (always on for the {role} role)").format(role=role),
+        "value": "on",
+        "disabled": True,
+    }
     return options, [forced], ["on"]
 
 

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from data.settings import config_error
 from geo.errors import ConfigError
+from layers.i18n import N_
 from layers.pmtiles_archive import read_pmtiles_header
 
 
@@ -35,12 +36,13 @@ class AppSettings(BaseSettings):
     tile_attribution: str = "Tiles: see HBM_TILE_URL provider"
     # HBM_BASEMAP_PMTILES: an offline PMTiles archive (vector or raster) the app serves itself, behind sign-in.
     basemap_pmtiles: str | None = None
-    basemap_pmtiles_attribution: str = "Basemap: operator-supplied PMTiles archive"
+    basemap_pmtiles_attribution: str = N_("Basemap: operator-supplied PMTiles archive")
     region_bbox: str = "28.8,-1.8,33.2,4.4"
-    title: str = "HBM Operations Map"
+    title: str = N_("HBM Operations Map")  # the default title is translated; a custom HBM_TITLE is shown as set
     synthetic: bool = False
     # Sign-in (issue 7): on unless turned off; `hbm demo` always turns it off, `hbm serve` warns loudly when off.
     auth: bool = True
+    language: str = "en"  # HBM_LANGUAGE: en, fr or ar; each user's own choice overrides it (issue 12)
     # Production server (issue 15): `hbm serve --workers N` (or HBM_WORKERS) runs gunicorn; 0 = Dash's own server.
     workers: int = Field(0, ge=0, le=64)
     threads: int = Field(4, ge=1, le=64)  # HBM_THREADS: requests served at once by each worker
@@ -60,6 +62,16 @@ class AppSettings(BaseSettings):
     def _valid_bbox(cls, value: str) -> str:
         parse_bbox(value)
         return value
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from layers.i18n import LANGUAGES, normalise_language
+
+        code = normalise_language(value)
+        if code is None:
+            raise ConfigError(f"HBM_LANGUAGE {value!r} is not supported; use one of {', '.join(LANGUAGES)}")
+        return code
 
     @field_validator("tile_url")
     @classmethod

@@ -255,6 +255,13 @@ def build_metadata(dialect: str) -> MetaData:
         Column("created_by", Text),
     )
     Table(
+        "user_preferences",  # data/preferences.py: per-user settings such as the UI language (issue 12)
+        md,
+        Column("user_name", Text, primary_key=True),
+        Column("language", Text),
+        Column("updated_at", ts, nullable=False),
+    )
+    Table(
         "user_sessions",  # one row per sign-in; the id is the SHA-256 of the cookie's token, never the token
         md,
         Column("id", Text, primary_key=True),

@@ -27,6 +27,7 @@ Rule kinds and their parameters:
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ from data.alerts import (
 )
 from data.shared import run_once
 from data.store import BBox, SqlStore
+from geo.suppression import withhold_small_counts_in_text
+from layers.i18n import _, ngettext
 from layers.view import WINDOWS, View
 
 DEFAULT_RULES = (
@@ -393,3 +396,57 @@ class AlertMonitor:
             return result
         finally:
             self._lock.release()
+
+
+def place_text(place: str | None) -> str:
+    """Return ``nearest_place``'s English text ("near Elegu (4 km)") in the language in force."""
+    match = re.fullmatch(r"near (.+) \(([\d,.]+) km\)", place or "")
+    if not match:
+        return place or ""
+    return _("near {place} ({km} km)").format(place=match.group(1), km=match.group(2))
+
+
+def alert_title(alert: Alert, small_k: int | None = None) -> str:
+    """Return an alert's title in the language in force, rebuilt from its evidence (the stored English title else).
+
+    The stored title stays English (audit, CLI, API); the panel, badge and map marker rebuild it from
+    the evidence, which holds every value the title names. With ``small_k`` (a role without raw access)
+    every count of 1..k-1 people or events reads "under k", as ``withhold_small_counts_in_text`` does.
+    """
+    ev, kind = alert.evidence or {}, alert.subject.split(":", 1)[0]
+
+    def count(value: Any) -> str:
+        number = int(value)
+        return _("under {k}").format(k=small_k) if small_k and 0 < number < small_k else f"{number:,}"
+
+    try:
+        if kind == "surge":
+            place = place_text(ev.get("place"))
+            template = (
+                _("Surge {place}: {people} people, {events} events in {window}, {cells} cells")
+                if place
+                else _("Surge: {people} people, {events} events in {window}, {cells} cells")
+            )
+            return template.format(
+                place=place,
+                people=count(ev["people"]),
+                events=count(ev["events"]),
+                window=ev["window"],
+                cells=ev["cells"],
+            )
+        if kind == "sar":
+            n = int(ev["events"])
+            zone = str(ev.get("zone_name") or ev["zone"])
+            where = _("{zone} of “{plan}”").format(zone=zone, plan=ev["plan"]) if ev.get("plan") else zone
+            shown = count(n)
+            plural = small_k if small_k and 0 < n < small_k else n  # "under 5 events": the plural form
+            title = ngettext("Distress: {n} event in {where}", "Distress: {n} events in {where}", plural).format(
+                n=shown, where=where
+            )
+            place = place_text(ev.get("place"))
+            return _("{title}, {place}").format(title=title, place=place) if place else title
+        if kind == "crossing":
+            return _("Crossing point {name} is closed").format(name=ev["name"])
+    except (KeyError, TypeError, ValueError):
+        pass
+    return withhold_small_counts_in_text(alert.title, small_k) if small_k else alert.title

@@ -10,8 +10,9 @@ from shapely.geometry import box, mapping
 
 from data.boundaries import country_features
 from data.store import BBox
+from layers.i18n import N_
 
-ATTRIBUTION = "Boundaries: Natural Earth (public domain) via world-atlas"
+ATTRIBUTION = N_("Boundaries: Natural Earth (public domain) via world-atlas")
 
 
 def _countries() -> list[tuple[dict[str, Any], Any]]:

@@ -26,6 +26,7 @@ from geo.hotspots import HotspotSettings, hotspot_areas, hotspot_statistics, tou
 from geo.suppression import suppress_small_counts, withhold_small_counts
 from geo.windows import CYCLES, WindowSpan, baseline_step, covered_baselines, floor_hour, slot_layout, window_spans
 from layers.geojson import feature_collection
+from layers.i18n import _
 from layers.styles import COARSE_SUFFIX, statistic_key
 from layers.view import View
 
@@ -181,7 +182,9 @@ def _merged_feature(row: dict[str, Any], view: View, k: int) -> dict[str, Any]:
             "events": int(row["events"]),
             "people": int(row["people"]),
             "merged": int(row["merged"]),
-            "note": f"{int(row['merged'])} cells with fewer than {k} people merged into this parent cell",
+            "note": _("{n} cells with fewer than {k} people merged into this parent cell").format(
+                n=int(row["merged"]), k=k
+            ),
             "_s": statistic_key("count", value) if view.statistic == "count" else "hx:sup",
         },
     }
