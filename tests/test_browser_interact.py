@@ -96,8 +96,8 @@ def click_map_at(dash_duo: Any, x: float, y: float, w: float = 0, h: float = 0) 
 
 
 def cell_of(event: dict[str, Any], res: int) -> str:
-    """Return the cell the store counts ``event`` in at ``res``: the parent of its res-9 cell (geo.cells)."""
-    return h3.cell_to_parent(h3.latlng_to_cell(event["geometry"].y, event["geometry"].x, 9), res)
+    """Return the cell the store counts ``event`` in at ``res``: the H3 cell that contains it (indexed directly)."""
+    return h3.latlng_to_cell(event["geometry"].y, event["geometry"].x, res)
 
 
 def expected_counts(now: datetime, cell: str) -> tuple[int, int]:
