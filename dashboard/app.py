@@ -9,6 +9,7 @@ from dash import Dash
 from dashboard.api import register_api
 from dashboard.auth import install_auth
 from dashboard.callbacks import register
+from dashboard.interop import register_interop
 from dashboard.layout import build_layout
 from dashboard.panels import load_panels
 from dashboard.security import install_security_headers
@@ -42,6 +43,7 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
         return "ok", 200
 
     register_api(app.server, store, settings)  # POST /api/v1/events (issue 6)
+    register_interop(app.server, store, settings)  # OGC API – Features, live KML (issue 16)
     install_security_headers(app, settings)  # CSP and friends on every response (issue 7)
     install_auth(app, store, settings)  # sign-in gate; sets flask.g.hbm_user for every request (issue 7)
     return app

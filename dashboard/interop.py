@@ -1,0 +1,16 @@
+"""Register the interoperability endpoints (issue 16) on the Dash server: OGC API – Features and the live KML."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from dashboard.kml import kml_blueprint
+from dashboard.ogc import ogc_blueprint
+from dashboard.settings import AppSettings
+from data.store import Store
+
+
+def register_interop(server: Flask, store: Store, settings: AppSettings) -> None:
+    """Add ``/ogc/…`` and ``/kml/…`` to ``server`` (behind the sign-in gate, which accepts API tokens there)."""
+    server.register_blueprint(ogc_blueprint(store, settings))
+    server.register_blueprint(kml_blueprint(store, settings))
