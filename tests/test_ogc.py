@@ -279,3 +279,34 @@ def test_hbm_users_token_cli(
     assert api_tokens.token_user(store, token) is None
     assert hbm_main(["users", "token", "nobody"]) == 2
     assert any(e.action == "api_token_create" for e in audit_log.query(store, who=None, target="vera"))
+
+
+def test_alerts_collection_as_a_viewer_sees_it(live: tuple[LiveServer, Store]) -> None:
+    from data.alerts import Alert, write_alert
+
+    server, store = live
+    now = datetime.now(UTC)
+    alert = Alert(
+        "al-ogc",
+        "surge",
+        "cells",
+        "open",
+        "critical",
+        "Surge near Elegu",
+        3.5812,
+        32.0614,
+        {"people": K - 1, "event_ids": ["ev-001"]},
+        [],
+        now - timedelta(hours=1),
+        now,
+        now,
+    )
+    write_alert(as_sql_store(store), alert)
+    viewer, analyst = (api_tokens.create_token(store, name, by="test") for name in ("vera", "ana"))
+    seen = ogr_features(ogr(["-al", f"OAPIF:{server.url}/ogc", "alerts"], viewer).stdout)
+    assert len(seen) == 1 and seen[0]["id"] == "al-ogc"
+    assert f"fewer than {K}" in seen[0]["evidence"] and "ev-001" not in seen[0]["evidence"]
+    run = ogr(["-al", f"OAPIF:{server.url}/ogc", "alerts"], viewer)
+    assert "POINT (32.0614 3.5812)" not in run.stdout  # a cell centre, not the raw point
+    raw = ogr(["-al", f"OAPIF:{server.url}/ogc", "alerts"], analyst)
+    assert "POINT (32.0614 3.5812)" in raw.stdout and "ev-001" in raw.stdout
