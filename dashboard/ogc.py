@@ -168,10 +168,13 @@ def request_view(args: Any, settings: AppSettings, now: datetime) -> tuple[View,
         else:
             start, end = window_bounds(window, now)
         res = args.get("res")
+        zoom = float(args.get("zoom") or 7.0)
+        if not 0 <= zoom <= 30:
+            raise BadRequest("zoom must be between 0 and 30")
         view = View(
             start=start,
             end=end,
-            zoom=float(args.get("zoom") or 7.0),
+            zoom=zoom,
             resolution=int(res) if res not in (None, "", "auto") else None,
             bbox=snap_bbox(bbox or settings.region),
             metric=args.get("metric") or "events",
@@ -196,7 +199,28 @@ def layer_features(store: Store, settings: AppSettings, view: View, layer: str, 
     collection = LAYERS[layer].build(store, view)
     if layer in ("crossing_points", "routes") and not can(user, RAW):
         collection = hide_small_flows(collection, load_hotspot_settings()[1])
+    if layer == "hotspots" and not can(user, RAW):
+        return scrub_small_values(list(collection["features"]), load_hotspot_settings()[1])
     return list(collection["features"])
+
+
+def scrub_small_values(features: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    """Return hotspot features with earlier-window counts and baseline means of 1..k-1 set to null.
+
+    The merged cells already hold at least k people in the current window; a cell's earlier windows
+    and its baseline mean may still be small, and they must not leave the system for a role
+    without raw access either.
+    """
+    out = []
+    for feature in features:
+        props = dict(feature.get("properties") or {})
+        if isinstance(props.get("windows"), list):
+            props["windows"] = [None if isinstance(v, int | float) and 0 < v < k else v for v in props["windows"]]
+        mean = props.get("baseline_mean")
+        if isinstance(mean, int | float) and 0 < mean < k:
+            props["baseline_mean"] = None
+        out.append({**feature, "properties": props})
+    return out
 
 
 def alert_feature(alert: Alert, user: User | None, max_res: int, k: int) -> dict[str, Any]:
