@@ -299,3 +299,22 @@ def test_tak_unreachable_is_one_line(
     assert "unreachable" in capsys.readouterr().err
     monkeypatch.setenv("HBM_TAK_URL", "http://wrong")
     assert hbm_main(["tak", "send"]) == 2
+
+
+def test_hbm_notify_set_validates_and_saves(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from data.alerts import load_rules
+    from layers.alerts import ensure_default_rules
+
+    ensure_default_rules(as_sql_store(sqlite_store), datetime.now(UTC))
+    rule = load_rules(as_sql_store(sqlite_store))[0]
+    monkeypatch.setenv("HBM_DATABASE_URL", as_sql_store(sqlite_store).engine.url.render_as_string())
+    assert hbm_main(["notify", "set", rule.id, "--email", "a@b.org", "--webhook", "https://chat/x", "--on-close"]) == 0
+    saved = next(r for r in load_rules(as_sql_store(sqlite_store)) if r.id == rule.id)
+    assert saved.params["notify"] == {"email": ["a@b.org"], "webhook": ["https://chat/x"], "on_close": True}
+    assert {k: v for k, v in saved.params.items() if k != "notify"} == rule.params  # its own parameters stay
+    assert hbm_main(["notify", "set", rule.id, "--email", "a@b.org\nBcc: x@y"]) == 2
+    assert hbm_main(["notify", "set", rule.id, "--webhook", "file:///etc/passwd"]) == 2
+    assert hbm_main(["notify", "set", "no-such-rule", "--email", "a@b.org"]) == 2
+    assert "must be an http(s) URL" in capsys.readouterr().err
