@@ -29,6 +29,7 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
         update_title="",
         serve_locally=True,
     )
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)  # axe: the page's language
     app.layout = build_layout(settings)
     register(app, store, settings)
     for panel in load_panels():

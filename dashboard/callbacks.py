@@ -16,13 +16,13 @@ from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
+from layers.labels import display_zone, feature_rows, format_time, format_value
 from layers.refresh import RefreshResult, refresh
-from layers.styles import STATISTIC_TITLES, hotspot_legend
+from layers.styles import GI_LABELS, STATISTIC_TITLES, hotspot_legend
 from layers.view import View, snap_bbox, window_bounds
 
 LAYER_ORDER = tuple(LAYER_IDS)
 PLAYBACK_KEY = "playback"
-HIDDEN_PROPS = {"_s", "id", "label_lat", "label_lng"}
 
 
 def _bounds_to_bbox(bounds: Any) -> BBox | None:
@@ -72,14 +72,42 @@ def parse_view(
 
 
 FLOW_LAYERS = ("crossing_points", "routes")
+# Wall-screen mode (issue 12): on with ?wall=1 in the address, toggled by the header button; the map resizes.
+WALL_JS = r"""
+function (search, clicks, current) {
+    var trigger = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+    var on = (current || "").indexOf("wall") >= 0;
+    var asked = /[?&]wall=(1|true|on)(&|$)/;
+    if (trigger.indexOf("wall-toggle") === 0) { on = !on; }
+    else {
+        // The address turns it on (never off: the permalink soon rewrites the search without it).
+        on = on || asked.test(search || "") || (!window.__hbmWallSeen && asked.test(window.location.search));
+        window.__hbmWallSeen = true;
+    }
+    setTimeout(function () { if (window.hbmMap) { window.hbmMap.invalidateSize(); } }, 50);
+    return [on ? "hbm-app wall" : "hbm-app", on ? "true" : "false"];
+}
+"""
+
+
+def playback_status(playback: dict[str, Any]) -> list[Any]:
+    """Return the header's status while playback runs: PLAYBACK and the frame's dates, never "as of now"."""
+    try:
+        start = datetime.fromisoformat(str(playback["start"]))
+        end = datetime.fromisoformat(str(playback["end"]))
+        dates = f"{start.astimezone(display_zone()):%d %b %H:%M} – {format_time(end, fmt='%d %b %H:%M')}"
+    except (KeyError, ValueError):
+        dates = "loading frame…"
+    return [html.B("PLAYBACK", className="hbm-playback-flag"), " past frame ", html.B(dates), " · not live"]
 
 
 def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[Any]:
-    as_of = result.data_as_of.strftime("%H:%M:%S UTC") if result.data_as_of else "—"
+    zone = display_zone()
+    as_of = format_time(result.data_as_of, zone, "%H:%M:%S") if result.data_as_of else "—"
     label = (
         view.window_label
         if view.window_label != "custom"
-        else (f"{view.start:%Y-%m-%d %H:%M}–{view.end:%Y-%m-%d %H:%M} UTC")
+        else f"{view.start.astimezone(zone):%Y-%m-%d %H:%M}–{format_time(view.end, zone, '%Y-%m-%d %H:%M')}"
     )
     events = f"{result.events:,}" if result.events is not None else "…"
     people = f"{result.people:,}" if result.people is not None else "…"
@@ -161,6 +189,8 @@ def refresh_map(
                 result.layers[name] = hide_small_flows(result.layers[name], k)
     layers = tuple(result.layers.get(name, no_update) for name in LAYER_ORDER)
     state = {"keys": result.keys, "failing_since": None, "revision": result.revision}
+    if playing:  # a past frame must never look live on a wall screen
+        return (*layers, playback_status(playback or {}), "", "hbm-banner", state, "")
     if not result.layers and not client.get("failing_since"):
         # Nothing changed: send no layer data and keep the status line as it is.
         return (*unchanged, no_update, no_update, no_update, state, no_update)
@@ -169,19 +199,15 @@ def refresh_map(
 
 
 def describe_feature(feature: dict[str, Any] | None, layer: str) -> Any:
-    """Return a table of a clicked feature's properties; all values rendered as text."""
+    """Return a table of a clicked feature's properties: human labels, in order, values as text."""
     if not feature:
         return "Click a crossing point, route, hotspot cell or SAR zone."
     props = feature.get("properties") or {}
-    title = props.get("name") or (f"H3 cell {props.get('cell')}" if layer == "hotspots" else layer)
-    rows = [
-        html.Tr([html.Td(key.replace("_", " ")), html.Td("—" if value is None else str(value))])
-        for key, value in props.items()
-        if key not in HIDDEN_PROPS
-    ]
+    title = props.get("name") or (f"H3 cell {props.get('cell')}" if layer == "hotspots" else LAYERS[layer].title)
+    rows = [html.Tr([html.Td(label), html.Td(value)]) for label, value in feature_rows(layer, props)]
     return [
-        html.Div(LAYERS[layer].title, style={"color": "#93a4b5"}),
-        html.Div(str(title), style={"fontSize": "18px", "fontWeight": 700, "margin": "2px 0 6px"}),
+        html.Div(LAYERS[layer].title, className="hbm-detail-layer"),
+        html.Div(str(title), className="hbm-detail-title"),
         html.Table(html.Tbody(rows)),
     ]
 
@@ -264,9 +290,9 @@ def describe_hotspot(
             f"{props.get('category', '—')}".replace("_", " ")
             + (f" ({props['change_pct']:+.0f} %)" if props.get("change_pct") is not None else ""),
         ),
-        ("baseline mean", props.get("baseline_mean")),
-        ("Gi* z / p", f"{props.get('gi_z')} / {props.get('gi_p')}"),
-        ("Gi* bin", props.get("gi_bin")),
+        ("baseline mean", format_value("baseline_mean", props.get("baseline_mean"))),
+        ("Gi* z / p", f"{format_value('gi_z', props.get('gi_z'))} / {format_value('gi_p', props.get('gi_p'))}"),
+        ("Gi* bin", GI_LABELS.get(props.get("gi_bin"), "—") if props.get("gi_bin") is not None else "—"),
         ("trend", str(props.get("emerging", "—")).replace("_", " ")),
         ("events / people", f"{props.get('events', 0):,} / {props.get('people', 0):,}"),
     ]
@@ -278,10 +304,12 @@ def describe_hotspot(
     except (HbmError, ValueError, KeyError, TypeError):
         kinds = "unavailable"
     rows.append(("top kinds", kinds))
+    if props.get("coarse"):
+        rows.append(("location", f"coarse: these events are only known to about an H3 res-{props.get('res')} cell"))
     return [
-        html.Div(LAYERS["hotspots"].title, style={"color": "#93a4b5"}),
+        html.Div(LAYERS["hotspots"].title, className="hbm-detail-layer"),
         html.Div(f"H3 cell {props.get('cell')} (res {props.get('res')})", className="hbm-detail-title"),
-        html.Div("Counts per window (oldest → now)", style={"color": "#93a4b5", "fontSize": "13px"}),
+        html.Div("Counts per window (oldest → now)", className="hbm-detail-layer"),
         _bars(windows, labels),
         html.Table(html.Tbody([html.Tr([html.Td(k), html.Td("—" if v is None else str(v))]) for k, v in rows])),
     ]
@@ -389,6 +417,15 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
                 )
             return describe_feature(feature, name)
         return no_update
+
+    app.clientside_callback(
+        WALL_JS,
+        Output(Id.APP, "className"),
+        Output(Id.WALL_TOGGLE, "aria-pressed"),
+        Input(Id.WALL_LOCATION, "search"),
+        Input(Id.WALL_TOGGLE, "n_clicks"),
+        State(Id.APP, "className"),
+    )
 
     @app.callback(Output(Id.CUSTOM_BOX, "style"), Input(Id.WINDOW, "value"))
     def _custom_box(window: str) -> dict[str, str]:

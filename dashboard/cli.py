@@ -81,7 +81,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Seed the synthetic crisis, start the live feed and serve the map."""
     import numpy as np
 
-    from data.demo import demo_events, demo_features, live_events
+    from data.demo import demo_events, demo_features, live_events, live_rate_per_s
     from data.feed import LiveFeed
 
     overrides: dict[str, object] = {"synthetic": True, "auth": False}  # the demo never asks for a login
@@ -105,9 +105,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     if not args.no_live:
         rng = np.random.default_rng()
-        feed = LiveFeed(store, lambda t: live_events(t, rng), interval_s=args.feed_interval)
+        # As many events a second as the seeded month had (times --feed-speed): a faster feed turns
+        # every busy cell into a "large increase" within minutes and floods the critical alerts.
+        per_batch = live_rate_per_s(args.events) * args.feed_speed * args.feed_interval
+        feed = LiveFeed(
+            store, lambda t: live_events(t, rng, int(rng.poisson(per_batch))), interval_s=args.feed_interval
+        )
         feed.start()
-        print(f"hbm demo: live feed adds SYNTHETIC events every {args.feed_interval:g} s", flush=True)
+        print(
+            f"hbm demo: live feed adds SYNTHETIC events at {per_batch * 3600 / args.feed_interval:,.0f} an hour "
+            f"(the seeded rate × {args.feed_speed:g})",
+            flush=True,
+        )
     print("hbm demo: DEMO — no login: authentication is off (use `hbm serve` for real data)", flush=True)
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"hbm: WARNING: the demo has no login and listens on {settings.host}", file=sys.stderr, flush=True)
@@ -143,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=int, default=50_000, help="events to seed over 30 days (default 50000)")
     demo.add_argument("--no-live", action="store_true", help="do not append live events")
     demo.add_argument("--feed-interval", type=float, default=3.0, help="seconds between live batches")
+    demo.add_argument(
+        "--feed-speed", type=float, default=1.0, help="live events per second as a multiple of the seeded rate"
+    )
     web_options(demo)
     demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help="serve the map from the configured store")

@@ -32,6 +32,9 @@ class Id(StrEnum):
     HOTSPOT_LEGEND = "hotspot-legend"
     ALERT_BADGE = "alert-badge"
     PLAYBACK_STATE = "playback-state"
+    APP = "app-root"
+    WALL_LOCATION = "wall-location"
+    WALL_TOGGLE = "wall-toggle"
 
 
 LAYER_IDS = {

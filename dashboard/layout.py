@@ -13,29 +13,36 @@ from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.features import LAYERS
-from layers.styles import STYLES, legend_entries
+from layers.styles import STYLES, dash_gradient, legend_entries, translucent
 from layers.view import DEFAULT_WINDOW, WINDOWS
 
 EMPTY = {"type": "FeatureCollection", "features": []}
 STYLE_FN = {"variable": "hbm.style"}
-PANES = {"sar_zones": 405, "hotspots": 410, "routes": 420, "crossing_points": 630}
-LAYER_ORDER = ("sar_zones", "hotspots", "routes", "crossing_points")
+# Hotspots (canvas, many cells) at the bottom; SAR zones and routes above as SVG, which lets clicks
+# through except on their shapes (dashboard/assets/hbm.js), so every layer can be clicked (issue 12).
+PANES = {"hotspots": 405, "sar_zones": 410, "routes": 420, "crossing_points": 630}
+LAYER_ORDER = ("hotspots", "sar_zones", "routes", "crossing_points")
+# Side panels open at start: only the one an operator must not miss; the others open on a click.
+OPEN_PANELS = ("dashboard.panels.alerts",)
 
 
 def _swatch(style: dict[str, Any]) -> html.Span:
     if style.get("line"):
-        border = "dashed" if style.get("dashArray") else "solid"
         return html.Span(
             className="sw-line",
             style={
-                "borderTopWidth": f"{style.get('weight', 3)}px",
-                "borderTopColor": style["color"],
-                "borderTopStyle": border,
+                "height": f"{style.get('weight', 3)}px",
+                "background": dash_gradient(style["color"], style.get("dashArray")),
             },
         )
+    if style.get("outline"):  # drawn as an outline only (e.g. cells with 0 in the window)
+        return html.Span(className="sw sw-outline", style={"borderColor": style.get("color", "#ccc")})
     shape = style.get("shape")
     cls = f"sw sw-{shape}" if shape else "sw"
-    return html.Span(className=cls, style={"background": style.get("fillColor", "#ccc")})
+    fill = style.get("fillColor", "#ccc")
+    if "fillOpacity" in style:  # the same translucency as the map's fill (issue 12)
+        fill = translucent(fill, float(style["fillOpacity"]))
+    return html.Span(className=cls, style={"background": fill})
 
 
 def legend_rows(entries: list[tuple[str, dict[str, Any]]]) -> list[html.Div]:
@@ -66,6 +73,8 @@ def _layer(name: str) -> dl.Overlay:
     }
     if name == "crossing_points":
         props["pointToLayer"] = {"variable": "hbm.crossingPoint"}
+    if name == "sar_zones":
+        props["onEachFeature"] = {"variable": "hbm.sarZone"}
     return dl.Overlay(dl.GeoJSON(**props), name=LAYERS[name].title, checked=True)
 
 
@@ -97,7 +106,13 @@ def map_component(settings: AppSettings) -> dl.MapContainer:
         )
     children.append(
         dl.LayersControl(
-            [_layer(name) for name in LAYER_ORDER], position="topright", collapsed=False, id=Id.LAYERS_CONTROL
+            [_layer(name) for name in LAYER_ORDER],
+            position="topright",
+            collapsed=False,
+            id=Id.LAYERS_CONTROL,
+            # Known from the start: dash-leaflet's "overlayremove" filters this list and threw
+            # "reading 'filter'" on every untick while it was still undefined (issue 12).
+            overlays=[LAYERS[name].title for name in LAYER_ORDER],
         )
     )
     for panel in load_panels():  # panels may add map layers/controls (dashboard/panels docstring)
@@ -116,14 +131,20 @@ def map_component(settings: AppSettings) -> dl.MapContainer:
     )
 
 
-def _segmented(component_id: str, options: list[tuple[str, str]], value: str) -> dcc.RadioItems:
-    return dcc.RadioItems(
+def radio_group(label: str, radios: dcc.RadioItems) -> html.Div:
+    """Return ``radios`` inside a named radio group, so assistive technology announces what they choose."""
+    return html.Div(radios, className="hbm-radiogroup", **{"data-label": label})  # named in hbm.js
+
+
+def _segmented(component_id: str, options: list[tuple[str, str]], value: str, label: str = "") -> html.Div:
+    radios = dcc.RadioItems(
         id=component_id,
         options=[{"label": lab, "value": val} for val, lab in options],
         value=value,
         className="hbm-seg",
         inline=True,
     )
+    return radio_group(label or component_id, radios)
 
 
 def controls() -> html.Div:
@@ -136,7 +157,7 @@ def controls() -> html.Div:
         className="hbm-controls",
         children=[
             html.Label("Window", htmlFor=Id.WINDOW),
-            _segmented(Id.WINDOW, windows, DEFAULT_WINDOW),
+            _segmented(Id.WINDOW, windows, DEFAULT_WINDOW, "Time window"),
             html.Span(
                 id=Id.CUSTOM_BOX,
                 style={"display": "none"},
@@ -151,12 +172,13 @@ def controls() -> html.Div:
                 ],
             ),
             html.Label("Hotspots by", htmlFor=Id.METRIC),
-            _segmented(Id.METRIC, [("events", "events"), ("people", "people")], "events"),
+            _segmented(Id.METRIC, [("events", "events"), ("people", "people")], "events", "Hotspots by"),
             html.Label("Colour by", htmlFor=Id.STATISTIC),
             _segmented(
                 Id.STATISTIC,
                 [("count", "count"), ("change", "change"), ("gi", "Gi*"), ("emerging", "trend")],
                 "count",
+                "Colour by",
             ),
             dcc.Checklist(
                 id=Id.SUPPRESS,
@@ -171,7 +193,7 @@ def controls() -> html.Div:
                 value="auto",
                 clearable=False,
                 searchable=False,
-                style={"width": "160px", "color": "#111"},
+                style={"width": "160px"},
             ),
             html.Span(id=Id.VIEW_ERROR, className="hbm-view-error", role="alert"),
         ],
@@ -184,7 +206,9 @@ def build_layout(settings: AppSettings) -> html.Div:
     badge = [html.Span("SYNTHETIC DEMO DATA", className="hbm-synthetic")] if settings.synthetic else []
     return html.Div(
         className="hbm-app",
+        id=Id.APP,
         children=[
+            dcc.Location(id=Id.WALL_LOCATION, refresh=False),
             html.Div(
                 className="hbm-header",
                 children=[
@@ -192,6 +216,14 @@ def build_layout(settings: AppSettings) -> html.Div:
                     *badge,
                     *header_items(settings),  # "DEMO — no login", or the signed-in user and Log out (issue 7)
                     html.Span(id=Id.ALERT_BADGE, className="hbm-alert-badge", role="status"),
+                    html.Button(
+                        "Wall mode",
+                        id=Id.WALL_TOGGLE,
+                        className="hbm-button hbm-wall-toggle",
+                        n_clicks=0,
+                        title="Wall screen: large type, map and legend only (or open the page with ?wall=1)",
+                        **{"aria-pressed": "false"},
+                    ),
                     html.Span(
                         id=Id.STATUS,
                         className="hbm-status",
@@ -205,7 +237,19 @@ def build_layout(settings: AppSettings) -> html.Div:
             html.Div(
                 className="hbm-main",
                 children=[
-                    html.Div(map_component(settings), className="hbm-map"),
+                    html.Div(
+                        [
+                            map_component(settings),
+                            # Over the map, so it is in view whatever the side panel holds (issue 12).
+                            html.Details(
+                                [html.Summary("Legend"), legend()],
+                                open=True,
+                                className="hbm-legend-box",
+                                id="legend-box",
+                            ),
+                        ],
+                        className="hbm-map",
+                    ),
                     html.Div(
                         className="hbm-side",
                         children=[
@@ -219,12 +263,11 @@ def build_layout(settings: AppSettings) -> html.Div:
                                 html.Details(
                                     [html.Summary(panel.TITLE), panel.layout(settings)],
                                     className="hbm-panel",
-                                    open=True,
+                                    id=f"panel-{panel.__name__.rsplit('.', 1)[-1]}",
+                                    open=panel.__name__ in OPEN_PANELS,
                                 )
                                 for panel in load_panels()
                             ],
-                            html.H3("Legend"),
-                            legend(),
                         ],
                     ),
                 ],

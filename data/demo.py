@@ -537,6 +537,15 @@ def demo_events(n: int, now: datetime, seed: int = 7) -> pd.DataFrame:
     return frame
 
 
+def live_rate_per_s(seeded: int, days: int = WINDOW_DAYS) -> float:
+    """Return the live feed's mean events per second: the rate of the ``seeded`` events over ``days``.
+
+    A faster feed makes every busy cell a "large increase" against its baseline within minutes and
+    floods the critical alerts (issue 12: 5 events every 3 s, ~90 times the seeded rate).
+    """
+    return seeded / (days * 86_400)
+
+
 def live_events(now: datetime, rng: np.random.Generator, count: int = 5) -> pd.DataFrame:
     """Return ``count`` new synthetic events stamped within a few seconds before ``now``."""
     now_ms = _now_ms(now)

@@ -23,6 +23,7 @@ Rule kinds and their parameters:
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -114,6 +115,20 @@ def ensure_default_rules(store: SqlStore, now: datetime) -> None:
         save_rule(store, rule, now, who="default")
 
 
+def nearest_place(store: SqlStore, lat: float, lng: float) -> str:
+    """Return where a point is, for an alert title: "near Elegu (4 km)", or "" with no crossing points stored."""
+    points = store.features("crossing_points")
+    if points.empty:
+        return ""
+    xs, ys = points.geometry.x.to_numpy(float), points.geometry.y.to_numpy(float)
+    # Equirectangular distance: plenty for naming the closest crossing point.
+    dx = (xs - lng) * 111.32 * math.cos(math.radians(lat))
+    dy = (ys - lat) * 110.57
+    km = (dx**2 + dy**2) ** 0.5
+    i = int(km.argmin())
+    return f"near {points['name'].iloc[i]} ({km[i]:,.0f} km)"
+
+
 def _window(params: dict[str, Any]) -> Any:
     name = params.get("window", "24h")
     if name not in WINDOWS:
@@ -142,14 +157,19 @@ def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | N
         top = group.sort_values(["people", "cell"], ascending=[False, True]).iloc[0]
         lat, lng = h3.cell_to_latlng(h3.int_to_str(int(top["cell"])))
         cells = sorted(h3.int_to_str(int(c)) for c in group["cell"])
+        place = nearest_place(store, lat, lng)
         findings.append(
             Finding(
                 subject=f"surge:{cells[0]}",
-                title=f"Surge: {people:,} people, {events:,} events in {p.get('window', '24h')}, {len(cells)} cells",
+                title=(
+                    f"Surge {place}: {people:,} people, {events:,} events in {p.get('window', '24h')}, "
+                    f"{len(cells)} cells"
+                ).replace("Surge :", "Surge:"),
                 lat=lat,
                 lng=lng,
                 cells=cells,
                 evidence={
+                    "place": place,
                     "people": people,
                     "events": events,
                     "cells": len(cells),
@@ -179,21 +199,30 @@ def _distress_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox 
         owner[inside] = zid
     events = events.assign(zone=owner.to_numpy())
     names = dict(zip(zones["id"], zones["name"], strict=True))
+    parents = dict(zip(zones["id"], zones["parent_id"], strict=True)) if "parent_id" in zones else {}
     findings = []
     for zid, group in events.dropna(subset=["zone"]).groupby("zone", sort=True):
         latest = group.iloc[-1]
+        parent = parents.get(zid)
+        plan = str(names[parent]) if parent in names else ""  # two plans can both have a "Sector AA"
+        where = f"{names[zid]}" + (f" of “{plan}”" if plan else "")
+        place = nearest_place(store, float(latest["lat"]), float(latest["lng"]))
+        count = len(group)
         findings.append(
             Finding(
                 subject=f"sar:{zid}",
-                title=f"{len(group)} distress event(s) in {names[zid]}",
+                title=f"Distress: {count} event{'s' if count != 1 else ''} in {where}"
+                + (f", {place}" if place else ""),
                 lat=float(latest["lat"]),
                 lng=float(latest["lng"]),
                 evidence={
-                    "zone": str(zid),
-                    "zone_name": str(names[zid]),
-                    "events": len(group),
+                    "zone": str(names[zid]),
+                    "plan": plan or None,
+                    "place": place,
+                    "events": count,
                     "people": int(group["people"].sum()),
-                    "latest": latest["occurred_at"].strftime("%d %b %H:%M UTC"),
+                    "latest": latest["occurred_at"].isoformat(),
+                    "zone_id": str(zid),
                     "event_ids": [str(i) for i in group["id"].tail(10)],
                 },
             )
@@ -219,7 +248,7 @@ def _closed_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | 
                         lat=float(row.geometry.y),
                         lng=float(row.geometry.x),
                         evidence={
-                            "crossing_point": str(row.id),
+                            "crossing_point_id": str(row.id),
                             "name": str(row.name),
                             "previous_status": before.get(row.id, "closed"),
                             "status": "closed",

@@ -25,7 +25,7 @@ from geo.errors import ConfigError, HbmError
 from geo.hotspots import HotspotSettings, hotspot_areas, hotspot_statistics, touching_components
 from geo.suppression import suppress_small_counts
 from layers.geojson import feature_collection
-from layers.styles import statistic_key
+from layers.styles import COARSE_SUFFIX, statistic_key
 from layers.view import View
 
 
@@ -87,6 +87,7 @@ def _num(value: Any, digits: int) -> float | None:
 
 
 def _cell_feature(row: dict[str, Any], view: View, baseline_windows: int) -> dict[str, Any]:
+    coarse = int(row["res"]) < view.res  # counted at a coarser cell: the events' locations are imprecise
     value = (
         row["current"]
         if view.statistic == "count"
@@ -109,7 +110,8 @@ def _cell_feature(row: dict[str, Any], view: View, baseline_windows: int) -> dic
             "gi_p": _num(row["gi_p"], 4),
             "gi_bin": int(row["gi_bin"]),
             "emerging": row["emerging"],
-            "_s": statistic_key(view.statistic, value),
+            "coarse": coarse,
+            "_s": statistic_key(view.statistic, value) + (COARSE_SUFFIX if coarse else ""),
         },
     }
 
@@ -167,7 +169,9 @@ def hotspots_features(
     if view.suppress and k:
         table, merged = split_small_counts(table, k)
     features = [_merged_feature(r, view, int(k or 0)) for r in merged.to_dict("records")]
-    features += [_cell_feature(r, view, settings.baseline_windows) for r in table.to_dict("records")]
+    cells = [_cell_feature(r, view, settings.baseline_windows) for r in table.to_dict("records")]
+    cells.sort(key=lambda f: not f["properties"]["coarse"])  # coarse cells first: finer ones draw on top
+    features += cells
     features += [_area_feature(a) for a in hotspot_areas(table, settings).itertuples()]
     return features
 

@@ -25,11 +25,19 @@ KIND_LABELS = {
 
 RISK_COLORS = {"low": "#5dade2", "medium": "#f4d03f", "high": "#eb984e", "critical": "#e74c3c"}
 MODE_DASH = {"foot": "2 6", "vehicle": None, "boat": "10 6", "mixed": "6 4 2 4"}
+MODE_LABELS = {
+    "foot": "Foot (dotted)",
+    "vehicle": "Vehicle (solid)",
+    "boat": "Boat (long dash)",
+    "mixed": "Mixed (dash-dot)",
+}
 
+# Regions and search areas are outlines only, so the hexagons inside them stay clickable; sectors are
+# filled with their status, drawn above the hotspot cells (issue 12).
 SAR_KIND_STYLE = {
-    "srr": {"color": "#48c9b0", "weight": 2, "dashArray": "8 6", "fillOpacity": 0.03},
-    "search_area": {"color": "#f7dc6f", "weight": 3, "dashArray": None, "fillOpacity": 0.06},
-    "sector": {"color": "#f7dc6f", "weight": 1, "dashArray": "3 3", "fillOpacity": 0.18},
+    "srr": {"color": "#48c9b0", "weight": 2, "dashArray": "8 6", "fillOpacity": 0.0, "fill": False},
+    "search_area": {"color": "#f7dc6f", "weight": 3, "dashArray": None, "fillOpacity": 0.0, "fill": False},
+    "sector": {"color": "#f7dc6f", "weight": 1.5, "dashArray": "3 3", "fillOpacity": 0.45, "fill": True},
 }
 SAR_STATUS_FILL = {
     "planned": "#7f8c8d",
@@ -106,6 +114,11 @@ EMERGING_LABELS = {
     "none": "No pattern",
 }
 SUPPRESSED_COLOR = "#7f8c8d"
+ZERO_KEY = "hx:zero"
+COARSE_SUFFIX = ":c"
+COARSE_STYLE = {"fillOpacity": 0.18, "dashArray": "5 4", "weight": 1.2, "opacity": 0.9}
+ZERO_STYLE = {"fill": False, "fillOpacity": 0.0, "color": "#93a4b5", "weight": 0.8, "opacity": 0.7, "dashArray": "2 3"}
+HOTSPOT_FILL_OPACITY = 0.55
 STATISTIC_TITLES = {
     "count": "{metric} per H3 cell",
     "change": "change against the baseline ({metric})",
@@ -139,7 +152,9 @@ def hotspot_class(value: int, breaks: tuple[int, ...] = HOTSPOT_BREAKS) -> int:
 
 
 def hotspot_key(value: int, breaks: tuple[int, ...] = HOTSPOT_BREAKS) -> str:
-    """Return the style key of a hotspot cell coloured by its count."""
+    """Return the style key of a hotspot cell coloured by its count ("hx:zero" below the first break)."""
+    if value < breaks[0]:
+        return ZERO_KEY  # no events in this window (the cell had some in earlier windows)
     return f"hx:{hotspot_class(value, breaks)}"
 
 
@@ -195,16 +210,16 @@ def _styles() -> dict[str, dict[str, Any]]:
         for status in SAR_STATUSES:
             base = dict(SAR_KIND_STYLE[kind])
             base["fillColor"] = SAR_STATUS_FILL[status] if kind == "sector" else base["color"]
-            base["fill"] = True
             styles[sar_key(kind, status)] = base
     for i, color in enumerate(HOTSPOT_COLORS):
         styles[f"hx:{i}"] = {
             "fillColor": color,
             "color": color,
             "weight": 0.6,
-            "fillOpacity": 0.55,
+            "fillOpacity": HOTSPOT_FILL_OPACITY,
             "opacity": 0.8,
         }
+    styles[ZERO_KEY] = dict(ZERO_STYLE)
     hexagon = {"weight": 0.6, "fillOpacity": 0.6, "opacity": 0.85}
     for name, color in CHANGE_COLORS.items():
         styles[f"chg:{name}"] = {"fillColor": color, "color": color, **hexagon}
@@ -219,7 +234,19 @@ def _styles() -> dict[str, dict[str, Any]]:
         "dashArray": "3 3",
         **{"fillOpacity": 0.35, "opacity": 0.9},
     }
-    styles["area"] = {"fill": False, "color": "#ffffff", "weight": 2.5, "opacity": 0.95, "dashArray": "6 4"}
+    # Cells coarser than the View's resolution (events with a coarse location): faint and dashed, so they
+    # read as "somewhere in here" and do not hide the finer cells drawn over them (issue 12).
+    for key in [k for k in styles if k.split(":")[0] in ("hx", "chg", "gi", "em")]:
+        styles[key + COARSE_SUFFIX] = {**styles[key], **COARSE_STYLE}
+    # An outline around touching hot cells; not clickable, so a click inside it reaches the cell itself.
+    styles["area"] = {
+        "fill": False,
+        "color": "#ffffff",
+        "weight": 2.5,
+        "opacity": 0.95,
+        "dashArray": "6 4",
+        "interactive": False,
+    }
     return styles
 
 
@@ -230,22 +257,57 @@ def hotspot_legend(
     statistic: str = "count", breaks: tuple[int, ...] = HOTSPOT_BREAKS
 ) -> list[tuple[str, dict[str, Any]]]:
     """Return ``(label, style)`` pairs for the hotspot legend of ``statistic`` (count uses ``breaks``)."""
-    merged = ("Merged: under k people (small-count suppression)", {"fillColor": SUPPRESSED_COLOR})
+    merged = ("Merged: under k people (small-count suppression)", {"fillColor": SUPPRESSED_COLOR, "fillOpacity": 0.35})
+    fill = {"fillOpacity": 0.6}
+    coarse = (
+        "Larger cell, faint and dashed: coarse event locations",
+        {"fillColor": HOTSPOT_COLORS[3], "fillOpacity": COARSE_STYLE["fillOpacity"]},
+    )
     area = ("Hotspot area outline", {"line": True, "color": "#ffffff", "weight": 2.5, "dashArray": "6 4"})
     if statistic == "count":
         labels = []
         for i, brk in enumerate(breaks):
             upper = breaks[i + 1] - 1 if i + 1 < len(breaks) else None
             text = f"{brk:,}+" if upper is None else (f"{brk:,}" if upper == brk else f"{brk:,}–{upper:,}")
-            labels.append((text, {"fillColor": HOTSPOT_COLORS[i]}))
-        return [*labels, merged, area]
+            labels.append((text, {"fillColor": HOTSPOT_COLORS[i], "fillOpacity": HOTSPOT_FILL_OPACITY}))
+        zero = ("0 in this window (events only earlier): outline", {**ZERO_STYLE, "outline": True})
+        return [zero, *labels, coarse, merged, area]
     if statistic == "change":
-        return [*((CHANGE_LABELS[k], {"fillColor": c}) for k, c in CHANGE_COLORS.items()), merged, area]
+        return [*((CHANGE_LABELS[k], {"fillColor": c, **fill}) for k, c in CHANGE_COLORS.items()), coarse, merged, area]
     if statistic == "gi":
-        return [*((GI_LABELS[k], {"fillColor": c}) for k, c in GI_COLORS.items()), merged, area]
+        return [*((GI_LABELS[k], {"fillColor": c, **fill}) for k, c in GI_COLORS.items()), coarse, merged, area]
     if statistic == "emerging":
-        return [*((EMERGING_LABELS[k], {"fillColor": c}) for k, c in EMERGING_COLORS.items()), merged, area]
+        return [
+            *((EMERGING_LABELS[k], {"fillColor": c, **fill}) for k, c in EMERGING_COLORS.items()),
+            coarse,
+            merged,
+            area,
+        ]
     raise ValueError(f"unknown statistic {statistic!r}")
+
+
+def dash_gradient(color: str, dash: str | None) -> str:
+    """Return a CSS background drawing a line dashed as Leaflet's ``dashArray`` ("10 6"), as on the map."""
+    parts = [float(x) for x in str(dash or "").replace(",", " ").split() if x.strip()]
+    if not parts:
+        return color
+    if len(parts) % 2:
+        parts = parts * 2
+    stops, pos = [], 0.0
+    for i, length in enumerate(parts):
+        paint = color if i % 2 == 0 else "transparent"
+        stops.append(f"{paint} {pos:g}px {pos + length:g}px")
+        pos += length
+    return f"repeating-linear-gradient(to right, {', '.join(stops)})"
+
+
+def translucent(color: str, opacity: float) -> str:
+    """Return ``#rrggbb`` as an ``rgba()`` with ``opacity``: a legend swatch that looks like the map's fill."""
+    value = color.lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
+    r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {opacity:g})"
 
 
 def legend_entries(layer: str, statistic: str = "count") -> list[tuple[str, dict[str, Any]]]:
@@ -258,8 +320,10 @@ def legend_entries(layer: str, statistic: str = "count") -> list[tuple[str, dict
         risks = [(f"{r.capitalize()} risk", {"line": True, "color": c, "weight": 3}) for r, c in RISK_COLORS.items()]
         return risks + [
             ("Active in window (thick)", {"line": True, "color": "#ddd", "weight": 6}),
-            ("Boat (long dash)", {"line": True, "color": "#ddd", "weight": 3, "dashArray": "10 6"}),
-            ("Foot (dotted)", {"line": True, "color": "#ddd", "weight": 3, "dashArray": "2 6"}),
+            *(
+                (MODE_LABELS[mode], {"line": True, "color": "#ddd", "weight": 3, "dashArray": dash})
+                for mode, dash in MODE_DASH.items()
+            ),
         ]
     if layer == "sar_zones":
         zone_kinds: list[tuple[str, dict[str, Any]]] = [
@@ -277,7 +341,11 @@ def legend_entries(layer: str, statistic: str = "count") -> list[tuple[str, dict
                 {"line": True, "color": SAR_KIND_STYLE["search_area"]["color"], "weight": 3},
             ),
         ]
-        return zone_kinds + [(f"Sector: {s.replace('_', ' ')}", {"fillColor": c}) for s, c in SAR_STATUS_FILL.items()]
+        sector_fill = SAR_KIND_STYLE["sector"]["fillOpacity"]
+        return zone_kinds + [
+            (f"Sector: {s.replace('_', ' ')}", {"fillColor": c, "fillOpacity": sector_fill})
+            for s, c in SAR_STATUS_FILL.items()
+        ]
     if layer == "hotspots":
         return hotspot_legend(statistic)
     raise ValueError(f"unknown layer {layer!r}")

@@ -235,3 +235,10 @@ def sar_save_form(name: str) -> dict[str, Any]:
         "sar-name.value": name,
         "sar-save-btn.n_clicks": 1,
     }
+
+
+def open_panels(dash_duo: Any) -> None:
+    """Open every side panel, as a user clicking each heading would (only Alerts starts open, issue 12)."""
+    dash_duo.wait_for_element("details.hbm-panel", timeout=20)
+    for summary in dash_duo.find_elements("details.hbm-panel:not([open]) > summary"):
+        summary.click()

@@ -13,7 +13,7 @@ from dashboard.settings import load_app_settings
 from data import audit_log, users
 from data.store import Store
 from tests.conftest import free_port, sample_events, sample_features
-from tests.test_browser import PAINTED_JS
+from tests.test_browser import PAINTED_JS, SVG_PATHS_JS
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -51,8 +51,9 @@ def test_sign_in_then_the_map_renders_under_the_csp(  # type: ignore[no-untyped-
     assert "window_label=7d" in dash_duo.driver.current_url and "/login" not in dash_duo.driver.current_url
     dash_duo.wait_for_text_to_equal("#hbm-auth-user", "alice (analyst)", timeout=10)
     assert len(dash_duo.find_elements(".cp-marker")) == len(sample_features()["crossing_points"])
-    for pane in ("hotspots", "routes", "sar_zones"):  # the canvas layers paint too
-        until(lambda pane=pane: dash_duo.driver.execute_script(PAINTED_JS, pane) > 0, timeout=10)
+    until(lambda: dash_duo.driver.execute_script(PAINTED_JS, "hotspots") > 0, timeout=10)  # the canvas paints
+    for pane in ("routes", "sar_zones"):  # and the SVG layers draw their shapes
+        until(lambda pane=pane: dash_duo.driver.execute_script(SVG_PATHS_JS, pane) > 0, timeout=10)
     header = dash_duo.driver.execute_script("return document.querySelector('.hbm-header').innerText")
     assert "no login" not in header.lower()
     assert _csp_violations(dash_duo.get_logs()) == []

@@ -16,7 +16,7 @@ from data.alerts import list_alerts
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import free_port, sample_features
+from tests.conftest import free_port, open_panels, sample_features
 
 pytestmark = pytest.mark.browser
 
@@ -76,6 +76,7 @@ def test_playback_slider_changes_the_layer_but_not_the_legend(
     settings = load_app_settings(refresh_seconds=2, synthetic=True, region_bbox="29.5,0.5,33.5,4.5")
     dash_duo.start_server(create_app(settings, growing_store), port=free_port())
     dash_duo.wait_for_element_by_css_selector(".cp-marker", timeout=20)
+    open_panels(dash_duo)
 
     dash_duo.find_element("#playback-toggle input").click()
     dash_duo.wait_for_contains_text("#playback-label", "cells", timeout=15)

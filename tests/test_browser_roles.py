@@ -24,7 +24,7 @@ from data.sar_plans import list_plans
 from data.settings import load_store_settings
 from data.store import Store
 from layers.hotspots import load_hotspot_settings
-from tests.conftest import free_port
+from tests.conftest import free_port, open_panels
 from tests.test_roles_http import PASSWORD, add_role_users, auth_env, seed
 
 pytestmark = pytest.mark.browser
@@ -67,6 +67,7 @@ def _sign_in(dash_duo: Any, name: str, path: str = "/") -> None:
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     dash_duo.wait_for_contains_text(".hbm-user", name, timeout=20)
+    open_panels(dash_duo)
 
 
 def _cells(dash_duo: Any, res: int | None = None) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from data.open import open_store
 from data.sar_plans import list_plans, load_plan
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import free_port, pytest_setup_options
+from tests.conftest import free_port, open_panels, pytest_setup_options
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +55,7 @@ def test_plan_from_drawn_polygon_is_shared_and_a_sortie_shows_live(  # type: ign
     settings = load_app_settings(refresh_seconds=1, synthetic=True, region_bbox=REGION)
     dash_duo.start_server(create_app(settings, sar_store), port=free_port())
     dash_duo.wait_for_text_to_equal("#status-events", "0", timeout=20)
+    open_panels(dash_duo)
 
     # Session 1 draws the search area, previews the sectors and saves the plan.
     _draw_polygon(dash_duo)
@@ -79,6 +80,8 @@ def test_plan_from_drawn_polygon_is_shared_and_a_sortie_shows_live(  # type: ign
     second = webdriver.Chrome(options=pytest_setup_options())
     try:
         second.get(dash_duo.server_url)
+        WebDriverWait(second, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "details.hbm-panel"))
+        second.execute_script("document.querySelectorAll('details.hbm-panel').forEach(d => d.open = true)")
         WebDriverWait(second, 30).until(lambda d: _cell(d, "label") == "AA")
         assert "Drawn <plan> & test" in second.find_element(By.ID, "sar-summary").text
         assert _cell(second, "cum_pod") == "0.000"

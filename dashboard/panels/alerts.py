@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import dash_leaflet as dl
 import h3
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
@@ -33,6 +34,7 @@ from data.store import SqlStore, Store, as_sql_store
 from geo.errors import HbmError
 from layers.alerts import AlertMonitor, ensure_default_rules
 from layers.hotspots import load_hotspot_settings
+from layers.labels import evidence_rows, format_time, format_value
 
 TITLE = "Alerts"
 LIST = "alerts-list"
@@ -46,6 +48,8 @@ FLY = "alert-fly"
 ACK = "alert-ack"
 RECENT = timedelta(hours=24)
 FLY_ZOOM = 10
+MARK = "alert-mark"
+EMPTY = {"type": "FeatureCollection", "features": []}
 
 
 def layout(settings: AppSettings) -> html.Div:
@@ -77,13 +81,15 @@ def layout(settings: AppSettings) -> html.Div:
 
 
 def _when(t: datetime | None) -> str:
-    return "—" if t is None else t.astimezone(UTC).strftime("%d %b %H:%M UTC")
+    return "—" if t is None else format_time(t, fmt="%d %b %H:%M")
 
 
 def _evidence_value(key: str, value: Any, small_k: int | None) -> str:
     if small_k and key == "people" and isinstance(value, int) and 0 < value < small_k:
         return f"fewer than {small_k}"  # small counts stay hidden from roles without raw access
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return format_value(key, value) if isinstance(value, int | float) else str(value)
 
 
 def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None) -> html.Div:
@@ -92,9 +98,8 @@ def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None)
     ``can_ack`` False shows a disabled Acknowledge button; ``small_k`` hides people counts under k.
     """
     evidence = [
-        html.Tr([html.Td(str(k).replace("_", " ")), html.Td(_evidence_value(str(k), v, small_k))])
-        for k, v in alert.evidence.items()
-        if k != "event_ids"
+        html.Tr([html.Td(label), html.Td(_evidence_value(key, value, small_k))])
+        for key, label, value in evidence_rows(alert.evidence)
     ]
     if alert.acked_by:
         ack: Any = html.Span(f"Acknowledged by {alert.acked_by}, {_when(alert.acked_at)}", className="hbm-acked")
@@ -198,6 +203,29 @@ def who_controls(user: User | None) -> tuple[dict[str, str], str]:
     return {"display": "none"}, f"Acknowledging as {user.name}."
 
 
+def map_children(settings: AppSettings) -> list[Any]:
+    """Return the marker "Show on map" puts on an alert's point (a ring with the alert's title)."""
+    return [
+        dl.Pane(name="hbm-alert-mark", style={"zIndex": 640}),
+        dl.GeoJSON(id=MARK, data=EMPTY, pane="hbm-alert-mark", pointToLayer={"variable": "hbm.alertMark"}),
+    ]
+
+
+def mark_feature(alert: Alert, centre: tuple[float, float]) -> dict[str, Any]:
+    """Return the one-point collection marking ``alert`` at ``centre`` (lat, lng) on the map."""
+    lat, lng = centre
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lng, lat]},
+                "properties": {"title": alert.title, "severity": alert.severity, "alert": alert.id},
+            }
+        ],
+    }
+
+
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
     """Attach the alert callbacks; the rules are seeded with defaults on first use."""
     sql = as_sql_store(store)
@@ -232,21 +260,22 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
 
     @app.callback(
         Output(Id.MAP, "viewport", allow_duplicate=True),
+        Output(MARK, "data"),
         Input({"type": FLY, "id": ALL}, "n_clicks"),
         prevent_initial_call=True,
     )
     def _fly(clicks: list[int | None]) -> Any:
         target = ctx.triggered_id
         if not target or not any(clicks):
-            return no_update
+            return no_update, no_update
         user = current_user()
         if not can(user, VIEW):
-            return no_update
+            return no_update, no_update
         alert = get_alert(sql, target["id"])  # type: ignore[index]
         centre = fly_target(alert, user, settings.viewer_max_res) if alert is not None else None
-        if centre is None:
-            return no_update
-        return {"center": list(centre), "zoom": FLY_ZOOM, "transition": "flyTo"}
+        if alert is None or centre is None:
+            return no_update, no_update
+        return {"center": list(centre), "zoom": FLY_ZOOM, "transition": "flyTo"}, mark_feature(alert, centre)
 
     @app.callback(
         Output(ACKED, "data"),

@@ -29,6 +29,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.callbacks import _bounds_to_bbox, parse_view
 from dashboard.ids import LAYER_IDS, Id
+from dashboard.layout import radio_group
 from dashboard.permissions import (
     EXPORT_DATA,
     EXPORT_IMAGE,
@@ -101,26 +102,35 @@ def layout(settings: AppSettings) -> html.Div:
             html.Div([_button(f, label) for f, label in MORE_BUTTONS], style=ROW_STYLE),
             html.Div(
                 [
-                    dcc.RadioItems(
-                        id=ExportId.PAGE,
-                        options=[{"label": s, "value": s} for s in Page.SIZES_MM],
-                        value="A4",
-                        className="hbm-seg",
-                        inline=True,
+                    radio_group(
+                        "Page size",
+                        dcc.RadioItems(
+                            id=ExportId.PAGE,
+                            options=[{"label": s, "value": s} for s in Page.SIZES_MM],
+                            value="A4",
+                            className="hbm-seg",
+                            inline=True,
+                        ),
                     ),
-                    dcc.RadioItems(
-                        id=ExportId.ORIENTATION,
-                        options=[{"label": o, "value": o} for o in ("landscape", "portrait")],
-                        value="landscape",
-                        className="hbm-seg",
-                        inline=True,
+                    radio_group(
+                        "Orientation",
+                        dcc.RadioItems(
+                            id=ExportId.ORIENTATION,
+                            options=[{"label": o, "value": o} for o in ("landscape", "portrait")],
+                            value="landscape",
+                            className="hbm-seg",
+                            inline=True,
+                        ),
                     ),
-                    dcc.RadioItems(
-                        id=ExportId.DPI,
-                        options=[{"label": f"{d} dpi", "value": d} for d in (150, 300)],
-                        value=150,
-                        className="hbm-seg",
-                        inline=True,
+                    radio_group(
+                        "Resolution",
+                        dcc.RadioItems(
+                            id=ExportId.DPI,
+                            options=[{"label": f"{d} dpi", "value": d} for d in (150, 300)],
+                            value=150,
+                            className="hbm-seg",
+                            inline=True,
+                        ),
                     ),
                 ],
                 style=ROW_STYLE,

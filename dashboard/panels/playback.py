@@ -12,10 +12,11 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.callbacks import parse_view
 from dashboard.ids import Id
+from dashboard.layout import radio_group
 from dashboard.permissions import (
     RAW,
     REQUEST_USER,
@@ -32,6 +33,7 @@ from dashboard.settings import AppSettings
 from data.store import Store
 from geo.errors import HbmError
 from layers.hotspots import load_hotspot_settings
+from layers.labels import display_zone, format_time
 from layers.playback import MODES, STEPS, Playback, load_playback
 
 TITLE = "Time playback"
@@ -43,6 +45,9 @@ PLAY = "playback-play"
 TICK = "playback-tick"
 LABEL = "playback-label"
 FRAMES = {"6h": 28, "1d": 30, "7d": 8}
+# Glyphs every font we ship has (DejaVu Sans): "⏸" (U+23F8) rendered as an empty box (issue 12).
+PLAY_TEXT = "▶ Play"
+PAUSE_TEXT = "❚❚ Pause"
 CACHE_SIZE = 4
 ARIA_LIVE: dict[str, Any] = {"aria-live": "polite"}
 
@@ -82,36 +87,53 @@ def layout(settings: AppSettings) -> html.Div:
             ),
             html.Div(
                 [
-                    dcc.RadioItems(
-                        id=MODE,
-                        options=[{"label": m, "value": m} for m in MODES],
-                        value="windowed",
-                        className="hbm-seg",
-                        inline=True,
+                    radio_group(
+                        "Playback mode",
+                        dcc.RadioItems(
+                            id=MODE,
+                            options=[{"label": m, "value": m} for m in MODES],
+                            value="windowed",
+                            className="hbm-seg",
+                            inline=True,
+                        ),
                     ),
-                    dcc.RadioItems(
-                        id=STEP,
-                        options=[{"label": f"step {s}", "value": s} for s in STEPS],
-                        value="1d",
-                        className="hbm-seg",
-                        inline=True,
+                    radio_group(
+                        "Playback step",
+                        dcc.RadioItems(
+                            id=STEP,
+                            options=[{"label": f"step {s}", "value": s} for s in STEPS],
+                            value="1d",
+                            className="hbm-seg",
+                            inline=True,
+                        ),
                     ),
                 ],
                 className="hbm-playback-row",
             ),
-            dcc.Slider(
-                id=SLIDER,
-                min=0,
-                max=FRAMES["1d"] - 1,
-                step=1,
-                value=FRAMES["1d"] - 1,
-                marks=None,
-                updatemode="mouseup",
-                tooltip={"always_visible": False},
+            html.Div(
+                dcc.Slider(
+                    id=SLIDER,
+                    min=0,
+                    max=FRAMES["1d"] - 1,
+                    step=1,
+                    value=FRAMES["1d"] - 1,
+                    marks=None,
+                    updatemode="mouseup",
+                    allow_direct_input=False,  # its number box had no label and white text on white (issue 12)
+                    tooltip={"always_visible": False},
+                ),
+                **{"data-label": "Playback frame"},
             ),
             html.Div(
                 [
-                    html.Button("▶ Play", id=PLAY, className="hbm-button", n_clicks=0),
+                    html.Button(
+                        PLAY_TEXT,
+                        id=PLAY,
+                        className="hbm-button",
+                        n_clicks=0,
+                        disabled=True,
+                        title="Tick “play back” first",
+                    ),
                     html.Span(id=LABEL, className="hbm-playback-label", **ARIA_LIVE),
                 ],
                 className="hbm-playback-row",
@@ -157,9 +179,34 @@ def playback_frame(
     start, end = playback.frame_bounds(frame, mode)
     data = playback.frame_layer(frame, mode, k if restricted else None)
     cells = sum(1 for _ in data["features"])
-    label = f"{start:%d %b %H:%M} – {end:%d %b %H:%M} UTC · {cells:,} cells"
-    state = {"active": True, "mode": mode, "step": step, "frame": frame, "breaks": list(playback.breaks[mode])}
+    label = f"{frame_dates(start, end)} · {cells:,} cells"
+    state = {
+        "active": True,
+        "mode": mode,
+        "step": step,
+        "frame": frame,
+        "breaks": list(playback.breaks[mode]),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
     return data, state, label
+
+
+def frame_dates(start: datetime, end: datetime) -> str:
+    """Return a frame's dates in the display time zone: "02 Nov 06:00 – 03 Nov 06:00 EAT (UTC+03:00)"."""
+    zone = display_zone()
+    first = start.astimezone(zone).strftime("%d %b %H:%M")
+    return f"{first} – {format_time(end, zone, '%d %b %H:%M')}"
+
+
+def play_state(trigger: str | None, toggle: list[str] | None, ticking: bool) -> tuple[bool, str, bool]:
+    """Return (tick disabled, button text, button disabled): Play works only while playback is ticked on."""
+    on = bool(toggle)
+    if not on:
+        return True, PLAY_TEXT, True  # switching playback off also stops the clock
+    if trigger == PLAY:
+        return (False, PAUSE_TEXT, False) if not ticking else (True, PLAY_TEXT, False)
+    return (not ticking), (PAUSE_TEXT if ticking else PLAY_TEXT), False
 
 
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
@@ -178,12 +225,14 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
     @app.callback(
         Output(TICK, "disabled"),
         Output(PLAY, "children"),
+        Output(PLAY, "disabled"),
         Input(PLAY, "n_clicks"),
+        Input(TOGGLE, "value"),
         State(TICK, "disabled"),
         prevent_initial_call=True,
     )
-    def _play(_n: int, disabled: bool) -> tuple[bool, str]:
-        return (False, "⏸ Pause") if disabled else (True, "▶ Play")
+    def _play(_n: int, toggle: list[str] | None, disabled: bool) -> tuple[bool, str, bool]:
+        return play_state(ctx.triggered_id, toggle, not disabled)
 
     @app.callback(
         Output(SLIDER, "value", allow_duplicate=True),

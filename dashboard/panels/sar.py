@@ -24,6 +24,7 @@ from dash.dash_table.Format import Format, Scheme
 from shapely.geometry import mapping
 
 from dashboard.ids import Id
+from dashboard.layout import radio_group
 from dashboard.permissions import (
     EDIT_SAR,
     EXPORT_DATA,
@@ -370,11 +371,20 @@ def map_children(settings: AppSettings) -> list[Any]:
 
 
 def _field(label: str, component: Any) -> html.Div:
-    return html.Div([html.Label(label, htmlFor=component.id, className="hbm-field-label"), component])
+    target = getattr(component, "id", None) or component.children.id  # a radio group names its radios
+    return html.Div([html.Label(label, htmlFor=target, className="hbm-field-label"), component])
 
 
 def _input(cid: str, value: Any = None, placeholder: str = "", kind: Any = "text") -> dcc.Input:
-    return dcc.Input(id=cid, type=kind, value=value, placeholder=placeholder, className="hbm-input", debounce=False)
+    return dcc.Input(
+        id=cid,
+        type=kind,
+        value=value,
+        placeholder=placeholder,
+        className="hbm-input",
+        debounce=False,
+        autoComplete="off",
+    )
 
 
 def layout(settings: AppSettings) -> html.Div:
@@ -391,12 +401,15 @@ def layout(settings: AppSettings) -> html.Div:
     ]
     new_plan = html.Div(
         [
-            dcc.RadioItems(
-                id=SarId.SOURCE,
-                options=[{"label": lab, "value": val} for val, lab in SOURCES],
-                value="drawn",
-                className="hbm-seg",
-                inline=True,
+            radio_group(
+                "Search area from",
+                dcc.RadioItems(
+                    id=SarId.SOURCE,
+                    options=[{"label": lab, "value": val} for val, lab in SOURCES],
+                    value="drawn",
+                    className="hbm-seg",
+                    inline=True,
+                ),
             ),
             html.Div("Draw a polygon or rectangle with the tools at the top left of the map.", className="hbm-muted"),
             html.Div(
@@ -411,12 +424,15 @@ def layout(settings: AppSettings) -> html.Div:
                 [
                     _field(
                         "Method",
-                        dcc.RadioItems(
-                            id=SarId.METHOD,
-                            options=[{"label": m, "value": m} for m in METHODS],
-                            value="grid",
-                            className="hbm-seg",
-                            inline=True,
+                        radio_group(
+                            "Sectoring method",
+                            dcc.RadioItems(
+                                id=SarId.METHOD,
+                                options=[{"label": m, "value": m} for m in METHODS],
+                                value="grid",
+                                className="hbm-seg",
+                                inline=True,
+                            ),
                         ),
                     ),
                     _field("Sector km²", _input(SarId.SIZE, value=25, kind="number")),
@@ -433,14 +449,17 @@ def layout(settings: AppSettings) -> html.Div:
                 [
                     _field(
                         "POA",
-                        dcc.RadioItems(
-                            id=SarId.POA,
-                            options=[
-                                {"label": "uniform" if m == "uniform" else "events", "value": m} for m in POA_MODES
-                            ],
-                            value="uniform",
-                            className="hbm-seg",
-                            inline=True,
+                        radio_group(
+                            "POA from",
+                            dcc.RadioItems(
+                                id=SarId.POA,
+                                options=[
+                                    {"label": "uniform" if m == "uniform" else "events", "value": m} for m in POA_MODES
+                                ],
+                                value="uniform",
+                                className="hbm-seg",
+                                inline=True,
+                            ),
                         ),
                     ),
                     _field("Rest of world %", _input(SarId.REST, value=0, kind="number")),
@@ -461,7 +480,7 @@ def layout(settings: AppSettings) -> html.Div:
     )
     plan_view = html.Div(
         [
-            _field("Plan", dcc.Dropdown(id=SarId.PLAN, options=[], value=None, style={"color": "#111"})),
+            _field("Plan", dcc.Dropdown(id=SarId.PLAN, options=[], value=None, placeholder="Pick a saved plan")),
             html.Div(id=SarId.SUMMARY, className="sar-summary", **{"aria-live": "polite"}),  # type: ignore[arg-type]
             dash_table.DataTable(  # type: ignore[attr-defined]
                 id=SarId.TABLE,
@@ -470,15 +489,24 @@ def layout(settings: AppSettings) -> html.Div:
                 sort_action="native",
                 row_selectable="single",
                 selected_row_ids=[],
-                style_table={"overflowX": "auto"},
+                # Fits the side panel: team and status stay on screen, wrapped rather than scrolled (issue 12).
+                style_table={"overflowX": "auto", "width": "100%", "maxWidth": "100%"},
                 style_cell={
                     "backgroundColor": "#0e1620",
                     "color": "#e8eef4",
                     "border": "1px solid #223244",
-                    "padding": "2px 4px",
+                    "padding": "2px 3px",
+                    "minWidth": "0px",
+                    "width": "auto",
+                    "maxWidth": "80px",
+                    "whiteSpace": "normal",
+                    "fontSize": "12px",
                 },
-                style_header={"backgroundColor": "#1f2f40", "fontWeight": "bold"},
-                css=[{"selector": ".dash-spreadsheet-menu", "rule": "display: none"}],
+                style_header={"backgroundColor": "#1f2f40", "fontWeight": "bold", "whiteSpace": "normal"},
+                css=[
+                    {"selector": ".dash-spreadsheet-menu", "rule": "display: none"},
+                    {"selector": "table", "rule": "table-layout: fixed; width: 100% !important"},
+                ],
                 cell_selectable=False,
                 editable=False,  # edits go through the forms below, which check edit_sar on the server
             ),
@@ -494,7 +522,7 @@ def layout(settings: AppSettings) -> html.Div:
                                     options=[{"label": s.replace("_", " "), "value": s} for s in SAR_STATUSES],
                                     value="planned",
                                     clearable=False,
-                                    style={"color": "#111"},
+                                    style={},
                                 ),
                             ),
                         ],

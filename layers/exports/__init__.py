@@ -22,6 +22,7 @@ from layers.exports.html import write_html
 from layers.exports.hxl import write_hxl_csv
 from layers.exports.render import render_map
 from layers.exports.settings import ExportSettings
+from layers.labels import format_time
 from layers.view import View
 from layers.view_io import view_to_dict, view_to_json
 
@@ -66,7 +67,7 @@ def readme_text(data: ExportData) -> str:
     filters = "\n".join(f"  {line}" for line in data.filter_lines())
     return (
         f"{data.marking}\n\n{data.title}: briefing pack\n\n"
-        f"Exported at: {data.exported_at:%Y-%m-%d %H:%M:%S} UTC by {data.who}\n"
+        f"Exported at: {format_time(data.exported_at, fmt='%Y-%m-%d %H:%M:%S')} by {data.who}\n"
         f"Data as of:  {data.as_of_text()}\n"
         f"Window:      {data.window_text()}\n\n"
         f"Files:\n  map.pdf      the briefing map\n  data.gpkg    the features, one layer per map layer, "

@@ -18,6 +18,7 @@ from geo.errors import HbmError
 from layers.exports.settings import ExportSettings
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
+from layers.labels import display_zone, format_time
 from layers.styles import STATISTIC_TITLES, legend_entries
 from layers.view import LAYER_NAMES, View
 from layers.view_io import view_to_dict
@@ -121,13 +122,15 @@ class ExportData:
 
     def window_text(self) -> str:
         """Return the time window as a reader sees it."""
-        span = f"{self.view.start:%Y-%m-%d %H:%M} – {self.view.end:%Y-%m-%d %H:%M} UTC"
+        zone = display_zone()  # HBM_DISPLAY_TZ, with its UTC offset (UTC by default)
+        first = self.view.start.astimezone(zone)
+        span = f"{first:%Y-%m-%d %H:%M} – {format_time(self.view.end, zone, '%Y-%m-%d %H:%M')}"
         label = self.view.window_label
         return span if label == "custom" else f"last {label} ({span})"
 
     def as_of_text(self) -> str:
         """Return "data as of" for a reader."""
-        return f"{self.data_as_of:%Y-%m-%d %H:%M} UTC" if self.data_as_of else "no data yet"
+        return format_time(self.data_as_of, fmt="%Y-%m-%d %H:%M") if self.data_as_of else "no data yet"
 
     def filter_lines(self) -> list[str]:
         """Return the active filters, one short line each."""

@@ -13,6 +13,7 @@ import html
 import importlib.util
 import json
 import re
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -26,11 +27,11 @@ from data.store import BBox
 from geo.errors import HbmError
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.exports.collect import ExportData
-from layers.styles import STYLES
+from layers.labels import FIELDS, PROBABILITIES, VALUE_LABELS, display_zone, zone_suffix
+from layers.styles import STYLES, dash_gradient, translucent
 
 VENDOR = Path(__file__).parent / "vendor"
 EXTERNAL = re.compile(r"<(script|link)\b[^>]*(src|href)\s*=\s*[\"']?(https?:)?//", re.IGNORECASE)
-HIDDEN = ("_s", "label_lat", "label_lng")
 CTX = "{hideout: {styles: HBM_STYLES}}"
 
 PAGE_CSS = """
@@ -53,22 +54,48 @@ html, body { height: 100%; margin: 0; }
 .leaflet-popup-content td:first-child { color: #555; }
 """
 
+# Popups list the same labelled fields, in the same order, as the live details panel (layers/labels.py);
+# ids and style keys are never shown. Values are set as text, never as HTML.
 POPUP_JS = """function (feature, layer) {
-  var p = feature.properties || {}, hidden = %s;
+  var p = feature.properties || {}, fields = %s, values = %s, probs = %s, tz = %s;
   var box = document.createElement("div"), title = document.createElement("b");
   title.textContent = p.name || (p.cell ? "H3 cell " + p.cell : %s);
   box.appendChild(title);
   var table = document.createElement("table");
-  Object.keys(p).forEach(function (k) {
-    if (hidden.indexOf(k) >= 0) return;
+  function show(k, v) {
+    if (v === null || v === undefined || v === "") return "\\u2014";
+    if (values[k] && values[k][v]) return values[k][v];
+    if (typeof v === "number") {
+      return probs.indexOf(k) >= 0 ? v.toFixed(3) : v.toLocaleString("en-US", {maximumFractionDigits: 1});
+    }
+    if (typeof v === "string" && /^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d/.test(v)) {
+      var d = new Date(v);
+      if (!isNaN(d)) {
+        return d.toLocaleString("en-GB", {timeZone: tz[0], day: "2-digit", month: "short", year: "numeric",
+          hour: "2-digit", minute: "2-digit", hour12: false}) + " " + tz[1];
+      }
+    }
+    return String(v);
+  }
+  fields.forEach(function (f) {
+    if (!(f[0] in p)) return;
     var tr = document.createElement("tr"), a = document.createElement("td"), b = document.createElement("td");
-    a.textContent = k.replace(/_/g, " ");
-    b.textContent = p[k] === null || p[k] === undefined ? "\\u2014" : String(p[k]);
+    a.textContent = f[1];
+    b.textContent = show(f[0], p[f[0]]);
     tr.appendChild(a); tr.appendChild(b); table.appendChild(tr);
   });
   box.appendChild(table);
   layer.bindPopup(box);
 }"""
+
+
+def popup_js(layer: str, title: str) -> str:
+    """Return the popup function of ``layer``'s features in the offline HTML (labels from layers/labels.py)."""
+    zone = display_zone()
+    now = datetime.now(UTC)
+    tz_name = getattr(zone, "key", "UTC")
+    args = (FIELDS.get(layer, ()), VALUE_LABELS, sorted(PROBABILITIES), (tz_name, zone_suffix(now, zone)), title)
+    return POPUP_JS % tuple(json.dumps(a).replace("</", "<\\/") for a in args)
 
 
 @lru_cache(maxsize=1)
@@ -113,12 +140,17 @@ def basemap_for_view(extent: BBox) -> dict[str, Any]:
 
 def _swatch(style: dict[str, Any]) -> str:
     if style.get("line"):
-        border = "dashed" if style.get("dashArray") else "solid"
-        css = f"border-top-width:{style.get('weight', 3)}px;border-top-color:{style['color']};border-top-style:{border}"
+        css = f"height:{style.get('weight', 3)}px;background:{dash_gradient(style['color'], style.get('dashArray'))}"
         return f'<span class="sw-line" style="{html.escape(css)}"></span>'
+    if style.get("outline"):
+        css = f"border:1px dashed {style.get('color', '#ccc')};background:transparent"
+        return f'<span class="sw" style="{html.escape(css)}"></span>'
     shape = style.get("shape")
     cls = f"sw sw-{shape}" if shape else "sw"
-    return f'<span class="{cls}" style="background:{html.escape(style.get("fillColor", "#ccc"))}"></span>'
+    fill = style.get("fillColor", "#ccc")
+    if "fillOpacity" in style:
+        fill = translucent(fill, float(style["fillOpacity"]))
+    return f'<span class="{cls}" style="background:{html.escape(fill)}"></span>'
 
 
 def legend_html(data: ExportData) -> str:
@@ -189,7 +221,7 @@ def build_map(data: ExportData) -> folium.Map:
         folium.GeoJson(
             json.loads(frame.to_json(na="null", drop_id=True)),
             name=data.layer_title(name),
-            on_each_feature=JsCode(POPUP_JS % (json.dumps(list(HIDDEN)), json.dumps(data.layer_title(name)))),
+            on_each_feature=JsCode(popup_js(name, data.layer_title(name))),
             **options,
         ).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)

@@ -1,0 +1,193 @@
+"""What a user reads about a feature: field labels in order, human values, numbers and local times.
+
+One place for the words of the details panel, the offline HTML popups and the alerts, so they say
+the same thing (and so the translation work of issue 12 finds them together). Times are stored in
+UTC; they are shown in ``HBM_DISPLAY_TZ`` (default UTC) with the zone's UTC offset.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo.errors import ConfigError
+
+# Field order and labels per layer; anything not listed (ids, style keys, internals) is not shown.
+FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "crossing_points": (
+        ("kind", "Type"),
+        ("status", "Status"),
+        ("country_a", "Country"),
+        ("country_b", "Other side"),
+        ("capacity_per_day", "Capacity per day"),
+        ("events_window", "Events in window"),
+        ("people_window", "People in window"),
+        ("events_24h", "Events, last 24 h"),
+        ("people_24h", "People, last 24 h"),
+        ("events_7d", "Events, last 7 days"),
+        ("people_7d", "People, last 7 days"),
+    ),
+    "routes": (
+        ("mode", "Mode"),
+        ("risk", "Risk"),
+        ("events_window", "Events in window"),
+        ("people_window", "People in window"),
+        ("last_observed_at", "Last observed"),
+    ),
+    "sar_zones": (
+        ("kind", "Type"),
+        ("label", "Sector"),
+        ("status", "Status"),
+        ("team", "Team"),
+        ("poa", "POA (probability of area)"),
+        ("pod", "POD (probability of detection)"),
+        ("cum_pod", "Cumulative POD"),
+        ("pos", "POS (probability of success)"),
+        ("area_km2", "Area (km²)"),
+        ("authority", "Authority"),
+    ),
+    "hotspots": (
+        ("events", "Events in window"),
+        ("people", "People in window"),
+        ("res", "H3 resolution"),
+        ("merged", "Cells merged"),
+        ("note", "Note"),
+        ("category", "Change"),
+        ("cells", "Cells"),
+    ),
+}
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "kind": {
+        "official": "Official border crossing point",
+        "informal": "Informal crossing",
+        "flow_monitoring": "DTM flow-monitoring point",
+        "srr": "SAR region (SRR)",
+        "search_area": "Search area",
+        "sector": "Search sector",
+    },
+}
+PROBABILITIES = {"poa", "pod", "cum_pod", "pos"}
+CODE_KEYS = {"status", "mode", "risk", "kind", "category", "previous_status"}
+EMPTY = "—"
+
+
+class DisplaySettings(BaseSettings):
+    """``HBM_DISPLAY_TZ``: the time zone every time is shown in (storage stays UTC)."""
+
+    model_config = SettingsConfigDict(env_prefix="HBM_", env_file=".env", extra="ignore")
+
+    display_tz: str = "UTC"
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> tzinfo:
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"HBM_DISPLAY_TZ {name!r} is not a known time zone (e.g. Africa/Kampala or UTC)") from None
+
+
+def display_zone(name: str | None = None) -> tzinfo:
+    """Return the display time zone: ``name``, else ``HBM_DISPLAY_TZ``, else UTC; ConfigError if unknown."""
+    return _zone(name or DisplaySettings().display_tz)
+
+
+def zone_suffix(moment: datetime, zone: tzinfo) -> str:
+    """Return the zone's name and UTC offset at ``moment``: "UTC", or "EAT (UTC+03:00)"."""
+    local = moment.astimezone(zone)
+    if zone is UTC:
+        return "UTC"
+    offset = local.strftime("%z")
+    sign, hours, minutes = offset[0], offset[1:3], offset[3:5]
+    return f"{local.tzname()} (UTC{sign}{hours}:{minutes})"
+
+
+def format_time(moment: datetime | str | None, zone: tzinfo | None = None, fmt: str = "%d %b %Y %H:%M") -> str:
+    """Return ``moment`` (aware, naive-as-UTC or ISO text) in the display zone with its offset."""
+    if moment is None or moment == "":
+        return EMPTY
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    zone = zone or display_zone()
+    return f"{moment.astimezone(zone).strftime(fmt)} {zone_suffix(moment, zone)}"
+
+
+def format_value(key: str, value: Any, zone: tzinfo | None = None) -> str:
+    """Return a property as a user reads it: labels for codes, thousands separators, local times."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return EMPTY
+    if key in VALUE_LABELS and str(value) in VALUE_LABELS[key]:
+        return VALUE_LABELS[key][str(value)]
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key in PROBABILITIES and isinstance(value, int | float):
+        return f"{float(value):.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3f}"
+    if key.endswith("_at") or isinstance(value, datetime):
+        return format_time(value, zone)
+    if key in CODE_KEYS:
+        return str(value).replace("_", " ")
+    return str(value)  # free text (names, teams) exactly as entered
+
+
+def feature_rows(layer: str, props: dict[str, Any], zone: tzinfo | None = None) -> list[tuple[str, str]]:
+    """Return ``(label, value)`` rows of a feature's properties for ``layer``, in the layer's order."""
+    rows = []
+    for key, label in FIELDS.get(layer, ()):
+        if key not in props:
+            continue
+        if props[key] is None and key in ("label", "team", "merged", "note", "authority", "country_b"):
+            continue  # optional fields: no row rather than a dash
+        rows.append((label, format_value(key, props[key], zone)))
+    return rows
+
+
+EVIDENCE_LABELS: dict[str, str] = {
+    "place": "Where",
+    "zone": "SAR zone",
+    "plan": "Plan",
+    "name": "Crossing point",
+    "previous_status": "Previous status",
+    "status": "Status",
+    "people": "People",
+    "events": "Events",
+    "latest": "Latest event",
+    "cells": "H3 cells",
+    "baseline_mean_people": "Baseline mean (people)",
+    "categories": "Change",
+    "max_gi_bin": "Strongest Gi* bin",
+    "max_gi_z": "Highest Gi* z",
+    "resolution": "H3 resolution",
+    "window": "Window",
+}
+
+
+def evidence_rows(evidence: dict[str, Any], zone: tzinfo | None = None) -> list[tuple[str, str, Any]]:
+    """Return ``(key, label, value)`` for an alert's evidence a person reads; internal ids are left out."""
+    rows = []
+    keys = [k for k in EVIDENCE_LABELS if k in evidence] + [k for k in evidence if k not in EVIDENCE_LABELS]
+    for key in keys:
+        if key.endswith("_id") or key.endswith("_ids") or evidence[key] in (None, ""):
+            continue
+        value = evidence[key]
+        if key == "latest":
+            value = format_time(value, zone)
+        elif key == "categories" and isinstance(value, list):
+            value = ", ".join(str(v).replace("_", " ") for v in value)
+        rows.append((key, EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize()), value))
+    return rows
