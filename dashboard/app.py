@@ -11,6 +11,7 @@ from dashboard.api import register_api
 from dashboard.auth import install_auth
 from dashboard.callbacks import register
 from dashboard.i18n import install_i18n, page_title
+from dashboard.interop import register_interop
 from dashboard.layout import PMTILES_PATH, build_layout
 from dashboard.panels import load_panels
 from dashboard.security import install_security_headers
@@ -75,6 +76,7 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
             return send_file(archive, mimetype="application/octet-stream", conditional=True, max_age=3600)
 
     register_api(app.server, store, settings)  # POST /api/v1/events (issue 6)
+    register_interop(app.server, store, settings)  # OGC API – Features, live KML (issue 16)
     install_security_headers(app, settings)  # CSP and friends on every response (issue 7)
     install_auth(app, store, settings)  # sign-in gate; sets flask.g.hbm_user for every request (issue 7)
     install_i18n(app, store, settings)  # after the gate: a signed-in user's saved language (issue 12)

@@ -41,6 +41,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dashboard.permissions import DEMO_USER, User, current_user
 from dashboard.settings import AppSettings
+from dashboard.token_auth import token_identity
 from data import audit_log, users
 from data.login_limits import StoreFailureLimiter
 from data.settings import config_error
@@ -441,6 +442,9 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
         return True
 
     def _identify() -> users.UserRecord | None | Response:
+        by_token = token_identity(store, _client_ip())  # API tokens on /ogc and /kml/ only (issue 16)
+        if by_token is not None:
+            return by_token
         if auth.auth_proxy_header:
             claimed = request.headers.get(auth.auth_proxy_header, "").strip()
             if claimed:

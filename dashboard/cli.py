@@ -142,6 +142,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dashboard.cli_ingest",
     "dashboard.cli_sar",
     "dashboard.cli_users",  # users, audit log, purge (after cli_export: it extends `hbm audit`)
+    "dashboard.cli_interop",  # API tokens, notifications, TAK (after cli_users: it extends `hbm users`)
 )
 
 

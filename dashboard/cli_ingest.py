@@ -71,7 +71,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", help="the file to import")
     p.add_argument("--kind", choices=LAYER_TABLES, help="what the rows are (default: the profile's, else events)")
-    p.add_argument("--profile", help="mmp, dtm-fmp, or a column-map file (.toml/.json); default: schema field names")
+    p.add_argument("--profile", help="mmp, dtm-fmp, hxl (HDX), kobo (Kobo/ODK), or a column-map file (.toml/.json)")
     p.add_argument("--rejects", help="where rejected rows go (default ./<file stem>.rejects.csv)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument(

@@ -271,6 +271,38 @@ def build_metadata(dialect: str) -> MetaData:
         Column("ended_at", ts),
         Column("ip", Text),
     )
+    # -- interoperability (issue 16): API tokens, alert notification outbox --
+    Table(
+        "api_tokens",  # data/api_tokens.py; id is the SHA-256 of the token, never the token
+        md,
+        Column("id", Text, primary_key=True),
+        Column("user_name", Text, nullable=False, index=True),
+        Column("label", Text),
+        Column("prefix", Text, nullable=False),  # the first characters, to tell tokens apart in listings
+        Column("created_at", ts, nullable=False),
+        Column("created_by", Text),
+        Column("revoked_at", ts),
+        Column("last_used_at", ts),
+    )
+    Table(
+        "notification_outbox",  # data/notify.py: one row per (alert, event, channel, target); sent in background
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("alert_id", Text, nullable=False, index=True),
+        Column("rule_id", Text, nullable=False),
+        Column("event", Text, nullable=False),  # opened | escalated:<severity> | closed
+        Column("channel", Text, nullable=False),  # email | webhook
+        Column("target", Text, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("body", Text, nullable=False),
+        Column("status", Text, nullable=False, index=True),  # pending | sent | dead
+        Column("attempts", Integer, nullable=False),
+        Column("next_attempt_at", ts, nullable=False),
+        Column("last_error", Text),
+        Column("created_at", ts, nullable=False),
+        Column("sent_at", ts),
+        UniqueConstraint("alert_id", "event", "channel", "target", name="uq_notification_once"),
+    )
     audit = Table(
         "audit_log",  # data/audit_log.py: append-only (the triggers below refuse UPDATE and DELETE)
         md,

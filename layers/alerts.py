@@ -52,6 +52,7 @@ from data.alerts import (
 )
 from data.shared import run_once
 from data.store import BBox, SqlStore
+from geo.errors import HbmError
 from geo.suppression import withhold_small_counts_in_text
 from layers.i18n import _, ngettext
 from layers.view import WINDOWS, View
@@ -354,10 +355,23 @@ def evaluate_rules(store: SqlStore, now: datetime, region: BBox | None = None) -
             out.errors.append(f"rule {rule.id}: {exc}")
             continue
         _reconcile(store, rule, findings, now, out)
+    if out.opened or out.updated or out.closed:
+        _queue_notifications(store, out)
     return out
 
 
 MAX_IDLE_S = 300.0  # rules re-run at least this often, so alerts can close by themselves
+
+
+def _queue_notifications(store: SqlStore, out: Evaluation) -> None:
+    """Queue e-mail/webhook notifications (issue 16): INSERTs into the outbox only; a worker sends them."""
+    from data.notify import enqueue_evaluation
+    from layers.hotspots import load_hotspot_settings
+
+    try:
+        enqueue_evaluation(store, out, load_hotspot_settings()[1])
+    except HbmError as exc:
+        out.errors.append(f"notifications not queued: {exc}")
 
 
 class AlertMonitor:

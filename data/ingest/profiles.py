@@ -546,9 +546,13 @@ def get_profile(name: str | None) -> Profile:
         return ColumnProfile()
     if name in BUILTIN:
         return BUILTIN[name]()
+    if name in ("hxl", "kobo"):  # partners' formats (issue 16), in their own module
+        from data.ingest.interop_profiles import INTEROP_PROFILES
+
+        return INTEROP_PROFILES[name]()
     path = Path(name)
     if path.suffix.lower() in (".toml", ".json"):
         if not path.is_file():
             raise IngestError(f"profile file {name} not found")
         return load_column_map(path)
-    raise IngestError(f"unknown profile {name!r}: use mmp, dtm-fmp, or a column-map file (.toml or .json)")
+    raise IngestError(f"unknown profile {name!r}: use mmp, dtm-fmp, hxl, kobo, or a column-map file (.toml or .json)")

@@ -19,6 +19,7 @@ from geo.errors import HbmError
 from layers.exports.collect import ExportData, Page, collect
 from layers.exports.extracts import table, write_csv, write_geojson, write_gpkg, write_kml
 from layers.exports.html import write_html
+from layers.exports.hxl import write_hxl_csv
 from layers.exports.render import render_map
 from layers.exports.settings import ExportSettings
 from layers.i18n import _
@@ -99,7 +100,7 @@ def write_pack(data: ExportData, path: Path, page: Page) -> list[Path]:
         folder = Path(tmp)
         render_map(data, folder / "map.pdf", "pdf", page)
         write_gpkg(data, folder / "data.gpkg")
-        table(data, wkt=False).to_csv(folder / "summary.csv", index=False)
+        write_hxl_csv(table(data, wkt=False), folder / "summary.csv")  # with the HXL hashtag row
         (folder / "README.txt").write_text(readme_text(data), encoding="utf-8")
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in PACK_FILES:
