@@ -10,7 +10,9 @@
     if (strings) { return strings; }
     var el = document.getElementById("hbm-i18n");
     if (!el) { return null; }
-    try { strings = JSON.parse(el.getAttribute("data-strings") || "{}"); } catch (e) { strings = {}; }
+    var parsed = {};
+    try { parsed = JSON.parse(el.getAttribute("data-strings") || "{}"); } catch (e) { parsed = {}; }
+    strings = Object.keys(parsed).length ? parsed : null;  // not filled in yet: look again next time
     return strings;
   }
 
@@ -53,13 +55,14 @@
   var pending = false;
   function run() {
     pending = false;
-    if (!load() || !Object.keys(strings).length) { return; }
+    if (!load()) { return; }
     patchDrawLocal();
     patchDom(document);
   }
 
   function schedule() {
-    if (!pending) { pending = true; window.requestAnimationFrame(run); }
+    // A timer as well as a frame: a busy or hidden page may not paint for a while.
+    if (!pending) { pending = true; window.requestAnimationFrame(run); window.setTimeout(run, 50); }
   }
 
   function start() {
