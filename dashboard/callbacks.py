@@ -2,87 +2,30 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import h3
 from dash import Dash, Input, Output, State, ctx, html, no_update
 
+from dashboard.details import describe_feature, describe_hotspot, hotspot_legend_view
 from dashboard.ids import LAYER_IDS, Id
-from dashboard.layout import legend_rows
 from dashboard.permissions import RAW, REQUEST_USER, VIEW, User, acting_user, can, clamp_view, current_user, denied_text
+from dashboard.screen import Screen, screen_view
 from dashboard.settings import AppSettings
-from data.store import BBox, Store
+from data.store import Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 from geo.suppression import is_small_count
 from layers.build_cache import BuildCache, default_folder
-from layers.features import LAYERS, hide_small_flows
+from layers.features import hide_small_flows
 from layers.hotspots import load_hotspot_settings
 from layers.i18n import _, fill, value_label
-from layers.labels import display_zone, feature_rows, format_time, format_value, local_strftime
+from layers.labels import display_zone, format_time, local_strftime
 from layers.refresh import RefreshResult, refresh
-from layers.styles import GI_LABELS, hotspot_legend, hotspot_title
-from layers.view import View, snap_bbox, window_bounds
+from layers.view import View
 
 LAYER_ORDER = tuple(LAYER_IDS)
 PLAYBACK_KEY = "playback"
-
-
-def _bounds_to_bbox(bounds: Any) -> BBox | None:
-    """Return ``west, south, east, north`` from Leaflet ``[[s, w], [n, e]]`` bounds, or None."""
-    try:
-        (s, w), (n, e) = bounds
-        values = float(w), float(s), float(e), float(n)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if not all(math.isfinite(v) for v in values):
-        raise InvalidView("the map bounds must be finite numbers")
-    w, s, e, n = values
-    # Leaflet reports longitudes past ±180 after panning round the world; nothing lies beyond.
-    w, e = max(-180.0, min(180.0, w)), max(-180.0, min(180.0, e))
-    s, n = max(-90.0, min(90.0, s)), max(-90.0, min(90.0, n))
-    if not (w < e and s < n):
-        raise InvalidView("the map bounds are empty: west must be less than east and south less than north")
-    return w, s, e, n
-
-
-def parse_view(
-    window: str | None,
-    custom_start: str | None,
-    custom_end: str | None,
-    metric: str | None,
-    resolution: str | None,
-    zoom: float | None,
-    bounds: Any,
-    settings: AppSettings,
-    now: datetime,
-    statistic: str | None = None,
-    suppress: Any = None,
-) -> View:
-    """Return the View the controls describe; raise InvalidView with a readable message."""
-    window = window or "24h"
-    start, end = window_bounds(window, now, custom_start, custom_end)
-    bbox = _bounds_to_bbox(bounds) or settings.region
-    try:
-        res = None if resolution in (None, "", "auto") else int(str(resolution))
-        zoom_value = float(zoom) if zoom is not None else 7.0
-    except (TypeError, ValueError):
-        raise InvalidView(f"resolution {str(resolution)[:12]!r} or zoom {str(zoom)[:12]!r} is not a number") from None
-    if not 0 <= zoom_value <= 30:
-        raise InvalidView("zoom must be between 0 and 30")
-    return View(
-        start=start,
-        end=end,
-        zoom=zoom_value,
-        resolution=res,
-        bbox=snap_bbox(bbox),
-        metric=metric or "events",
-        window_label=window,
-        statistic=statistic or "count",
-        suppress=bool(suppress),
-    )
 
 
 FLOW_LAYERS = ("crossing_points", "routes")
@@ -170,6 +113,32 @@ def pick_read_store(
     return (read_store if replica.revision >= have else store), note
 
 
+class MapRefresh(NamedTuple):
+    """What one map refresh sends back; ``no_update`` leaves an output as it is on screen."""
+
+    crossing_points: Any = no_update
+    routes: Any = no_update
+    hotspots: Any = no_update
+    sar_zones: Any = no_update
+    status: Any = no_update
+    banner: Any = no_update
+    banner_class: Any = no_update
+    client_state: Any = no_update
+    view_error: Any = no_update
+
+
+# The one place MapRefresh fields meet the components they update (the order of the callback's outputs).
+MAP_OUTPUTS: dict[str, tuple[str, str]] = {
+    **{name: (LAYER_IDS[name], "data") for name in LAYER_ORDER},
+    "status": (Id.STATUS, "children"),
+    "banner": (Id.BANNER, "children"),
+    "banner_class": (Id.BANNER, "className"),
+    "client_state": (Id.CLIENT_STATE, "data"),
+    "view_error": (Id.VIEW_ERROR, "children"),
+}
+assert tuple(MAP_OUTPUTS) == MapRefresh._fields
+
+
 def refresh_map(
     store: Store,
     settings: AppSettings,
@@ -188,27 +157,27 @@ def refresh_map(
     user: User | None = REQUEST_USER,
     cache: BuildCache | None = None,
     read_store: Store | None = None,
-) -> tuple[Any, ...]:
-    """Return (4 layer datas, status, banner text, banner class, client state, view error).
+    small_k: int | None = None,
+) -> MapRefresh:
+    """Return the layer data, status line, banner, client state and view error of one refresh.
 
     Layers whose inputs did not change are ``no_update``; on a store failure every layer
     is ``no_update`` so the last good data stays on screen. While playback runs, it owns
     the hotspot layer, so this refresh leaves it alone (and re-sends it when playback stops).
     ``user`` is who asks (the registered callback passes the request's user): without ``raw`` the
-    View is clamped to ``settings.viewer_max_res`` with small counts suppressed, whatever was sent.
+    View is clamped to ``settings.viewer_max_res`` with small counts (under ``small_k``, by default
+    ``HBM_HOTSPOT_SUPPRESS_K``) suppressed, whatever was sent.
     """
     user = acting_user(user)
     now = now or datetime.now(UTC)
     client = dict(client or {})
-    unchanged = (no_update,) * len(LAYER_ORDER)
     if not can(user, VIEW):
-        return (*unchanged, no_update, no_update, no_update, no_update, denied_text(user, VIEW))
+        return MapRefresh(view_error=denied_text(user, VIEW))
     try:
-        view = parse_view(
-            window, custom_start, custom_end, metric, resolution, zoom, bounds, settings, now, statistic, suppress
-        )
+        screen = Screen(window, custom_start, custom_end, metric, resolution, zoom, bounds, statistic, suppress)
+        view = screen_view(settings, screen, now)
     except InvalidView as exc:
-        return (*unchanged, no_update, no_update, no_update, no_update, str(exc))
+        return MapRefresh(view_error=str(exc))
     view = clamp_view(view, user, settings.viewer_max_res)
     keys = dict(client.get("keys") or {})
     playing = bool(playback and playback.get("active"))
@@ -222,223 +191,34 @@ def refresh_map(
         text = _(
             "Store unreachable since {since}: showing the last good data; retrying every {seconds} s. ({error})"
         ).format(since=since, seconds=f"{settings.refresh_seconds:g}", error=exc)
-        return (
-            *unchanged,
-            no_update,
-            text,
-            "hbm-banner show",
-            {**client, "failing_since": since},
-            "",
+        return MapRefresh(
+            banner=text, banner_class="hbm-banner show", client_state={**client, "failing_since": since}, view_error=""
         )
     except HbmError as exc:
-        return (*unchanged, no_update, no_update, no_update, no_update, str(exc))
-    small_k = None
+        return MapRefresh(view_error=str(exc))
     if not can(user, RAW):
-        k = small_k = load_hotspot_settings()[1]
+        small_k = small_k if small_k is not None else load_hotspot_settings()[1]
         for name in FLOW_LAYERS:
             if name in result.layers:
-                result.layers[name] = hide_small_flows(result.layers[name], k)
-    layers = tuple(result.layers.get(name, no_update) for name in LAYER_ORDER)
+                result.layers[name] = hide_small_flows(result.layers[name], small_k)
+    else:
+        small_k = None
+    layers = {name: result.layers[name] for name in LAYER_ORDER if name in result.layers}
     state = {"keys": result.keys, "failing_since": None, "revision": result.revision}
     state["replica_lag"] = lag_note or None
     if playing:  # a past frame must never look live on a wall screen
-        return (*layers, playback_status(playback or {}), "", "hbm-banner", state, "")
+        status = playback_status(playback or {})
+        shown = {"banner": "", "banner_class": "hbm-banner", "client_state": state, "view_error": ""}
+        return MapRefresh(**layers, status=status, **shown)
     if not result.layers and not client.get("failing_since") and lag_note == (client.get("replica_lag") or ""):
         # Nothing changed: send no layer data and keep the status line as it is.
-        return (*unchanged, no_update, no_update, no_update, state, no_update)
+        return MapRefresh(client_state=state)
     lag_changed = lag_note != (client.get("replica_lag") or "")
     if not result.layers and lag_changed:  # only the replica's lag changed: re-state the status line
         result.events, result.people = source.event_totals(view.start, view.end)
     lag_part = [f" · {lag_note}"] if lag_note else []
     status = _status(result, view, settings, small_k) + lag_part if result.layers or lag_changed else no_update
-    return (*layers, status, "", "hbm-banner", state, "")
-
-
-def describe_feature(feature: dict[str, Any] | None, layer: str) -> Any:
-    """Return a table of a clicked feature's properties: human labels, in order, values as text."""
-    if not feature:
-        return _("Click a crossing point, route, hotspot cell or SAR zone.")
-    props = feature.get("properties") or {}
-    title = props.get("name") or (
-        _("H3 cell {cell}").format(cell=props.get("cell")) if layer == "hotspots" else _(LAYERS[layer].title)
-    )
-    rows = [html.Tr([html.Td(label), html.Td(value)]) for label, value in feature_rows(layer, props)]
-    return [
-        html.Div(_(LAYERS[layer].title), className="hbm-detail-layer"),
-        html.Div(str(title), className="hbm-detail-title"),
-        html.Table(html.Tbody(rows)),
-    ]
-
-
-def hotspot_legend_view(
-    metric: str | None,
-    statistic: str | None,
-    playback: dict[str, Any] | None,
-    window: str | None = None,
-    cstart: str | None = None,
-    cend: str | None = None,
-) -> tuple[str, list[Any]]:
-    """Return the hotspot legend's title and rows: the statistic's classes, or the fixed playback scale.
-
-    Outside playback a last row states the exact current window and its baseline windows (UTC).
-    """
-    metric = metric or "events"
-    if playback and playback.get("active"):
-        breaks = tuple(int(b) for b in playback.get("breaks") or ())
-        mode = {"windowed": _("windowed"), "cumulative": _("cumulative")}.get(str(playback.get("mode", "windowed")))
-        title = _("Playback: {metric} per H3 cell ({mode}, fixed scale)").format(
-            metric=value_label(metric), mode=mode or playback.get("mode")
-        )
-        return title, legend_rows(hotspot_legend("count", breaks) if breaks else hotspot_legend("count"))
-    statistic = statistic or "count"
-    title = hotspot_title(statistic, metric)
-    rows = legend_rows(hotspot_legend(statistic))
-    spans = _window_spans_text(window, cstart, cend, load_hotspot_settings()[0].baseline_windows) if window else []
-    if spans:
-        rows.append(
-            html.Div(
-                _("Window {window} UTC (complete hours); baseline {baseline}").format(
-                    window=spans[0], baseline="; ".join(spans[1:])
-                )
-                + " "
-                + _("(a window before the data is missing, not zero)"),
-                className="hbm-legend-row hbm-legend-windows",
-            )
-        )
-    return title, rows
-
-
-def _count_text(value: Any) -> str:
-    """Return a count as text; a withheld count (None, or "<k" in a list) reads "under k"."""
-    if isinstance(value, str) and value.startswith("<"):
-        return f"under {value[1:]}"
-    return "under k" if value is None else f"{value:,}"
-
-
-def _bar_value(value: Any) -> int:
-    return value if isinstance(value, int) else 0
-
-
-def _bars(windows: list[int | str], labels: list[str]) -> html.Div:
-    top = max(max((v for v in windows if isinstance(v, int)), default=0), 1)
-    rows = []
-    for label, value in zip(labels, windows, strict=True):
-        rows.append(
-            html.Div(
-                className="hbm-bar-row",
-                children=[
-                    html.Span(label, className="hbm-bar-label"),
-                    html.Span(
-                        className="hbm-bar",
-                        style={"width": f"{100 * (value if isinstance(value, int) else 0) / top:.0f}%"},
-                    ),
-                    html.Span(_count_text(value), className="hbm-bar-value"),
-                ],
-            )
-        )
-    return html.Div(rows, className="hbm-bars")
-
-
-def event_kinds_text(
-    store: Store, cell: Any, start: datetime, end: datetime, user: User | None, max_res: int, k: int
-) -> str:
-    """Return a cell's top event kinds ("crossing 12, distress 3"), as much as ``user`` may see.
-
-    The cell comes from the browser, so it is checked here: a user without ``raw`` gets nothing for a
-    cell finer than ``max_res`` or holding fewer than ``k`` people, and only the kinds with at least
-    ``k`` people each.
-    """
-    cell_id = h3.str_to_int(str(cell))
-    restricted = not can(user, RAW)
-    if restricted and h3.get_resolution(h3.int_to_str(cell_id)) > max_res:
-        return _("hidden (finer than H3 res {res})").format(res=max_res)
-    table = store.cell_event_kinds(cell_id, start, end)
-    rows = list(zip(table["kind"], table["events"], table["people"], strict=True))
-    if restricted:
-        total = sum(int(p or 0) for _k, _e, p in rows)
-        if 0 < total < k:
-            return _("suppressed (fewer than {k} people)").format(k=k)
-        shown = [r for r in rows if int(r[2] or 0) >= k]
-        text = ", ".join(f"{value_label(kind)} {int(n):,}" for kind, n, _p in shown[:4])
-        if len(shown) < len(rows):
-            text = (text + ", " if text else "") + _("other kinds (each under {k} people)").format(k=k)
-        return text or "—"
-    return ", ".join(f"{value_label(kind)} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
-
-
-def _window_spans_text(window: str | None, cstart: str | None, cend: str | None, baselines: int) -> list[str]:
-    """Return ``DD Mon HH:MM–HH:MM`` for the current window and each baseline (newest first), or [] if unknown."""
-    from geo.windows import baseline_step, floor_hour, window_spans
-
-    if baselines < 0:
-        return []
-    try:
-        start, end = window_bounds(window or "24h", datetime.now(UTC), cstart, cend)
-        cycle = load_hotspot_settings()[0].baseline_cycle
-        spans = window_spans(floor_hour(end), end - start, baseline_step(end - start, cycle), baselines, None)
-    except (HbmError, ValueError):
-        return []
-    return [f"{s.start:%d %b %H:%M}–{s.end:%d %b %H:%M}" for s in spans]
-
-
-def describe_hotspot(
-    store: Store,
-    props: dict[str, Any],
-    window: str | None,
-    cstart: str | None,
-    cend: str | None,
-    user: User | None = REQUEST_USER,
-    max_res: int = 6,
-    k: int | None = None,
-) -> Any:
-    """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
-    user = acting_user(user)
-    raw = list(props.get("windows") or [])
-    # None: a baseline window before the data (missing); "<k": withheld for a role without raw access.
-    windows = [v if isinstance(v, str) else 0 if v is None else int(v) for v in raw]
-    labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + [_("now")]
-    spans = _window_spans_text(window, cstart, cend, len(windows) - 1)
-    if spans:  # oldest first, as the bars; a window before the data is marked missing
-        labels = [
-            _("{span} (no data yet)").format(span=s) if v is None else s for s, v in zip(spans[::-1], raw, strict=False)
-        ] + labels[len(spans) :]
-    rows = [
-        (
-            _("change"),
-            value_label(props.get("category"))
-            + (f" ({props['change_pct']:+.0f} %)" if props.get("change_pct") is not None else ""),
-        ),
-        (_("baseline mean"), format_value("baseline_mean", props.get("baseline_mean"))),
-        ("Gi* z / p", f"{format_value('gi_z', props.get('gi_z'))} / {format_value('gi_p', props.get('gi_p'))}"),
-        (_("Gi* bin"), _(GI_LABELS[props["gi_bin"]]) if props.get("gi_bin") in GI_LABELS else "—"),
-        (_("trend"), value_label(props.get("emerging"))),
-        (_("events / people"), f"{_count_text(props.get('events', 0))} / {_count_text(props.get('people', 0))}"),
-    ]
-    kinds: Any = "—"
-    try:
-        start, end = window_bounds(window or "24h", datetime.now(UTC), cstart, cend)
-        k = k if k is not None else load_hotspot_settings()[1]
-        kinds = event_kinds_text(store, props["cell"], start, end, user, max_res, k)
-    except (HbmError, ValueError, KeyError, TypeError):
-        kinds = _("unavailable")
-    rows.append((_("top kinds"), kinds))
-    if props.get("coarse"):
-        rows.append(
-            (
-                _("location"),
-                _("coarse: these events are only known to about an H3 res-{res} cell").format(res=props.get("res")),
-            )
-        )
-    return [
-        html.Div(_(LAYERS["hotspots"].title), className="hbm-detail-layer"),
-        html.Div(
-            _("H3 cell {cell} (res {res})").format(cell=props.get("cell"), res=props.get("res")),
-            className="hbm-detail-title",
-        ),
-        html.Div(_("Counts per window, UTC (oldest → now)"), className="hbm-detail-layer"),
-        _bars(windows, labels),
-        html.Table(html.Tbody([html.Tr([html.Td(k), html.Td("—" if v is None else str(v))]) for k, v in rows])),
-    ]
+    return MapRefresh(**layers, status=status, banner="", banner_class="hbm-banner", client_state=state, view_error="")
 
 
 def role_controls(user: User | None, max_res: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any]:
@@ -485,12 +265,7 @@ def register(app: Dash, store: Store, settings: AppSettings, read_store: Store |
         return role_controls(current_user(), settings.viewer_max_res)
 
     @app.callback(
-        *[Output(LAYER_IDS[name], "data") for name in LAYER_ORDER],
-        Output(Id.STATUS, "children"),
-        Output(Id.BANNER, "children"),
-        Output(Id.BANNER, "className"),
-        Output(Id.CLIENT_STATE, "data"),
-        Output(Id.VIEW_ERROR, "children"),
+        *[Output(cid, prop) for cid, prop in MAP_OUTPUTS.values()],
         Input(Id.INTERVAL, "n_intervals"),
         Input(Id.WINDOW, "value"),
         Input(Id.CUSTOM_START, "value"),
@@ -535,6 +310,7 @@ def register(app: Dash, store: Store, settings: AppSettings, read_store: Store |
             user=current_user(),
             cache=cache,
             read_store=read_store,
+            small_k=hotspot_k,
         )
 
     @app.callback(

@@ -11,7 +11,8 @@ import pytest
 from dash import html, no_update
 
 from dashboard.app import create_app
-from dashboard.callbacks import describe_feature, refresh_map
+from dashboard.callbacks import refresh_map
+from dashboard.details import describe_feature
 from dashboard.settings import load_app_settings
 from data.open import open_store
 from data.settings import load_store_settings

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from dash import no_update
 
-from dashboard.panels.exports import export_view, overlays_to_layers, permalink_outputs, permalink_search, screen_view
+from dashboard.panels.exports import export_view, permalink_outputs, permalink_search
+from dashboard.screen import overlays_to_layers, screen_view
 from dashboard.settings import load_app_settings
 from data.audit import list_exports
 from data.store import Store
@@ -38,13 +39,13 @@ CONTROLS = {
 
 
 def test_screen_view_is_exactly_what_the_map_shows() -> None:
-    view = screen_view(SETTINGS, CONTROLS, now=NOW)
+    view = screen_view(SETTINGS, CONTROLS, NOW, exact=True)
     assert view.bbox == (31.5, 3.0, 32.5, 4.0)  # the exact bounds, not the padded refresh bbox
     assert view.layers == {"crossing_points", "hotspots"}
     assert (view.start, view.end, view.metric, view.zoom) == (NOW - timedelta(hours=48), NOW, "people", 9.0)
-    wrapped = screen_view(SETTINGS, {**CONTROLS, "bounds": [[-95, -200], [95, 250]]}, now=NOW)
+    wrapped = screen_view(SETTINGS, {**CONTROLS, "bounds": [[-95, -200], [95, 250]]}, NOW, exact=True)
     assert wrapped.bbox == (-180.0, -90.0, 180.0, 90.0)
-    assert screen_view(SETTINGS, {**CONTROLS, "bounds": None}, now=NOW).bbox == SETTINGS.region
+    assert screen_view(SETTINGS, {**CONTROLS, "bounds": None}, NOW, exact=True).bbox == SETTINGS.region
     assert overlays_to_layers(None) == set(LAYER_NAMES) and overlays_to_layers([]) == frozenset()
 
 
@@ -83,7 +84,7 @@ def test_view_json_download_reopens_as_the_same_view(sqlite_store: Store) -> Non
     download, status = export_view(sqlite_store, SETTINGS, load_export_settings(), "view", controls, now=NOW)
     text = base64.b64decode(download["content"]).decode()
     assert "start" not in json.loads(text)  # a named window slides: "the last 24 h" when used
-    assert view_from_json(text, now=NOW) == screen_view(SETTINGS, controls, now=NOW)
+    assert view_from_json(text, now=NOW) == screen_view(SETTINGS, controls, NOW, exact=True)
     assert "audit #" in status and list_exports(sqlite_store)[0].format == "view"
 
 
@@ -96,7 +97,7 @@ def test_a_failed_export_is_one_line(sqlite_store: Store) -> None:
 
 def test_permalink_round_trips_the_screen_view() -> None:
     search = permalink_search(SETTINGS, CONTROLS, now=NOW)
-    view = screen_view(SETTINGS, CONTROLS, now=NOW)
+    view = screen_view(SETTINGS, CONTROLS, NOW, exact=True)
     assert search.startswith("?") and view_from_query(search, now=NOW) == view
     (window, start, end, metric, resolution, statistic, suppress, layers, viewport, error) = permalink_outputs(search)
     assert (window, start, end, metric, resolution, statistic, suppress) == (

@@ -15,7 +15,8 @@ import pytest
 from dash import no_update
 from shapely.geometry import box, mapping
 
-from dashboard.callbacks import event_kinds_text, refresh_map, role_controls
+from dashboard.callbacks import refresh_map, role_controls
+from dashboard.details import event_kinds_text
 from dashboard.panels.alerts import ack_alert, fly_target, render_alert, who_controls
 from dashboard.panels.exports import export_buttons, export_view, permalink_outputs, permalink_search
 from dashboard.panels.playback import PlaybackCache, playback_frame

@@ -226,16 +226,17 @@ def test_nan_in_a_callback_body_is_400_with_one_line(sqlite_store: Store, auth_o
 def test_view_checks_refuse_long_windows_and_bad_bounds_in_one_line() -> None:
     from datetime import UTC, datetime
 
-    from dashboard.callbacks import parse_view
+    from dashboard.screen import Screen, screen_view
     from geo.errors import InvalidView
 
     settings = load_app_settings()
     now = datetime(2026, 11, 20, tzinfo=UTC)
     with pytest.raises(InvalidView, match="366 days"):
-        parse_view("custom", "2024-01-01 00:00", "2025-06-01 00:00", "people", "auto", 7, None, settings, now)
+        screen_view(settings, Screen("custom", "2024-01-01 00:00", "2025-06-01 00:00", "people", "auto", 7, None), now)
     with pytest.raises(InvalidView, match="finite"):
-        parse_view("24h", None, None, "people", "auto", 7, [[float("nan"), 0], [1, 1]], settings, now)
-    huge = parse_view("24h", None, None, "people", "auto", 7, [[-1e308, -1e308], [1e308, 1e308]], settings, now)
+        screen_view(settings, Screen("24h", None, None, "people", "auto", 7, [[float("nan"), 0], [1, 1]]), now)
+    world = Screen("24h", None, None, "people", "auto", 7, [[-1e308, -1e308], [1e308, 1e308]])
+    huge = screen_view(settings, world, now)
     assert huge.bbox == (-180.0, -90.0, 180.0, 90.0)
 
 

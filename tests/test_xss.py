@@ -21,7 +21,7 @@ from dash.development.base_component import Component
 from shapely.geometry import Point, box
 
 from dashboard.app import create_app
-from dashboard.callbacks import describe_feature
+from dashboard.details import describe_feature
 from dashboard.panels.alerts import render_alert
 from dashboard.panels.audit import audit_rows
 from dashboard.panels.sar import layout as sar_layout

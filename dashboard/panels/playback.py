@@ -14,7 +14,6 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.callbacks import parse_view
 from dashboard.ids import Id
 from dashboard.layout import radio_group
 from dashboard.permissions import (
@@ -29,6 +28,7 @@ from dashboard.permissions import (
     current_user,
     denied_text,
 )
+from dashboard.screen import Screen, screen_view
 from dashboard.settings import AppSettings
 from data.store import Store
 from geo.errors import HbmError
@@ -275,7 +275,8 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         if not toggle:
             return no_update, {"active": False}, ""
         try:
-            view = parse_view("24h", None, None, metric, resolution, zoom, bounds, settings, datetime.now(UTC))
+            screen = Screen(metric=metric, resolution=resolution, zoom=zoom, bounds=bounds)
+            view = screen_view(settings, screen, datetime.now(UTC))
             return playback_frame(
                 store,
                 cache,

@@ -35,7 +35,8 @@ from sqlalchemy import text
 
 from dashboard.app import create_app
 from dashboard.auth import LOGIN_PATH
-from dashboard.callbacks import LAYER_ORDER, parse_view, refresh_map
+from dashboard.callbacks import LAYER_ORDER, refresh_map
+from dashboard.screen import Screen, screen_view
 from dashboard.settings import load_app_settings
 from data import users
 from data.demo import demo_events, demo_features
@@ -159,7 +160,7 @@ def refresh_unchanged(store: SqlStore, repeats: int) -> None:
     """Emit the server time of a refresh, and of the Dash callback, when nothing changed."""
     settings, now = load_app_settings(synthetic=True), datetime.now(UTC)
     inputs = ("7d", None, None, "events", "auto", 8, None)  # window, custom x2, metric, res, zoom, bounds
-    view = parse_view(*inputs, settings, now)
+    view = screen_view(settings, Screen(*inputs), now)
     t0 = time.perf_counter()
     keys = refresh(store, view, None).keys
     full_ms = round((time.perf_counter() - t0) * 1000, 1)
