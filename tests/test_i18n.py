@@ -41,9 +41,11 @@ PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 UI_MODULES = [
     "dashboard/layout.py",
     "dashboard/callbacks.py",
-    "dashboard/auth.py",
+    "dashboard/details.py",
+    "dashboard/screen.py",
     "dashboard/i18n.py",
-    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "dashboard" / "panels").glob("*.py")),
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "dashboard" / "auth").glob("*.py")),
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "dashboard" / "panels").rglob("*.py")),
     "layers/styles.py",
     "layers/exports/render.py",
     "layers/exports/html.py",
