@@ -27,7 +27,7 @@ from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.callbacks import _bounds_to_bbox, parse_view
+from dashboard.callbacks import bounds_to_bbox, parse_view
 from dashboard.ids import LAYER_IDS, Id
 from dashboard.layout import radio_group
 from dashboard.permissions import (
@@ -163,7 +163,7 @@ def layout(settings: AppSettings) -> html.Div:
 
 def screen_bbox(bounds: Any) -> BBox | None:
     """Return the map's bounds as W,S,E,N clamped to the world and rounded to ~1 m, or None."""
-    bbox = _bounds_to_bbox(bounds)
+    bbox = bounds_to_bbox(bounds)
     if bbox is None:
         return None
     w, s, e, n = bbox
