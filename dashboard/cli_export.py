@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dashboard.cli_groups import command_group
 from dashboard.settings import load_app_settings, parse_bbox
 from data.audit import list_exports
 from data.open import open_store
@@ -143,7 +144,7 @@ def add_commands(sub: Any) -> None:
     )
     export.set_defaults(func=cmd_export)
 
-    audit = sub.add_parser("audit", help="audit logs").add_subparsers(dest="audit_command", required=True)
+    _, audit = command_group(sub, "audit", help="audit logs", dest="audit_command")
     exports = audit.add_parser("exports", help="list exports, newest first")
     exports.add_argument("--json", action="store_true", help="print JSON")
     exports.add_argument("--limit", type=_limit, default=50, help="how many (default 50)")

@@ -25,9 +25,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from data import audit_log
+from data.interfaces import Store
 from data.records import FIELDS, prepare_rows
 from data.schema import SAR_STATUSES
-from data.store import Store, as_sql_store
 from geo.errors import HbmError
 from geo.search_theory import (
     PlanProbabilities,
@@ -145,14 +145,14 @@ def event_counts(store: Store, geoms: Sequence[BaseGeometry], start: datetime, e
         "AND lng BETWEEN :w AND :e AND lat BETWEEN :s AND :n"
     )
     params = {
-        "start": as_sql_store(store).to_db_time(start),
-        "end": as_sql_store(store).to_db_time(end),
+        "start": store.to_db_time(start),
+        "end": store.to_db_time(end),
         "w": w,
         "e": e,
         "s": s,
         "n": n,
     }
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         pts = np.array(conn.execute(text(sql), params).all(), dtype=float).reshape(-1, 2)
     counts = []
     for geom in geoms:
@@ -287,17 +287,13 @@ _SORTIE_COLUMNS = [
 ]
 
 
-def _geom_sql(store: Store) -> str:
-    return "ST_AsBinary(geom)" if store.backend == "postgis" else "geom"
-
-
 def load_plan(store: Store, plan_id: str) -> Plan:
     """Return the plan ``plan_id`` with its live sectors and sorties, or raise PlanError."""
     cols = ", ".join(_PLAN_COLUMNS)
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         rows = conn.execute(
             text(
-                f"SELECT {cols}, {_geom_sql(store)} AS geom FROM sar_zones "
+                f"SELECT {cols}, {store.geom_sql()} AS geom FROM sar_zones "
                 "WHERE deleted_at IS NULL AND (id = :p OR (parent_id = :p AND kind = 'sector'))"
             ),
             {"p": plan_id},
@@ -321,7 +317,7 @@ def load_plan(store: Store, plan_id: str) -> Plan:
     sectors = frame[frame["kind"] == "sector"].sort_values("label", na_position="last").reset_index(drop=True)
     sorties = pd.DataFrame(sortie_rows, columns=_SORTIE_COLUMNS)
     if len(sorties):
-        sorties["at"] = [as_sql_store(store).from_db_time(v) for v in sorties["at"]]
+        sorties["at"] = [store.from_db_time(v) for v in sorties["at"]]
     rest = _num(top["rest_poa"]) or 0.0
     initial_total = _num(top["poa_initial"])
     return Plan(
@@ -347,7 +343,7 @@ def load_plan(store: Store, plan_id: str) -> Plan:
 
 def list_plans(store: Store) -> list[dict[str, Any]]:
     """Return every live plan: id, name, version, number of sectors, area in km² (newest revision first)."""
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         rows = conn.execute(
             text(
                 "SELECT p.id, p.name, p.version, p.area_km2, p.revision, "
@@ -461,7 +457,7 @@ def _apply(store: Store, plan_id: str, seen_version: int, change: Callable[[Plan
     rows = prepare_rows("sar_zones", _recompute(plan, edit))
     # One transaction: claim the next version, bump the revision, write rows, retire sectors, add sorties.
     # The conditional UPDATE takes the row lock, so a concurrent edit waits, then finds the version moved.
-    with as_sql_store(store).connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         claimed = conn.execute(
             text(
                 "UPDATE sar_zones SET version = :next WHERE id = :id AND kind = 'search_area' "
@@ -483,13 +479,12 @@ def _apply(store: Store, plan_id: str, seen_version: int, change: Callable[[Plan
 def _write_rows(store: Store, conn: Connection, rows: list[dict[str, Any]], edit: _Edit, now: datetime) -> None:
     # The store's own revision bump and row writer, inside this transaction (store.upsert would open a
     # second one, and the version claim must commit together with the rows it guards).
-    sql = as_sql_store(store)
-    rev = sql._bump(conn, ["sar_zones"])
-    sql._write_features(conn, "sar_zones", rows, rev)
+    rev = store.bump_revisions(conn, ["sar_zones"])
+    store.write_features(conn, "sar_zones", rows, rev)
     for rid in edit.deletes:
         conn.execute(
             text("UPDATE sar_zones SET deleted_at = :now, revision = :rev WHERE id = :id"),
-            {"now": as_sql_store(store).to_db_time(now), "rev": rev, "id": rid},
+            {"now": store.to_db_time(now), "rev": rev, "id": rid},
         )
     for sortie in edit.sorties:
         conn.execute(
@@ -497,7 +492,7 @@ def _write_rows(store: Store, conn: Connection, rows: list[dict[str, Any]], edit
                 f"INSERT INTO sar_sorties (plan_id, {', '.join(_SORTIE_COLUMNS)}) "
                 f"VALUES (:plan_id, {', '.join(':' + c for c in _SORTIE_COLUMNS)})"
             ),
-            {**sortie, "at": as_sql_store(store).to_db_time(sortie["at"])},
+            {**sortie, "at": store.to_db_time(sortie["at"])},
         )
 
 
@@ -687,7 +682,7 @@ def delete_plan(store: Store, plan_id: str, seen_version: int) -> None:
 
 def distress_event_area(store: Store, event_id: str, now: datetime | None = None, **kwargs: float) -> tuple[Any, str]:
     """Return (search area, description) around a stored event: its position, radius grown with age and precision."""
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         row = conn.execute(
             text(
                 "SELECT lat, lng, occurred_at, location_precision_m, kind FROM events "
@@ -698,7 +693,7 @@ def distress_event_area(store: Store, event_id: str, now: datetime | None = None
     if row is None:
         raise PlanError(f"no event with id {event_id!r}")
     lat, lng, occurred, precision, kind = row
-    when = as_sql_store(store).from_db_time(occurred) or datetime.now(UTC)
+    when = store.from_db_time(occurred) or datetime.now(UTC)
     age_h = max(0.0, ((now or datetime.now(UTC)) - when).total_seconds() / 3600.0)
     area, radius = distress_area(float(lat), float(lng), age_h, _num(precision), **kwargs)
     note = f"{kind} event {event_id} at {lat:.5f}, {lng:.5f}, {age_h:.1f} h old: radius {radius:.1f} km"

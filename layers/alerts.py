@@ -50,8 +50,8 @@ from data.alerts import (
     save_rule_state,
     write_alert,
 )
+from data.interfaces import BBox, Store
 from data.shared import run_once
-from data.store import BBox, SqlStore
 from geo.errors import HbmError
 from geo.suppression import withhold_small_counts_in_text
 from layers.i18n import _, ngettext
@@ -116,7 +116,7 @@ class Evaluation:
     errors: list[str] = field(default_factory=list)
 
 
-def ensure_default_rules(store: SqlStore, now: datetime) -> None:
+def ensure_default_rules(store: Store, now: datetime) -> None:
     """Store the default rules when the store has none yet (user edits are never overwritten)."""
     if load_rules(store):
         return
@@ -124,7 +124,7 @@ def ensure_default_rules(store: SqlStore, now: datetime) -> None:
         save_rule(store, rule, now, who="default")
 
 
-def nearest_place(store: SqlStore, lat: float, lng: float) -> str:
+def nearest_place(store: Store, lat: float, lng: float) -> str:
     """Return where a point is, for an alert title: "near Elegu (4 km)", or "" with no crossing points stored."""
     points = store.features("crossing_points")
     if points.empty:
@@ -145,7 +145,7 @@ def _window(params: dict[str, Any]) -> Any:
     return WINDOWS[name]
 
 
-def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
+def _surge_findings(store: Store, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
     from dataclasses import replace
 
     from geo.hotspots import INSUFFICIENT
@@ -212,7 +212,7 @@ def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | N
     return findings
 
 
-def _distress_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
+def _distress_findings(store: Store, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
     p = rule.params
     events = store.event_points(now - _window(p), now, region, p.get("kinds") or ["distress"])
     zones = store.features("sar_zones")
@@ -257,7 +257,7 @@ def _distress_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox 
     return findings
 
 
-def _closed_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
+def _closed_findings(store: Store, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
     points = store.features("crossing_points", region)
     statuses = dict(zip(points["id"], points["status"], strict=True))
     before: dict[str, str] | None = rule.state.get("statuses")
@@ -301,7 +301,7 @@ def _touches(alert: Alert, finding: Finding) -> bool:
     return not near.isdisjoint(finding.cells)
 
 
-def _reconcile(store: SqlStore, rule: Rule, findings: list[Finding], now: datetime, out: Evaluation) -> None:
+def _reconcile(store: Store, rule: Rule, findings: list[Finding], now: datetime, out: Evaluation) -> None:
     current = open_alerts(store, rule.id)
     matched: set[str] = set()
     for finding in findings:
@@ -342,7 +342,7 @@ def _reconcile(store: SqlStore, rule: Rule, findings: list[Finding], now: dateti
             out.closed.append(alert)
 
 
-def evaluate_rules(store: SqlStore, now: datetime, region: BBox | None = None) -> Evaluation:
+def evaluate_rules(store: Store, now: datetime, region: BBox | None = None) -> Evaluation:
     """Run every enabled rule once; return the alerts opened, updated and closed.
 
     A rule that fails (bad parameters) is reported in ``errors`` and does not stop the others.
@@ -363,7 +363,7 @@ def evaluate_rules(store: SqlStore, now: datetime, region: BBox | None = None) -
 MAX_IDLE_S = 300.0  # rules re-run at least this often, so alerts can close by themselves
 
 
-def _queue_notifications(store: SqlStore, out: Evaluation) -> None:
+def _queue_notifications(store: Store, out: Evaluation) -> None:
     """Queue e-mail/webhook notifications (issue 16): INSERTs into the outbox only; a worker sends them."""
     from data.notify import enqueue_evaluation
     from layers.hotspots import load_hotspot_settings
@@ -383,7 +383,7 @@ class AlertMonitor:
     the ledger at most every ``min_interval_s``.
     """
 
-    def __init__(self, store: SqlStore, region: BBox | None, min_interval_s: float = 15.0) -> None:
+    def __init__(self, store: Store, region: BBox | None, min_interval_s: float = 15.0) -> None:
         self.store, self.region, self.min_interval_s = store, region, min_interval_s
         self._lock = threading.Lock()
         self._last_revision: int | None = None

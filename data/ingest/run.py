@@ -27,9 +27,9 @@ from data.ingest.readers import Chunk, Source, detect_format, open_source, read_
 from data.ingest.rejects import RowFile
 from data.ingest.settings import IngestSettings, load_ingest_settings
 from data.ingest.validate import Checked, Context, content_hash, feature_rows, id_hash, validate
+from data.interfaces import Store
 from data.records import EVENT_COLUMNS
 from data.schema import LAYER_TABLES
-from data.store import Store
 from geo.errors import HbmError, IngestError, StoreUnavailable
 
 

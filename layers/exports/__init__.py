@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data.audit import record_export
-from data.store import BBox, Store
+from data.interfaces import BBox, Store
 from geo.errors import HbmError
 from layers.exports.collect import ExportData, Page, collect
 from layers.exports.extracts import table, write_csv, write_geojson, write_gpkg, write_kml

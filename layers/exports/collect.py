@@ -10,10 +10,9 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
-from sqlalchemy import text
 
 from data.demo import DEMO_SOURCE
-from data.store import BBox, Store
+from data.interfaces import BBox, Store
 from geo.errors import HbmError
 from layers.exports.settings import ExportSettings
 from layers.features import LAYERS, hide_small_flows
@@ -41,9 +40,7 @@ def app_version() -> str:
 
 def holds_demo_data(store: Store) -> bool:
     """Return True if the store holds events from the SYNTHETIC demo generator."""
-    with store.connect() as conn:  # type: ignore[attr-defined]
-        row = conn.execute(text("SELECT 1 FROM events WHERE source = :s LIMIT 1"), {"s": DEMO_SOURCE}).first()
-    return row is not None
+    return store.holds_events_from(DEMO_SOURCE)
 
 
 def full_marking(marking: str, synthetic: bool) -> str:

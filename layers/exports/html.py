@@ -24,7 +24,7 @@ from folium.elements import Element
 from folium.map import CustomPane
 from folium.utilities import JsCode
 
-from data.store import BBox
+from data.interfaces import BBox
 from geo.errors import HbmError
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.context import (

@@ -23,7 +23,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox
 from shapely.geometry import box
 
-from data.store import BBox
+from data.interfaces import BBox
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.context import CONTEXT_ATTRIBUTION, country_labels_geojson, lakes_geojson, places, rivers_geojson
 from layers.exports.collect import STYLE_KEY, ExportData, Page, app_version

@@ -38,7 +38,7 @@ import pandas as pd
 from data.alerts import list_alerts, load_rules, save_rule
 from data.open import open_store
 from data.settings import load_store_settings
-from data.store import SqlStore, as_sql_store
+from data.store import Store
 from layers.alerts import ensure_default_rules, evaluate_rules
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
@@ -133,7 +133,7 @@ def _region_of(lat: float, lng: float) -> int:
 def run_seed(seed: int, days: int, eval_days: int, rule_params: dict, workdir: Path) -> dict:
     """Build one seed's store, step the clock hourly through the rules, return its alerts and surges."""
     frame, surges = scenario(seed, days, eval_days)
-    store: SqlStore = as_sql_store(
+    store: Store = (
         open_store(load_store_settings(database_url=f"sqlite:///{workdir / f's{seed}.sqlite'}"))
     )
     store.init_schema()
