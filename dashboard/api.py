@@ -59,6 +59,14 @@ def is_authorised(header: str | None, token: str) -> bool:
     return hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8"))
 
 
+JSON_TYPES = frozenset({"application/json", "application/geo+json"})
+
+
+def is_json_type(content_type: str | None) -> bool:
+    """Return True for a JSON media type (parameters such as charset are ignored)."""
+    return (content_type or "").split(";", 1)[0].strip().lower() in JSON_TYPES
+
+
 def _read_body(limit: int) -> bytes | None:
     """Return the request body, or None if it is longer than ``limit`` bytes (read no further than that)."""
     if request.content_length is not None and request.content_length > limit:
@@ -73,17 +81,23 @@ def handle_events(store: Store, api: ApiSettings, ingest: IngestSettings) -> Res
         return _error(503, "the events API is disabled: set HBM_API_TOKEN on the server to enable it")
     if not is_authorised(request.headers.get("Authorization"), api.token):
         return _error(401, "missing or wrong bearer token", {"WWW-Authenticate": 'Bearer realm="hbm"'})
+    if not is_json_type(request.content_type):
+        return _error(415, "send the events as JSON: Content-Type: application/json (or application/geo+json)")
     body = _read_body(api.max_bytes)
     if body is None:
         return _error(413, f"payload larger than {api.max_bytes:,} bytes (HBM_API_MAX_BYTES); send smaller batches")
     try:
-        doc = json.loads(body.decode("utf-8-sig"))
+        # NaN and Infinity are not JSON numbers: kept as text, so the row check rejects them with a reason
+        # instead of reading them as "no value".
+        doc = json.loads(body.decode("utf-8-sig"), parse_constant=str)
     except UnicodeDecodeError as exc:
         return _error(400, f"the body is not UTF-8 text (byte {exc.start})")
     except json.JSONDecodeError as exc:
         return _error(400, f"malformed JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}")
     except RecursionError:
         return _error(400, "malformed JSON: nested too deeply")
+    except ValueError as exc:  # e.g. an integer longer than Python's 4,300-digit conversion limit
+        return _error(400, f"malformed JSON: {str(exc).splitlines()[0][:120]}")
     try:
         items, crs = items_from_json(doc, "body")
     except IngestError as exc:

@@ -10,6 +10,8 @@ from flask import Response, send_file
 from dashboard.api import register_api
 from dashboard.auth import install_auth
 from dashboard.callbacks import register
+from dashboard.i18n import install_i18n, page_title
+from dashboard.interop import register_interop
 from dashboard.layout import PMTILES_PATH, build_layout
 from dashboard.panels import load_panels
 from dashboard.security import install_security_headers
@@ -23,18 +25,39 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
     """Return the Dash app for ``settings``, reading from ``store``."""
     app = Dash(
         __name__,
-        title=settings.title + (" — SYNTHETIC" if settings.synthetic else ""),
+        title=page_title(settings),  # per request, in the request's language (dashboard.i18n)
         assets_folder=str(ASSETS),
         compress=True,
         update_title="",
         serve_locally=True,
         assets_ignore=r"vendor/.*",  # PMTiles libraries: loaded on demand (context.js), only when configured
     )
-    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)  # axe: the page's language
-    app.layout = build_layout(settings)
-    register(app, store, settings)
+    app.layout = lambda: build_layout(settings)  # built per page load, in the request's language (issue 12)
+    read_store = None
+    if settings.database_read_url:  # map and statistics reads from a streaming replica (issue 15)
+        from data.open import open_store
+        from data.settings import load_store_settings
+
+        read_store = open_store(load_store_settings(database_url=settings.database_read_url))
+    register(app, store, settings, read_store=read_store)
     for panel in load_panels():
         panel.register(app, store, settings)
+
+    @app.server.route("/livez")
+    def _live() -> Response:
+        # Liveness: the process answers; never touches the store (an outage must not restart workers).
+        return Response("ok\n", 200, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+    @app.server.route("/readyz")
+    def _ready() -> Response:
+        # Readiness: this worker can serve the map, i.e. its store answers; a load balancer routes elsewhere if not.
+        try:
+            store.ping()
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure as text
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return Response(f"not ready: store unavailable: {message}\n", 503, mimetype="text/plain",
+                            headers={"Cache-Control": "no-store"})  # fmt: skip
+        return Response("ready\n", 200, mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
     @app.server.route("/healthz")
     def _health() -> tuple[str, int]:
@@ -53,6 +76,8 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
             return send_file(archive, mimetype="application/octet-stream", conditional=True, max_age=3600)
 
     register_api(app.server, store, settings)  # POST /api/v1/events (issue 6)
+    register_interop(app.server, store, settings)  # OGC API – Features, live KML (issue 16)
     install_security_headers(app, settings)  # CSP and friends on every response (issue 7)
     install_auth(app, store, settings)  # sign-in gate; sets flask.g.hbm_user for every request (issue 7)
+    install_i18n(app, store, settings)  # after the gate: a signed-in user's saved language (issue 12)
     return app

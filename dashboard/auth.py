@@ -11,9 +11,10 @@ audit log for whatever the request changes.
 Sessions: Flask's signed cookie (``HBM_SECRET_KEY``; HttpOnly, SameSite=Lax, Secure unless
 ``HBM_COOKIE_SECURE=false``) carries a random token; the store keeps only its SHA-256 with the
 user and expiry, so log-out and disabling a user end the session on the server, not just in the
-browser. The user row behind a session is re-read at most every ``HBM_AUTH_RECHECK_SECONDS``.
-Failed sign-ins are counted per client IP and per user name in memory (each worker process keeps
-its own count) and refused with 429 past the limit.
+browser. The user row behind a session is re-read on every request (``HBM_AUTH_RECHECK_SECONDS``,
+default 0), so a log-out or a disabled user takes effect in every worker process and node at once.
+Failed sign-ins are counted per client IP and per user name in the store (``data.login_limits``:
+one count for every worker and node) and refused with 429 past the limit.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hmac
 import html
 import json
+import math
 import secrets
 import threading
 import time
@@ -39,19 +41,38 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dashboard.permissions import DEMO_USER, User, current_user
 from dashboard.settings import AppSettings
+from dashboard.token_auth import token_identity
 from data import audit_log, users
+from data.login_limits import StoreFailureLimiter
 from data.settings import config_error
 from data.store import Store
 from geo.errors import ConfigError, StoreUnavailable
+from layers.i18n import LANGUAGES, N_, _, current_language, text_direction, value_label
 
 LOGIN_PATH = "/login"
+LANGUAGE_PATH = "/language/"  # the language selector (dashboard.i18n): open, so the sign-in page has it
 LOGOUT_PATH = "/logout"
 LOGIN_CSS_PATH = "/login.css"
-# Reachable without a session. /api/v1/events checks its own bearer token (ingest only).
-OPEN_PATHS = frozenset({LOGIN_PATH, LOGIN_CSS_PATH, "/healthz", "/api/v1/events"})
+# Reachable without a session, by method: nothing else is. /api/v1/events checks its own bearer token
+# (ingest only); /livez and /readyz are the probes of a process manager or load balancer.
+OPEN_ROUTES = frozenset(
+    {
+        ("GET", LOGIN_PATH),
+        ("POST", LOGIN_PATH),
+        ("GET", LOGIN_CSS_PATH),
+        ("GET", "/healthz"),
+        ("GET", "/livez"),
+        ("GET", "/readyz"),
+        ("POST", "/api/v1/events"),
+    }
+)
+OPEN_PATHS = frozenset(path for _method, path in OPEN_ROUTES)
+#: The largest body read from anyone before sign-in: the login form is a name, a password and two tokens.
+LOGIN_MAX_BYTES = 16 * 1024
+ANONYMOUS = "anonymous"  # ``who`` of audit rows that nobody signed in caused; a typed name is data, never ``who``
 # Never a page: a request for these without a session gets 401, never a redirect.
 MACHINE_PREFIXES = ("/_dash-", "/_reload-hash", "/_favicon", "/assets/", "/static/", "/api/")
-WRONG = "Name or password is wrong."
+WRONG = N_("Name or password is wrong.")
 SECRET_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 NO_USERS = "no users yet: add one with `hbm users add NAME --role admin`"
 
@@ -73,7 +94,7 @@ class AuthSettings(BaseSettings):
     auth_proxy_header: str | None = None
     session_hours: float = Field(12.0, gt=0, le=24 * 30)
     cookie_secure: bool = True
-    auth_recheck_seconds: float = Field(30.0, ge=0, le=3600)
+    auth_recheck_seconds: float = Field(0.0, ge=0, le=3600)  # 0: every request, so every worker and node sees a change
     login_max_failures: int = Field(5, ge=1, le=1000)
     login_max_failures_per_ip: int = Field(20, ge=1, le=100_000)
     login_window_seconds: int = Field(300, ge=10, le=86_400)
@@ -180,6 +201,50 @@ class FailureLimiter:
             return True
 
 
+def is_open_route(method: str, path: str) -> bool:
+    """Return True if ``method path`` may be served without a session (HEAD counts as GET)."""
+    return ("GET" if method == "HEAD" else method, path) in OPEN_ROUTES
+
+
+class RefusalCounter:
+    """Counts refused sign-ins per client IP and window, and says when the audit should hear of them.
+
+    Anyone can trigger refusals without signing in, so the audit gets a bounded number of rows: one at
+    the first refusal of an IP in a window, then one each time the count reaches 10, 100, 1,000… with
+    the count and the number of distinct names tried. Memory is bounded too: windows that ended are
+    pruned, and at most ``max_ips`` IPs and ``max_names`` names per IP are remembered.
+    """
+
+    def __init__(self, window_s: float, max_ips: int = 10_000, max_names: int = 1_000) -> None:
+        self.window_s, self.max_ips, self.max_names = window_s, max_ips, max_names
+        self._windows: dict[str, tuple[float, int, set[str]]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def refuse(self, ip: str, name: str, now: float | None = None) -> dict[str, Any] | None:
+        """Count one refusal; return the audit detail when this one should be written, else None."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._prune(now)
+            start, count, names = self._windows.get(ip, (now, 0, set()))
+            if len(names) < self.max_names:
+                names.add(name)
+            count += 1
+            self._windows[ip] = (start, count, names)
+        if count == 1 or (count >= 10 and math.log10(count).is_integer()):
+            return {"refused_in_window": count, "names_tried": len(names), "window_s": round(self.window_s)}
+        return None
+
+    def _prune(self, now: float) -> None:
+        stale = [ip for ip, (start, _c, _n) in self._windows.items() if start <= now - self.window_s]
+        for ip in stale:
+            del self._windows[ip]
+        while len(self._windows) >= self.max_ips:  # many IPs at once: forget the oldest windows first
+            del self._windows[min(self._windows, key=lambda k: self._windows[k][0])]
+
+
 class Recheck:
     """Caches a lookup per key for ``seconds`` (the user row behind a session)."""
 
@@ -222,28 +287,49 @@ input:focus,button:focus{outline:3px solid #f2c94c;outline-offset:1px}
 button{margin-top:1.25rem;width:100%;padding:.6rem;font:inherit;font-weight:700;color:#10151c;background:#5fb3f9;
   border:0;border-radius:4px;cursor:pointer}
 p.error{min-height:1.4em;margin:.75rem 0 0;color:#ff8a80;font-weight:600}
+nav.langs{display:flex;gap:1rem;justify-content:center;margin-top:1.25rem;font-size:.9rem}
+nav.langs a{color:#9fd0ff}
+nav.langs a[aria-current]{color:#e8edf2;font-weight:700;text-decoration:none}
+a:focus{outline:3px solid #f2c94c;outline-offset:1px}
 """
 
 
+def _language_links(next_path: str) -> str:
+    """Return the sign-in page's language links (each comes back to this page, keeping ``next``)."""
+    here, back = current_language(), quote(next_path, safe="/")
+    links = "".join(
+        f'<a href="{LANGUAGE_PATH}{code}?login=1&amp;next={back}" lang="{code}" hreflang="{code}"'
+        + (' aria-current="true"' if code == here else "")
+        + f">{html.escape(name)}</a>"
+        for code, name in LANGUAGES.items()
+    )
+    label = html.escape(_("Language"))
+    return f'<nav class="langs" aria-label="{label}">{links}</nav>'
+
+
 def login_page(title: str, csrf: str, next_path: str, name: str = "", error: str = "") -> str:
-    """Return the sign-in page's HTML: labelled fields, autofocus on the name, every value escaped."""
+    """Return the sign-in page's HTML in the language in force: labelled fields, autofocus, every value escaped."""
     e = html.escape
+    lang = current_language()
+    sign_in, heading = e(_("Sign in")), e(_(title))
+    note = e(_("Sign in to see the map. Sign-ins and exports are logged."))
+    name_label, password_label = e(_("Name")), e(_("Password"))
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{lang}" dir="{text_direction(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Sign in — {e(title)}</title>"
+        f"<title>{sign_in} — {heading}</title>"
         f'<link rel="stylesheet" href="{e(LOGIN_CSS_PATH)}"></head><body><main>'
-        f'<h1>{e(title)}</h1><p class="note">Sign in to see the map. Sign-ins and exports are logged.</p>'
+        f'<h1>{heading}</h1><p class="note">{note}</p>'
         f'<form method="post" action="{e(LOGIN_PATH)}">'
         f'<input type="hidden" name="csrf" value="{e(csrf)}">'
         f'<input type="hidden" name="next" value="{e(next_path)}">'
-        '<label for="name">Name</label>'
+        f'<label for="name">{name_label}</label>'
         f'<input id="name" name="name" autocomplete="username" autocapitalize="none" spellcheck="false" '
         f'required autofocus value="{e(name)}">'
-        '<label for="password">Password</label>'
+        f'<label for="password">{password_label}</label>'
         '<input id="password" name="password" type="password" autocomplete="current-password" required>'
         f'<p class="error" role="alert" id="login-error">{e(error)}</p>'
-        '<button type="submit">Sign in</button></form></main></body></html>'
+        f'<button type="submit">{sign_in}</button></form>{_language_links(next_path)}</main></body></html>'
     )
 
 
@@ -263,15 +349,15 @@ def safe_next(raw: str | None) -> str:
 def header_items(settings: AppSettings) -> list[Any]:
     """Return the header's sign-in items: a "no login" marker with auth off, else the user and Log out."""
     if not settings.auth:
-        text = "DEMO — no login" if settings.synthetic else "NO LOGIN — authentication is off"
-        hint = "Anyone who can open this page can use it"
+        text = _("DEMO — no login") if settings.synthetic else _("NO LOGIN — authentication is off")
+        hint = _("Anyone who can open this page can use it")
         return [dhtml.Span(text, className="hbm-nologin", role="status", title=hint)]
     return [
         dhtml.Span(id=AuthId.USER, className="hbm-user"),
         dhtml.Form(
             [
                 dcc.Input(type="hidden", name="csrf", id=AuthId.CSRF),  # the session's token, set by _show_user
-                dhtml.Button("Log out", type="submit", id=AuthId.LOGOUT, className="hbm-logout"),
+                dhtml.Button(_("Log out"), type="submit", id=AuthId.LOGOUT, className="hbm-logout"),
             ],
             method="post",
             action=LOGOUT_PATH,
@@ -303,6 +389,11 @@ def _unauthorised(message: str = "sign in first") -> Response:
         return redirect(f"{LOGIN_PATH}?next={quote(safe_next(target), safe='/')}", code=302)  # type: ignore[return-value]
     body = json.dumps({"error": message, "login": LOGIN_PATH})
     return Response(body, status=401, mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+def _too_large(limit: int) -> Response:
+    body = json.dumps({"error": f"request body larger than {limit:,} bytes"})
+    return Response(body, status=413, mimetype="application/json", headers={"Connection": "close"})
 
 
 def _html(body: str, status: int = 200) -> Response:
@@ -340,7 +431,7 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
 
         n = auth.trusted_proxies
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    limiter = FailureLimiter(auth.login_window_seconds)
+    limiter = StoreFailureLimiter(store, auth.login_window_seconds)  # shared by every worker and node (issue 15)
     sessions = Recheck(auth.auth_recheck_seconds)
     proxied = Recheck(auth.auth_recheck_seconds)
     proxy_logins = Recheck(auth.session_hours * 3600)
@@ -351,6 +442,9 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
         return True
 
     def _identify() -> users.UserRecord | None | Response:
+        by_token = token_identity(store, _client_ip())  # API tokens on /ogc and /kml/ only (issue 16)
+        if by_token is not None:
+            return by_token
         if auth.auth_proxy_header:
             claimed = request.headers.get(auth.auth_proxy_header, "").strip()
             if claimed:
@@ -368,10 +462,27 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
             return None
         return sessions.get(token, lambda: users.session_user(store, token))
 
+    refusals = RefusalCounter(auth.login_window_seconds)
+
     @server.before_request
     def _gate() -> Response | None:
         g.hbm_user = None
-        if request.path in OPEN_PATHS:
+        if is_open_route(request.method, request.path):
+            if request.method == "POST" and request.path == LOGIN_PATH:
+                # Limit the body before anything parses it: refuse a declared size at once, and cap a
+                # chunked one while the form is read (werkzeug answers 413 past the cap).
+                if (request.content_length or 0) > LOGIN_MAX_BYTES:
+                    return _too_large(LOGIN_MAX_BYTES)
+                request.max_content_length = LOGIN_MAX_BYTES
+                request.max_form_memory_size = LOGIN_MAX_BYTES
+            return None
+        if request.path.startswith(LANGUAGE_PATH):  # open to all; a signed-in user's choice is saved for them
+            try:
+                known = _identify()
+            except StoreUnavailable:
+                known = None
+            if isinstance(known, users.UserRecord):
+                g.hbm_user = User(known.name, known.role)
             return None
         try:
             found = _identify()
@@ -419,11 +530,11 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
         password = request.form.get("password", "")
         if not _csrf_ok():
             session.pop("csrf", None)
-            return _form(next_path, name, "The sign-in form expired: please try again.", 400)
+            return _form(next_path, name, _("The sign-in form expired: please try again."), 400)
         try:
             return _sign_in(name, password, next_path)
         except StoreUnavailable:
-            return _form(next_path, name, "The store is unavailable: try again shortly.", 503)
+            return _form(next_path, name, _("The store is unavailable: try again shortly."), 503)
 
     def _sign_in(name: str, password: str, next_path: str) -> Response:
         ip, key = _client_ip(), name.strip().lower()
@@ -432,17 +543,19 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
             limiter.retry_after(f"name:{key}", auth.login_max_failures),
         )
         if wait > 0:
-            if limiter.first_block(f"ip:{ip}|name:{key}"):
-                detail = {"retry_after_s": round(wait)}
-                audit_log.record(store, key[:64] or "-", "login_rate_limited", key[:64] or None, detail, ip)
+            detail = refusals.refuse(ip, key[:64])
+            if detail is not None:  # bounded: a few rows per IP and window, whatever names are sprayed
+                detail = {**detail, "retry_after_s": round(wait), "last_name": key[:64]}
+                audit_log.record(store, ANONYMOUS, "login_rate_limited", None, detail, ip)
             minutes = max(1, round(wait / 60))
-            return _form(next_path, name, f"Too many failed sign-ins: wait {minutes} min and try again.", 429)
+            too_many = _("Too many failed sign-ins: wait {minutes} min and try again.").format(minutes=minutes)
+            return _form(next_path, name, too_many, 429)
         verdict = users.verify_password(store, name, password)
         if not verdict.ok:
             limiter.fail(f"ip:{ip}")
             limiter.fail(f"name:{key}")
-            audit_log.record(store, key[:64] or "-", "login_failed", key[:64] or None, {"reason": verdict.reason}, ip)
-            message = "This account is disabled: ask an administrator." if verdict.reason == "disabled" else WRONG
+            audit_log.record(store, ANONYMOUS, "login_failed", key[:64] or None, {"reason": verdict.reason}, ip)
+            message = _("This account is disabled: ask an administrator.") if verdict.reason == "disabled" else _(WRONG)
             return _form(next_path, name, message, 401)
         assert verdict.user is not None
         limiter.clear(f"name:{key}")
@@ -470,7 +583,7 @@ def install_auth(app: Dash, store: Store, settings: AppSettings, auth: AuthSetti
     @app.callback(Output(AuthId.USER, "children"), Output(AuthId.CSRF, "value"), Input(AuthId.USER, "id"))
     def _show_user(_id: str) -> tuple[str, str]:
         user = current_user()
-        return (f"{user.name} ({user.role.replace('_', ' ')})" if user else "", _csrf())
+        return (f"{user.name} ({value_label(user.role)})" if user else "", _csrf())
 
 
 def _reset_actor(_exc: BaseException | None = None) -> None:

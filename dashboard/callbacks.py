@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import h3
@@ -14,11 +16,14 @@ from dashboard.permissions import RAW, REQUEST_USER, VIEW, User, acting_user, ca
 from dashboard.settings import AppSettings
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
+from geo.suppression import is_small_count
+from layers.build_cache import BuildCache, default_folder
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
-from layers.labels import display_zone, feature_rows, format_time, format_value
+from layers.i18n import _, fill, value_label
+from layers.labels import display_zone, feature_rows, format_time, format_value, local_strftime
 from layers.refresh import RefreshResult, refresh
-from layers.styles import GI_LABELS, STATISTIC_TITLES, hotspot_legend
+from layers.styles import GI_LABELS, hotspot_legend, hotspot_title
 from layers.view import View, snap_bbox, window_bounds
 
 LAYER_ORDER = tuple(LAYER_IDS)
@@ -29,9 +34,18 @@ def _bounds_to_bbox(bounds: Any) -> BBox | None:
     """Return ``west, south, east, north`` from Leaflet ``[[s, w], [n, e]]`` bounds, or None."""
     try:
         (s, w), (n, e) = bounds
-        return float(w), float(s), float(e), float(n)
-    except (TypeError, ValueError):
+        values = float(w), float(s), float(e), float(n)
+    except (TypeError, ValueError, OverflowError):
         return None
+    if not all(math.isfinite(v) for v in values):
+        raise InvalidView("the map bounds must be finite numbers")
+    w, s, e, n = values
+    # Leaflet reports longitudes past ±180 after panning round the world; nothing lies beyond.
+    w, e = max(-180.0, min(180.0, w)), max(-180.0, min(180.0, e))
+    s, n = max(-90.0, min(90.0, s)), max(-90.0, min(90.0, n))
+    if not (w < e and s < n):
+        raise InvalidView("the map bounds are empty: west must be less than east and south less than north")
+    return w, s, e, n
 
 
 def parse_view(
@@ -95,13 +109,19 @@ def playback_status(playback: dict[str, Any]) -> list[Any]:
     try:
         start = datetime.fromisoformat(str(playback["start"]))
         end = datetime.fromisoformat(str(playback["end"]))
-        dates = f"{start.astimezone(display_zone()):%d %b %H:%M} – {format_time(end, fmt='%d %b %H:%M')}"
+        first = local_strftime(start.astimezone(display_zone()), "%d %b %H:%M")
+        dates = f"{first} – {format_time(end, fmt='%d %b %H:%M')}"
     except (KeyError, ValueError):
-        dates = "loading frame…"
-    return [html.B("PLAYBACK", className="hbm-playback-flag"), " past frame ", html.B(dates), " · not live"]
+        dates = _("loading frame…")
+    return fill(
+        _("{playback} past frame {dates} · not live"),
+        playback=html.B(_("PLAYBACK"), className="hbm-playback-flag"),
+        dates=html.B(dates),
+    )
 
 
-def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[Any]:
+def _status(result: RefreshResult, view: View, settings: AppSettings, small_k: int | None = None) -> list[Any]:
+    """Return the status line; with ``small_k`` (roles without raw) totals of 1..k-1 read \"under k\"."""
     zone = display_zone()
     as_of = format_time(result.data_as_of, zone, "%H:%M:%S") if result.data_as_of else "—"
     label = (
@@ -111,15 +131,43 @@ def _status(result: RefreshResult, view: View, settings: AppSettings) -> list[An
     )
     events = f"{result.events:,}" if result.events is not None else "…"
     people = f"{result.people:,}" if result.people is not None else "…"
-    return [
-        "Data as of ",
-        html.B(as_of),
-        " · ",
-        html.B(events, id="status-events"),
-        " events · ",
-        html.B(people),
-        f" people in {label}",
-    ]
+    if small_k and is_small_count(result.events, small_k):
+        events = _("under {k}").format(k=small_k)
+    if small_k and is_small_count(result.people, small_k):
+        people = _("under {k}").format(k=small_k)
+    return fill(
+        _("Data as of {as_of} · {events} events · {people} people in {window}"),
+        as_of=html.B(as_of),
+        events=html.B(events, id="status-events"),
+        people=html.B(people),
+        window=label,
+    )
+
+
+def pick_read_store(
+    store: Store, read_store: Store | None, client: dict[str, Any], max_lag_s: float
+) -> tuple[Store, str]:
+    """Return the store to read the map from, and a note when the replica lags more than ``max_lag_s``.
+
+    The replica serves the map unless it is behind the revision this client already shows (then the
+    primary does: a refresh never goes back in time) or unreachable. Its lag is how much older its
+    data is than the primary's (the last write each has), measured only when it is behind.
+    """
+    if read_store is None:
+        return store, ""
+    try:
+        replica = read_store.revisions()["_all"]
+    except StoreUnavailable:
+        return store, "replica unreachable: reading from the primary"
+    primary = store.revisions()["_all"]
+    lag_s = 0.0
+    if replica.revision < primary.revision and primary.updated_at and replica.updated_at:
+        lag_s = (primary.updated_at - replica.updated_at).total_seconds()
+    elif replica.revision < primary.revision:
+        lag_s = float("inf")
+    note = (f"replica {lag_s:.0f} s behind" if lag_s != float("inf") else "replica behind") if lag_s > max_lag_s else ""
+    have = int(client.get("revision") or 0)
+    return (read_store if replica.revision >= have else store), note
 
 
 def refresh_map(
@@ -138,6 +186,8 @@ def refresh_map(
     suppress: Any = None,
     playback: dict[str, Any] | None = None,
     user: User | None = REQUEST_USER,
+    cache: BuildCache | None = None,
+    read_store: Store | None = None,
 ) -> tuple[Any, ...]:
     """Return (4 layer datas, status, banner text, banner class, client state, view error).
 
@@ -165,13 +215,13 @@ def refresh_map(
     if playing:
         keys["hotspots"] = PLAYBACK_KEY  # never equal to a live key: treated as current while playing
     try:
-        result = refresh(store, view, keys, skip=("hotspots",) if playing else ())
+        source, lag_note = pick_read_store(store, read_store, client, settings.replica_max_lag_seconds)
+        result = refresh(source, view, keys, skip=("hotspots",) if playing else (), cache=cache)
     except StoreUnavailable as exc:
         since = client.get("failing_since") or now.strftime("%H:%M:%S UTC")
-        text = (
-            f"Store unreachable since {since}: showing the last good data; retrying every "
-            f"{settings.refresh_seconds:g} s. ({exc})"
-        )
+        text = _(
+            "Store unreachable since {since}: showing the last good data; retrying every {seconds} s. ({error})"
+        ).format(since=since, seconds=f"{settings.refresh_seconds:g}", error=exc)
         return (
             *unchanged,
             no_update,
@@ -182,52 +232,95 @@ def refresh_map(
         )
     except HbmError as exc:
         return (*unchanged, no_update, no_update, no_update, no_update, str(exc))
+    small_k = None
     if not can(user, RAW):
-        k = load_hotspot_settings()[1]
+        k = small_k = load_hotspot_settings()[1]
         for name in FLOW_LAYERS:
             if name in result.layers:
                 result.layers[name] = hide_small_flows(result.layers[name], k)
     layers = tuple(result.layers.get(name, no_update) for name in LAYER_ORDER)
     state = {"keys": result.keys, "failing_since": None, "revision": result.revision}
+    state["replica_lag"] = lag_note or None
     if playing:  # a past frame must never look live on a wall screen
         return (*layers, playback_status(playback or {}), "", "hbm-banner", state, "")
-    if not result.layers and not client.get("failing_since"):
+    if not result.layers and not client.get("failing_since") and lag_note == (client.get("replica_lag") or ""):
         # Nothing changed: send no layer data and keep the status line as it is.
         return (*unchanged, no_update, no_update, no_update, state, no_update)
-    status = _status(result, view, settings) if result.layers else no_update
+    lag_changed = lag_note != (client.get("replica_lag") or "")
+    if not result.layers and lag_changed:  # only the replica's lag changed: re-state the status line
+        result.events, result.people = source.event_totals(view.start, view.end)
+    lag_part = [f" · {lag_note}"] if lag_note else []
+    status = _status(result, view, settings, small_k) + lag_part if result.layers or lag_changed else no_update
     return (*layers, status, "", "hbm-banner", state, "")
 
 
 def describe_feature(feature: dict[str, Any] | None, layer: str) -> Any:
     """Return a table of a clicked feature's properties: human labels, in order, values as text."""
     if not feature:
-        return "Click a crossing point, route, hotspot cell or SAR zone."
+        return _("Click a crossing point, route, hotspot cell or SAR zone.")
     props = feature.get("properties") or {}
-    title = props.get("name") or (f"H3 cell {props.get('cell')}" if layer == "hotspots" else LAYERS[layer].title)
+    title = props.get("name") or (
+        _("H3 cell {cell}").format(cell=props.get("cell")) if layer == "hotspots" else _(LAYERS[layer].title)
+    )
     rows = [html.Tr([html.Td(label), html.Td(value)]) for label, value in feature_rows(layer, props)]
     return [
-        html.Div(LAYERS[layer].title, className="hbm-detail-layer"),
+        html.Div(_(LAYERS[layer].title), className="hbm-detail-layer"),
         html.Div(str(title), className="hbm-detail-title"),
         html.Table(html.Tbody(rows)),
     ]
 
 
 def hotspot_legend_view(
-    metric: str | None, statistic: str | None, playback: dict[str, Any] | None
+    metric: str | None,
+    statistic: str | None,
+    playback: dict[str, Any] | None,
+    window: str | None = None,
+    cstart: str | None = None,
+    cend: str | None = None,
 ) -> tuple[str, list[Any]]:
-    """Return the hotspot legend's title and rows: the statistic's classes, or the fixed playback scale."""
+    """Return the hotspot legend's title and rows: the statistic's classes, or the fixed playback scale.
+
+    Outside playback a last row states the exact current window and its baseline windows (UTC).
+    """
     metric = metric or "events"
     if playback and playback.get("active"):
         breaks = tuple(int(b) for b in playback.get("breaks") or ())
-        title = f"Playback: {metric} per H3 cell ({playback.get('mode', 'windowed')}, fixed scale)"
+        mode = {"windowed": _("windowed"), "cumulative": _("cumulative")}.get(str(playback.get("mode", "windowed")))
+        title = _("Playback: {metric} per H3 cell ({mode}, fixed scale)").format(
+            metric=value_label(metric), mode=mode or playback.get("mode")
+        )
         return title, legend_rows(hotspot_legend("count", breaks) if breaks else hotspot_legend("count"))
     statistic = statistic or "count"
-    title = "Hotspots: " + STATISTIC_TITLES.get(statistic, "{metric}").format(metric=metric)
-    return title, legend_rows(hotspot_legend(statistic))
+    title = hotspot_title(statistic, metric)
+    rows = legend_rows(hotspot_legend(statistic))
+    spans = _window_spans_text(window, cstart, cend, load_hotspot_settings()[0].baseline_windows) if window else []
+    if spans:
+        rows.append(
+            html.Div(
+                _("Window {window} UTC (complete hours); baseline {baseline}").format(
+                    window=spans[0], baseline="; ".join(spans[1:])
+                )
+                + " "
+                + _("(a window before the data is missing, not zero)"),
+                className="hbm-legend-row hbm-legend-windows",
+            )
+        )
+    return title, rows
 
 
-def _bars(windows: list[int], labels: list[str]) -> html.Div:
-    top = max(max(windows), 1)
+def _count_text(value: Any) -> str:
+    """Return a count as text; a withheld count (None, or "<k" in a list) reads "under k"."""
+    if isinstance(value, str) and value.startswith("<"):
+        return f"under {value[1:]}"
+    return "under k" if value is None else f"{value:,}"
+
+
+def _bar_value(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _bars(windows: list[int | str], labels: list[str]) -> html.Div:
+    top = max(max((v for v in windows if isinstance(v, int)), default=0), 1)
     rows = []
     for label, value in zip(labels, windows, strict=True):
         rows.append(
@@ -235,8 +328,11 @@ def _bars(windows: list[int], labels: list[str]) -> html.Div:
                 className="hbm-bar-row",
                 children=[
                     html.Span(label, className="hbm-bar-label"),
-                    html.Span(className="hbm-bar", style={"width": f"{100 * value / top:.0f}%"}),
-                    html.Span(f"{value:,}", className="hbm-bar-value"),
+                    html.Span(
+                        className="hbm-bar",
+                        style={"width": f"{100 * (value if isinstance(value, int) else 0) / top:.0f}%"},
+                    ),
+                    html.Span(_count_text(value), className="hbm-bar-value"),
                 ],
             )
         )
@@ -255,19 +351,34 @@ def event_kinds_text(
     cell_id = h3.str_to_int(str(cell))
     restricted = not can(user, RAW)
     if restricted and h3.get_resolution(h3.int_to_str(cell_id)) > max_res:
-        return f"hidden (finer than H3 res {max_res})"
+        return _("hidden (finer than H3 res {res})").format(res=max_res)
     table = store.cell_event_kinds(cell_id, start, end)
     rows = list(zip(table["kind"], table["events"], table["people"], strict=True))
     if restricted:
         total = sum(int(p or 0) for _k, _e, p in rows)
         if 0 < total < k:
-            return f"suppressed (fewer than {k} people)"
+            return _("suppressed (fewer than {k} people)").format(k=k)
         shown = [r for r in rows if int(r[2] or 0) >= k]
-        text = ", ".join(f"{kind} {int(n):,}" for kind, n, _p in shown[:4])
+        text = ", ".join(f"{value_label(kind)} {int(n):,}" for kind, n, _p in shown[:4])
         if len(shown) < len(rows):
-            text = (text + ", " if text else "") + f"other kinds (each under {k} people)"
+            text = (text + ", " if text else "") + _("other kinds (each under {k} people)").format(k=k)
         return text or "—"
-    return ", ".join(f"{kind} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
+    return ", ".join(f"{value_label(kind)} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
+
+
+def _window_spans_text(window: str | None, cstart: str | None, cend: str | None, baselines: int) -> list[str]:
+    """Return ``DD Mon HH:MM–HH:MM`` for the current window and each baseline (newest first), or [] if unknown."""
+    from geo.windows import baseline_step, floor_hour, window_spans
+
+    if baselines < 0:
+        return []
+    try:
+        start, end = window_bounds(window or "24h", datetime.now(UTC), cstart, cend)
+        cycle = load_hotspot_settings()[0].baseline_cycle
+        spans = window_spans(floor_hour(end), end - start, baseline_step(end - start, cycle), baselines, None)
+    except (HbmError, ValueError):
+        return []
+    return [f"{s.start:%d %b %H:%M}–{s.end:%d %b %H:%M}" for s in spans]
 
 
 def describe_hotspot(
@@ -282,19 +393,26 @@ def describe_hotspot(
 ) -> Any:
     """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
     user = acting_user(user)
-    windows = [int(v) for v in props.get("windows") or []]
-    labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + ["now"]
+    raw = list(props.get("windows") or [])
+    # None: a baseline window before the data (missing); "<k": withheld for a role without raw access.
+    windows = [v if isinstance(v, str) else 0 if v is None else int(v) for v in raw]
+    labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + [_("now")]
+    spans = _window_spans_text(window, cstart, cend, len(windows) - 1)
+    if spans:  # oldest first, as the bars; a window before the data is marked missing
+        labels = [
+            _("{span} (no data yet)").format(span=s) if v is None else s for s, v in zip(spans[::-1], raw, strict=False)
+        ] + labels[len(spans) :]
     rows = [
         (
-            "change",
-            f"{props.get('category', '—')}".replace("_", " ")
+            _("change"),
+            value_label(props.get("category"))
             + (f" ({props['change_pct']:+.0f} %)" if props.get("change_pct") is not None else ""),
         ),
-        ("baseline mean", format_value("baseline_mean", props.get("baseline_mean"))),
+        (_("baseline mean"), format_value("baseline_mean", props.get("baseline_mean"))),
         ("Gi* z / p", f"{format_value('gi_z', props.get('gi_z'))} / {format_value('gi_p', props.get('gi_p'))}"),
-        ("Gi* bin", GI_LABELS.get(props.get("gi_bin"), "—") if props.get("gi_bin") is not None else "—"),
-        ("trend", str(props.get("emerging", "—")).replace("_", " ")),
-        ("events / people", f"{props.get('events', 0):,} / {props.get('people', 0):,}"),
+        (_("Gi* bin"), _(GI_LABELS[props["gi_bin"]]) if props.get("gi_bin") in GI_LABELS else "—"),
+        (_("trend"), value_label(props.get("emerging"))),
+        (_("events / people"), f"{_count_text(props.get('events', 0))} / {_count_text(props.get('people', 0))}"),
     ]
     kinds: Any = "—"
     try:
@@ -302,14 +420,22 @@ def describe_hotspot(
         k = k if k is not None else load_hotspot_settings()[1]
         kinds = event_kinds_text(store, props["cell"], start, end, user, max_res, k)
     except (HbmError, ValueError, KeyError, TypeError):
-        kinds = "unavailable"
-    rows.append(("top kinds", kinds))
+        kinds = _("unavailable")
+    rows.append((_("top kinds"), kinds))
     if props.get("coarse"):
-        rows.append(("location", f"coarse: these events are only known to about an H3 res-{props.get('res')} cell"))
+        rows.append(
+            (
+                _("location"),
+                _("coarse: these events are only known to about an H3 res-{res} cell").format(res=props.get("res")),
+            )
+        )
     return [
-        html.Div(LAYERS["hotspots"].title, className="hbm-detail-layer"),
-        html.Div(f"H3 cell {props.get('cell')} (res {props.get('res')})", className="hbm-detail-title"),
-        html.Div("Counts per window (oldest → now)", className="hbm-detail-layer"),
+        html.Div(_(LAYERS["hotspots"].title), className="hbm-detail-layer"),
+        html.Div(
+            _("H3 cell {cell} (res {res})").format(cell=props.get("cell"), res=props.get("res")),
+            className="hbm-detail-title",
+        ),
+        html.Div(_("Counts per window, UTC (oldest → now)"), className="hbm-detail-layer"),
         _bars(windows, labels),
         html.Table(html.Tbody([html.Tr([html.Td(k), html.Td("—" if v is None else str(v))]) for k, v in rows])),
     ]
@@ -320,20 +446,33 @@ def role_controls(user: User | None, max_res: int) -> tuple[list[dict[str, Any]]
 
     Only a convenience: the server clamps every View whatever the controls say (``clamp_view``).
     """
-    label = " merge cells under k people"
-    options = [{"label": "auto (zoom)", "value": "auto"}]
+    label = " " + _("merge cells under k people")
+    options = [{"label": _("auto (zoom)"), "value": "auto"}]
     if can(user, RAW):
-        options += [{"label": f"res {r}", "value": str(r)} for r in range(4, 10)]
+        options += [{"label": _("res {r}").format(r=r), "value": str(r)} for r in range(4, 10)]
         return options, [{"label": label, "value": "on"}], no_update
-    options += [{"label": f"res {r}", "value": str(r)} for r in range(4, max_res + 1)]
-    role = user.role if user else "anonymous"
-    forced = {"label": f"{label} (always on for the {role} role)", "value": "on", "disabled": True}
+    options += [{"label": _("res {r}").format(r=r), "value": str(r)} for r in range(4, max_res + 1)]
+    role = value_label(user.role) if user else _("anonymous")
+    forced = {
+        "label": " " + _("merge cells under k people (always on for the {role} role)").format(role=role),
+        "value": "on",
+        "disabled": True,
+    }
     return options, [forced], ["on"]
 
 
-def register(app: Dash, store: Store, settings: AppSettings) -> None:
-    """Attach the callbacks to ``app``, bound to ``store`` and ``settings``."""
+def layer_cache(store: Store, settings: AppSettings) -> BuildCache | None:
+    """Return the machine-wide cache of built layers (HBM_LAYER_CACHE, on by default), or None."""
+    if not settings.layer_cache:
+        return None
+    folder = Path(settings.layer_cache_dir) if settings.layer_cache_dir else default_folder()
+    return BuildCache(folder, f"{store.backend}:{getattr(store, 'label', '')}")
+
+
+def register(app: Dash, store: Store, settings: AppSettings, read_store: Store | None = None) -> None:
+    """Attach the callbacks to ``app``, bound to ``store`` and ``settings`` (map reads from ``read_store`` if given)."""
     hotspot_k = load_hotspot_settings()[1]
+    cache = layer_cache(store, settings)
 
     @app.callback(
         Output(Id.RESOLUTION, "options"),
@@ -394,6 +533,8 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             suppress=bool(suppress),
             playback=playback,
             user=current_user(),
+            cache=cache,
+            read_store=read_store,
         )
 
     @app.callback(
@@ -437,6 +578,16 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         Input(Id.METRIC, "value"),
         Input(Id.STATISTIC, "value"),
         Input(Id.PLAYBACK_STATE, "data"),
+        Input(Id.WINDOW, "value"),
+        Input(Id.CUSTOM_START, "value"),
+        Input(Id.CUSTOM_END, "value"),
     )
-    def _legend(metric: str | None, statistic: str | None, playback: dict[str, Any] | None) -> tuple[str, Any]:
-        return hotspot_legend_view(metric, statistic, playback)
+    def _legend(
+        metric: str | None,
+        statistic: str | None,
+        playback: dict[str, Any] | None,
+        window: str | None,
+        cstart: str | None,
+        cend: str | None,
+    ) -> tuple[str, Any]:
+        return hotspot_legend_view(metric, statistic, playback, window, cstart, cend)

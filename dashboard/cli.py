@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
+from dashboard.logs import configure_logging
 from dashboard.settings import AppSettings, load_app_settings
 from data.open import open_store
 from data.settings import load_store_settings
@@ -53,7 +55,9 @@ def _serve(store: Store, settings: AppSettings) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the map from the configured store."""
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    overrides = {
+        k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v is not None
+    }
     settings = load_app_settings(**overrides)
     store = _store()
     try:
@@ -73,6 +77,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+    if settings.workers:
+        from dashboard.server import serve
+
+        store.dispose()  # each gunicorn worker opens its own pool: none may cross the fork
+        serve(settings, settings.workers)
+        return 0
     _serve(store, settings)
     return 0
 
@@ -132,12 +142,27 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dashboard.cli_ingest",
     "dashboard.cli_sar",
     "dashboard.cli_users",  # users, audit log, purge (after cli_export: it extends `hbm audit`)
+    "dashboard.cli_interop",  # API tokens, notifications, TAK (after cli_users: it extends `hbm users`)
 )
+
+
+class CoordinateArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser that takes ``-1.0,29.99`` or ``-10,30,5,40`` as an option's value, not as an option.
+
+    argparse (before Python 3.13) treats any word starting with ``-`` as an option unless it is one plain
+    negative number, so every southern or western coordinate list failed with "expected one argument".
+    No hbm option looks like a number, so a word starting with ``-`` and a digit is always a value
+    (the rule Python 3.13 adopted). Subcommand parsers inherit the class.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser."""
-    parser = argparse.ArgumentParser(prog="hbm", description="Humanitarian border management dashboard")
+    parser = CoordinateArgumentParser(prog="hbm", description="Humanitarian border management dashboard")
     sub = parser.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", help="manage the store").add_subparsers(dest="db_command", required=True)
     db.add_parser("init", help="create the schema (safe to repeat)").set_defaults(func=cmd_db_init)
@@ -158,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help="serve the map from the configured store")
     web_options(serve)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="run under gunicorn with N worker processes (production; default HBM_WORKERS, 0 = Dash's own server)",
+    )
     serve.set_defaults(func=cmd_serve)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(sub)
@@ -166,9 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; errors print one line and exit 2."""
-    logging.basicConfig(level=logging.WARNING, format="hbm: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    logging.getLogger("dash").setLevel(logging.WARNING)
+    configure_logging(os.environ.get("HBM_LOG_FORMAT", "text").strip().lower())
     args = build_parser().parse_args(argv)
     if getattr(args, "events", 1) < 0:
         print("hbm: error: --events must be >= 0", file=sys.stderr)

@@ -13,6 +13,7 @@ from data.audit import list_exports
 from data.open import open_store
 from data.settings import load_store_settings
 from geo.errors import InvalidView
+from layers.i18n import LANGUAGES, use_language
 from layers.view import LAYER_NAMES, METRICS, STATISTICS, WINDOWS, View, parse_custom_time
 
 CLI_WHO = "cli"
@@ -50,7 +51,6 @@ def _view_from_args(args: argparse.Namespace, region: tuple[float, float, float,
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the View (default: all data, last 24 h, all layers) to ``--out``."""
-    from layers.exports import run_export
     from layers.exports.collect import Page
     from layers.exports.settings import load_export_settings
 
@@ -59,7 +59,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = open_store(load_store_settings())
     view = _view_from_args(args, settings.region, datetime.now(UTC))
     page = Page(args.page, args.orientation, args.dpi)
-    result = run_export(
+    with use_language(getattr(args, "language", None) or settings.language):
+        result = _run(args, store, view, export_settings, settings, page)
+    counts = ", ".join(f"{name} {n:,}" for name, n in result.feature_counts.items()) or "no layers"
+    files = ", ".join(str(p) for p in result.paths)
+    print(f"hbm export: wrote {files} ({args.format}, {result.bytes:,} bytes; {counts}; audit #{result.audit_id})")
+    return 0
+
+
+def _run(args: argparse.Namespace, store: Any, view: Any, export_settings: Any, settings: Any, page: Any) -> Any:
+    from layers.exports import run_export
+
+    return run_export(
         store,
         view,
         args.format,
@@ -71,10 +82,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         page=page,
         fallback_extent=settings.region,
     )
-    counts = ", ".join(f"{name} {n:,}" for name, n in result.feature_counts.items()) or "no layers"
-    files = ", ".join(str(p) for p in result.paths)
-    print(f"hbm export: wrote {files} ({args.format}, {result.bytes:,} bytes; {counts}; audit #{result.audit_id})")
-    return 0
 
 
 def cmd_audit_exports(args: argparse.Namespace) -> int:
@@ -131,6 +138,9 @@ def add_commands(sub: Any) -> None:
     export.add_argument("--orientation", default="landscape", choices=("landscape", "portrait"))
     export.add_argument("--dpi", default=150, type=int, choices=(150, 300), help="PNG resolution")
     export.add_argument("--title", help="map title (default HBM_TITLE)")
+    export.add_argument(
+        "--language", choices=list(LANGUAGES), help="language of titles and legends (default HBM_LANGUAGE)"
+    )
     export.set_defaults(func=cmd_export)
 
     audit = sub.add_parser("audit", help="audit logs").add_subparsers(dest="audit_command", required=True)

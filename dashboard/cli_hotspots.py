@@ -50,6 +50,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _span_text(span: Any) -> str:
+    """Return ``YYYY-MM-DD HH:MM–YYYY-MM-DD HH:MM UTC`` for a window span."""
+    return f"{span.start:%Y-%m-%d %H:%M}–{span.end:%Y-%m-%d %H:%M} UTC"
+
+
 def cmd_hotspots(args: argparse.Namespace) -> int:
     """Print the hotspot table of a window: counts, baseline, change category, Gi* and trend per cell."""
     settings, _k = load_hotspot_settings()
@@ -64,6 +69,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         window_label=args.window,
     )
     table = hotspot_table(_store(), view, settings)
+    spans = table.attrs["windows"]
     table = table.sort_values(["gi_z", "current"], ascending=False)
     if args.limit:
         table = table.head(args.limit)
@@ -76,17 +82,29 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
             item["baseline"] = [_jsonable(row[c]) for c in baseline]
             item["events"], item["people"] = int(row["events"]), int(row["people"])
             rows.append(item)
-        print(json.dumps({"window": args.window, "value": args.value, "res": args.res, "cells": rows}, indent=1))
+        current = spans[0].to_json()
+        out = {
+            "window": args.window,
+            "window_start": current["start"],
+            "window_end": current["end"],
+            "baseline_windows": [s.to_json() for s in spans[1:]],
+            "value": args.value,
+            "res": args.res,
+            "cells": rows,
+        }
+        print(json.dumps(out, indent=1))
         return 0
-    ending = f"{now:%Y-%m-%d %H:%M} UTC"
-    print(f"{len(table):,} cells · {args.value} · window {args.window} ending {ending} · res {args.res}")
-    head = f"{'cell':<16}{'now':>7}{'base':>8}{'change':>8}  {'category':<18}{'z':>6}{'p':>8}{'bin':>4}  trend"
+    print(f"{len(table):,} cells · {args.value} · window {args.window} {_span_text(spans[0])} · res {args.res}")
+    missing = " (before the data: missing)"
+    print("baseline: " + "; ".join(_span_text(s) + ("" if s.covered else missing) for s in spans[1:]))
+    head = f"{'cell':<16}{'now':>7}{'base':>8}{'change':>8}  {'category':<22}{'z':>6}{'p':>8}{'bin':>4}  trend"
     print(head)
     for row in table.to_dict("records"):
         change = "—" if math.isnan(row["change_pct"]) else f"{row['change_pct']:+.0f}%"
+        base = "—" if math.isnan(row["baseline_mean"]) else f"{row['baseline_mean']:.1f}"
         print(
-            f"{h3.int_to_str(int(row['cell'])):<16}{int(row['current']):>7}{row['baseline_mean']:>8.1f}{change:>8}  "
-            f"{row['category']:<18}{row['gi_z']:>6.2f}{row['gi_p']:>8.4f}{int(row['gi_bin']):>4}  {row['emerging']}"
+            f"{h3.int_to_str(int(row['cell'])):<16}{int(row['current']):>7}{base:>8}{change:>8}  "
+            f"{row['category']:<22}{row['gi_z']:>6.2f}{row['gi_p']:>8.4f}{int(row['gi_bin']):>4}  {row['emerging']}"
         )
     return 0
 

@@ -44,7 +44,7 @@ def _reasons(by_reason: dict[str, int]) -> str:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Import FILE into the configured store; return 0, 1 (some rejected) or raise (fatal, exit 2)."""
-    settings = load_ingest_settings()
+    settings = load_ingest_settings(**({"region_bbox": args.region} if args.region else {}))
     store = open_store(load_store_settings())
     try:
         store.init_schema()
@@ -71,7 +71,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", help="the file to import")
     p.add_argument("--kind", choices=LAYER_TABLES, help="what the rows are (default: the profile's, else events)")
-    p.add_argument("--profile", help="mmp, dtm-fmp, or a column-map file (.toml/.json); default: schema field names")
+    p.add_argument("--profile", help="mmp, dtm-fmp, hxl (HDX), kobo (Kobo/ODK), or a column-map file (.toml/.json)")
     p.add_argument("--rejects", help="where rejected rows go (default ./<file stem>.rejects.csv)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--region",
+        metavar="W,S,E,N",
+        help="region of interest for swapped lat/lon without a named country (default HBM_INGEST_REGION_BBOX)",
+    )
     p.set_defaults(func=cmd_ingest)

@@ -8,6 +8,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.auth import header_items
+from dashboard.i18n import client_strings, language_selector
 from dashboard.ids import LAYER_IDS, Id
 from dashboard.panels import load_panels
 from dashboard.settings import AppSettings
@@ -20,6 +21,7 @@ from layers.context import (
     rivers_geojson,
 )
 from layers.features import LAYERS
+from layers.i18n import _
 from layers.pmtiles_archive import read_pmtiles_header
 from layers.styles import STYLES, dash_gradient, legend_entries, translucent
 from layers.view import DEFAULT_WINDOW, WINDOWS
@@ -62,10 +64,10 @@ def legend() -> html.Div:
     """Return the legend: one section per layer, built from the same styles the map uses."""
     sections = []
     for name in reversed(LAYER_ORDER):
-        title: Any = LAYERS[name].title
+        title: Any = _(LAYERS[name].title)
         rows: Any = legend_rows(legend_entries(name))
         if name == "hotspots":
-            title = html.Span(id=Id.HOTSPOT_LEGEND_TITLE, children="Hotspots: events per H3 cell")
+            title = html.Span(id=Id.HOTSPOT_LEGEND_TITLE, children=_("Hotspots: events per H3 cell"))
             rows = [html.Div(rows, id=Id.HOTSPOT_LEGEND)]
         sections.append(html.Div([html.H4(title), *rows], className="hbm-legend-section"))
     return html.Div(sections, id=Id.LEGEND)
@@ -83,7 +85,7 @@ def _layer(name: str) -> dl.Overlay:
         props["pointToLayer"] = {"variable": "hbm.crossingPoint"}
     if name == "sar_zones":
         props["onEachFeature"] = {"variable": "hbm.sarZone"}
-    return dl.Overlay(dl.GeoJSON(**props), name=LAYERS[name].title, checked=True)
+    return dl.Overlay(dl.GeoJSON(**props), name=_(LAYERS[name].title), checked=True)
 
 
 def initial_zoom(region: tuple[float, float, float, float], width_px: int = 1100, height_px: int = 760) -> int:
@@ -120,7 +122,7 @@ def context_layers(settings: AppSettings) -> list[Any]:
             data=places_geojson(region),
             pointToLayer={"variable": "hbm.placePoint"},
             interactive=False,
-            attribution=CONTEXT_ATTRIBUTION,
+            attribution=_(CONTEXT_ATTRIBUTION),
         ),
     ]
     return context
@@ -134,7 +136,7 @@ def pmtiles_basemap(settings: AppSettings) -> dl.GeoJSON:
         "vector": info.is_vector,
         "script": PMTILES_SCRIPTS[info.is_vector],
         "maxzoom": info.max_zoom,
-        "attribution": settings.basemap_pmtiles_attribution,
+        "attribution": _(settings.basemap_pmtiles_attribution),
     }
     feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [0, 0]}, "properties": props}
     return dl.GeoJSON(
@@ -160,7 +162,7 @@ def map_component(settings: AppSettings) -> dl.MapContainer:
                 data=basemap_geojson(settings.region),
                 style={"variable": "hbm.basemapStyle"},
                 interactive=False,
-                attribution=ATTRIBUTION,
+                attribution=_(ATTRIBUTION),
             )
         )
         children.extend(context_layers(settings))
@@ -209,15 +211,15 @@ def _segmented(component_id: str, options: list[tuple[str, str]], value: str, la
 
 def controls() -> html.Div:
     """Return the time window, metric and resolution controls (all keyboard reachable)."""
-    windows = [(w, w) for w in WINDOWS] + [("custom", "custom")]
-    resolutions = [{"label": "auto (zoom)", "value": "auto"}] + [
-        {"label": f"res {r}", "value": str(r)} for r in range(4, 10)
+    windows = [(w, w) for w in WINDOWS] + [("custom", _("custom"))]
+    resolutions = [{"label": _("auto (zoom)"), "value": "auto"}] + [
+        {"label": _("res {r}").format(r=r), "value": str(r)} for r in range(4, 10)
     ]
     return html.Div(
         className="hbm-controls",
         children=[
-            html.Label("Window", htmlFor=Id.WINDOW),
-            _segmented(Id.WINDOW, windows, DEFAULT_WINDOW, "Time window"),
+            html.Label(_("Window"), htmlFor=Id.WINDOW),
+            _segmented(Id.WINDOW, windows, DEFAULT_WINDOW, _("Time window")),
             html.Span(
                 id=Id.CUSTOM_BOX,
                 style={"display": "none"},
@@ -225,28 +227,28 @@ def controls() -> html.Div:
                     dcc.Input(
                         id=Id.CUSTOM_START,
                         type="text",
-                        placeholder="from YYYY-MM-DD HH:MM",
+                        placeholder=_("from YYYY-MM-DD HH:MM"),
                         debounce=True,
                     ),
-                    dcc.Input(id=Id.CUSTOM_END, type="text", placeholder="to (blank = now)", debounce=True),
+                    dcc.Input(id=Id.CUSTOM_END, type="text", placeholder=_("to (blank = now)"), debounce=True),
                 ],
             ),
-            html.Label("Hotspots by", htmlFor=Id.METRIC),
-            _segmented(Id.METRIC, [("events", "events"), ("people", "people")], "events", "Hotspots by"),
-            html.Label("Colour by", htmlFor=Id.STATISTIC),
+            html.Label(_("Hotspots by"), htmlFor=Id.METRIC),
+            _segmented(Id.METRIC, [("events", _("events")), ("people", _("people"))], "events", _("Hotspots by")),
+            html.Label(_("Colour by"), htmlFor=Id.STATISTIC),
             _segmented(
                 Id.STATISTIC,
-                [("count", "count"), ("change", "change"), ("gi", "Gi*"), ("emerging", "trend")],
+                [("count", _("count")), ("change", _("change")), ("gi", "Gi*"), ("emerging", _("trend"))],
                 "count",
-                "Colour by",
+                _("Colour by"),
             ),
             dcc.Checklist(
                 id=Id.SUPPRESS,
-                options=[{"label": " merge cells under k people", "value": "on"}],
+                options=[{"label": " " + _("merge cells under k people"), "value": "on"}],
                 value=[],
                 className="hbm-check",
             ),
-            html.Label("H3", htmlFor=Id.RESOLUTION),
+            html.Label(_("H3 resolution"), htmlFor=Id.RESOLUTION),
             dcc.Dropdown(
                 id=Id.RESOLUTION,
                 options=resolutions,
@@ -263,7 +265,7 @@ def controls() -> html.Div:
 def build_layout(settings: AppSettings) -> html.Div:
     """Return the whole page."""
     aria_live: dict[str, Any] = {"aria-live": "polite"}
-    badge = [html.Span("SYNTHETIC DEMO DATA", className="hbm-synthetic")] if settings.synthetic else []
+    badge = [html.Span(_("SYNTHETIC DEMO DATA"), className="hbm-synthetic")] if settings.synthetic else []
     return html.Div(
         className="hbm-app",
         id=Id.APP,
@@ -272,22 +274,23 @@ def build_layout(settings: AppSettings) -> html.Div:
             html.Div(
                 className="hbm-header",
                 children=[
-                    html.Span(settings.title, className="hbm-title"),
+                    html.Span(_(settings.title), className="hbm-title"),
                     *badge,
                     *header_items(settings),  # "DEMO — no login", or the signed-in user and Log out (issue 7)
+                    language_selector(),
                     html.Span(id=Id.ALERT_BADGE, className="hbm-alert-badge", role="status"),
                     html.Button(
-                        "Wall mode",
+                        _("Wall mode"),
                         id=Id.WALL_TOGGLE,
                         className="hbm-button hbm-wall-toggle",
                         n_clicks=0,
-                        title="Wall screen: large type, map and legend only (or open the page with ?wall=1)",
+                        title=_("Wall screen: large type, map and legend only (or open the page with ?wall=1)"),
                         **{"aria-pressed": "false"},
                     ),
                     html.Span(
                         id=Id.STATUS,
                         className="hbm-status",
-                        children="Loading…",
+                        children=_("Loading…"),
                         **aria_live,
                     ),
                 ],
@@ -302,7 +305,7 @@ def build_layout(settings: AppSettings) -> html.Div:
                             map_component(settings),
                             # Over the map, so it is in view whatever the side panel holds (issue 12).
                             html.Details(
-                                [html.Summary("Legend"), legend()],
+                                [html.Summary(_("Legend")), legend()],
                                 open=True,
                                 className="hbm-legend-box",
                                 id="legend-box",
@@ -313,15 +316,15 @@ def build_layout(settings: AppSettings) -> html.Div:
                     html.Div(
                         className="hbm-side",
                         children=[
-                            html.H3("Selected"),
+                            html.H3(_("Selected")),
                             html.Div(
                                 id=Id.DETAILS,
                                 className="hbm-details",
-                                children="Click a crossing point, route, hotspot cell or SAR zone.",
+                                children=_("Click a crossing point, route, hotspot cell or SAR zone."),
                             ),
                             *[
                                 html.Details(
-                                    [html.Summary(panel.TITLE), panel.layout(settings)],
+                                    [html.Summary(_(panel.TITLE)), panel.layout(settings)],
                                     className="hbm-panel",
                                     id=f"panel-{panel.__name__.rsplit('.', 1)[-1]}",
                                     open=panel.__name__ in OPEN_PANELS,
@@ -335,10 +338,11 @@ def build_layout(settings: AppSettings) -> html.Div:
             html.Div(
                 className="hbm-footer",
                 children=[
-                    f"{ATTRIBUTION}. {CONTEXT_ATTRIBUTION}. "
-                    + ("All data shown is SYNTHETIC (demo generator)." if settings.synthetic else ""),
+                    _(ATTRIBUTION) + ". " + _(CONTEXT_ATTRIBUTION) + ". "
+                    + (_("All data shown is SYNTHETIC (demo generator).") if settings.synthetic else ""),
                 ],
             ),
+            client_strings(),  # Leaflet's own texts in this page's language (assets/i18n.js)
             dcc.Interval(id=Id.INTERVAL, interval=int(settings.refresh_seconds * 1000)),
             dcc.Store(id=Id.CLIENT_STATE, data={}),
             dcc.Store(id=Id.PLAYBACK_STATE, data={"active": False}),

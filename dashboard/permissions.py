@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
 from geo.errors import HbmError
+from layers.i18n import N_, _, value_label
 
 if TYPE_CHECKING:
     from layers.view import View
@@ -111,13 +112,13 @@ def current_user() -> User | None:
 # -- enforcement helpers (issue 7: what each role sees) ---------------------------------------------------------------
 
 WHAT = {
-    RAW: "see raw event points or H3 cells finer than the viewer limit",
-    EXPORT_IMAGE: "export maps",
-    EXPORT_DATA: "export data",
-    EDIT_RULES: "edit alert rules",
-    ACK_ALERTS: "acknowledge alerts",
-    EDIT_SAR: "edit SAR plans",
-    ADMIN: "administer users, settings and the audit",
+    RAW: N_("see raw event points or H3 cells finer than the viewer limit"),
+    EXPORT_IMAGE: N_("export maps"),
+    EXPORT_DATA: N_("export data"),
+    EDIT_RULES: N_("edit alert rules"),
+    ACK_ALERTS: N_("acknowledge alerts"),
+    EDIT_SAR: N_("edit SAR plans"),
+    ADMIN: N_("administer users, settings and the audit"),
 }
 
 
@@ -126,8 +127,9 @@ def denied_text(user: User | None, permission: str) -> str:
     if can(user, permission):
         return ""
     if user is None:
-        return "Sign in first."
-    return f"Your role ({user.role}) may not {WHAT.get(permission, permission.replace('_', ' '))}."
+        return _("Sign in first.")
+    what = _(WHAT[permission]) if permission in WHAT else permission.replace("_", " ")
+    return _("Your role ({role}) may not {action}.").format(role=value_label(user.role), action=what)
 
 
 def clamp_view(view: View, user: User | None, max_res: int = VIEWER_MAX_RES) -> View:

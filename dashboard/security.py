@@ -8,12 +8,18 @@ allowed by their SHA-256 hashes (``Dash.csp_hashes``), not by ``'unsafe-inline'`
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from dash import Dash
-from flask import Response
+from dash.exceptions import DependencyException
+from flask import Response, g
+from flask.json.provider import DefaultJSONProvider
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dashboard.settings import AppSettings
+from data.settings import config_error
 
 STATIC_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -54,11 +60,57 @@ def content_security_policy(script_hashes: list[str], tile_url: str | None = Non
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
-def install_security_headers(app: Dash, settings: AppSettings) -> None:
-    """Add the CSP and the other security headers to every response of ``app``."""
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider, refusing NaN and Infinity in request bodies (Flask then answers 400)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Return the parsed JSON; raise ValueError on NaN, Infinity or -Infinity."""
+        return super().loads(s, parse_constant=_no_constant, **kwargs)
+
+
+class SecuritySettings(BaseSettings):
+    """Transport headers: ``HBM_HSTS`` = seconds of Strict-Transport-Security (0, the default, sends none).
+
+    Set it only when the app is reached over HTTPS (behind a TLS reverse proxy): browsers then refuse
+    plain http for that long.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HBM_", env_file=".env", extra="ignore")
+
+    hsts: int = Field(0, ge=0, le=2 * 365 * 86_400)
+
+
+def load_security_settings(**overrides: object) -> SecuritySettings:
+    """Return validated SecuritySettings, raising ConfigError with a one-line message."""
+    try:
+        return SecuritySettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise config_error(exc) from None
+
+
+def install_security_headers(app: Dash, settings: AppSettings, security: SecuritySettings | None = None) -> None:
+    """Add the CSP and the other security headers to every response of ``app``.
+
+    Every response to a signed-in user (pages, callbacks, downloads, scripts) gets
+    ``Cache-Control: no-store``: map data and exports must not stay in a shared or disk cache.
+    """
+    security = security or load_security_settings()
+    app.server.json = StrictJSONProvider(app.server)  # NaN/Infinity in a callback body: 400, never a 500 later
+
+    @app.server.errorhandler(DependencyException)
+    def _no_such_script(_exc: DependencyException) -> Response:  # a bad /_dash-component-suites/ path
+        return Response("no such script\n", status=404, mimetype="text/plain")
 
     @app.server.after_request
     def _headers(response: Response) -> Response:
+        if settings.auth and getattr(g, "hbm_user", None) is not None:
+            response.headers["Cache-Control"] = "no-store"
+        if security.hsts:
+            response.headers["Strict-Transport-Security"] = f"max-age={security.hsts}; includeSubDomains"
         # Hashes are taken per response: clientside callbacks may be registered after create_app.
         csp = content_security_policy(list(app.csp_hashes()), settings.tile_url)
         response.headers["Content-Security-Policy"] = csp

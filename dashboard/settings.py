@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from data.settings import config_error
 from geo.errors import ConfigError
+from layers.i18n import N_
 from layers.pmtiles_archive import read_pmtiles_header
 
 
@@ -33,12 +36,25 @@ class AppSettings(BaseSettings):
     tile_attribution: str = "Tiles: see HBM_TILE_URL provider"
     # HBM_BASEMAP_PMTILES: an offline PMTiles archive (vector or raster) the app serves itself, behind sign-in.
     basemap_pmtiles: str | None = None
-    basemap_pmtiles_attribution: str = "Basemap: operator-supplied PMTiles archive"
+    basemap_pmtiles_attribution: str = N_("Basemap: operator-supplied PMTiles archive")
     region_bbox: str = "28.8,-1.8,33.2,4.4"
-    title: str = "HBM Operations Map"
+    title: str = N_("HBM Operations Map")  # the default title is translated; a custom HBM_TITLE is shown as set
     synthetic: bool = False
     # Sign-in (issue 7): on unless turned off; `hbm demo` always turns it off, `hbm serve` warns loudly when off.
     auth: bool = True
+    language: str = "en"  # HBM_LANGUAGE: en, fr or ar; each user's own choice overrides it (issue 12)
+    # Production server (issue 15): `hbm serve --workers N` (or HBM_WORKERS) runs gunicorn; 0 = Dash's own server.
+    workers: int = Field(0, ge=0, le=64)
+    threads: int = Field(4, ge=1, le=64)  # HBM_THREADS: requests served at once by each worker
+    worker_timeout: int = Field(120, ge=10, le=3600)  # HBM_WORKER_TIMEOUT: seconds before a stuck worker restarts
+    access_log: bool = True  # HBM_ACCESS_LOG: one line per request under gunicorn
+    log_format: Literal["text", "json"] = "text"  # HBM_LOG_FORMAT=json: JSON lines for a log collector
+    # One layer build per (View, revision) shared by this machine's workers (issue 15); a folder they can all write.
+    layer_cache: bool = True  # HBM_LAYER_CACHE
+    layer_cache_dir: str | None = None  # HBM_LAYER_CACHE_DIR (default: <tmp>/hbm-layer-cache-<uid>)
+    # Read replica (issue 15): map and statistics reads go to a streaming replica, writes to HBM_DATABASE_URL.
+    database_read_url: str | None = None  # HBM_DATABASE_READ_URL
+    replica_max_lag_seconds: float = Field(30.0, ge=0)  # HBM_REPLICA_MAX_LAG_SECONDS: the status line says so beyond
     viewer_max_res: int = Field(6, ge=4, le=9)  # HBM_VIEWER_MAX_RES: finest H3 resolution for roles without raw
 
     @field_validator("region_bbox")
@@ -46,6 +62,16 @@ class AppSettings(BaseSettings):
     def _valid_bbox(cls, value: str) -> str:
         parse_bbox(value)
         return value
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from layers.i18n import LANGUAGES, normalise_language
+
+        code = normalise_language(value)
+        if code is None:
+            raise ConfigError(f"HBM_LANGUAGE {value!r} is not supported; use one of {', '.join(LANGUAGES)}")
+        return code
 
     @field_validator("tile_url")
     @classmethod

@@ -49,6 +49,17 @@ ACTIONS = (
     "rule_change",
     "alert_ack",
     "purge",
+    # interoperability (issue 16)
+    "api_token_create",
+    "api_token_revoke",
+    "api_token_use",
+    "api_token_refused",
+    "notify_queue",
+    "notify_sent",
+    "notify_failed",
+    "notify_dead_letter",
+    "notify_retry",
+    "tak_push",
 )
 
 _ACTOR: ContextVar[tuple[str, str | None] | None] = ContextVar("hbm_audit_actor", default=None)

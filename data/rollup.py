@@ -1,6 +1,8 @@
 """Hourly per-cell event counts (``event_cell_hours``): what the hotspot statistics read instead of raw events.
 
-One row per (hour, H3 res-7 cell, fitted resolution) holds the events and people of that hour.
+One row per (hour, the events' own H3 cells at res 4-7, fitted resolution) holds the events and people
+of that hour. Every cell column is indexed directly from the position (geo.cells.points_to_all_cells),
+so a coarse cell always contains the events counted in it.
 After a write, the hours it touched (the new times, and the old times of events it updated or
 deleted) are recomputed from the events table in the same transaction, so a re-import or an
 edit can never double-count. Only a big batch of events that are all new adds its own
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 
 from geo.cells import STORED_RESOLUTIONS, precision_limit_m
 
@@ -149,7 +151,7 @@ def append_batch(conn: Connection, frame: pd.DataFrame) -> None:
         return
     names = ", ".join(_COLUMNS)
     merge = (
-        "ON CONFLICT (hour, h3_r7, fit) DO UPDATE SET "
+        "ON CONFLICT (hour, h3_r4, h3_r5, h3_r6, h3_r7, fit) DO UPDATE SET "
         "lat = (event_cell_hours.lat * event_cell_hours.events + excluded.lat * excluded.events) "
         "/ (event_cell_hours.events + excluded.events), "
         "lng = (event_cell_hours.lng * event_cell_hours.events + excluded.lng * excluded.events) "
@@ -184,6 +186,55 @@ def rebuild(conn: Connection, dialect: str, to_db_time: Any) -> None:
     conn.execute(text("DELETE FROM event_cell_hours"))
     if row and row[0] is not None:
         refresh_hours(conn, dialect, to_db_time, range(int(row[0]), int(row[1]) + 1))
+
+
+def needs_direct_cells(conn: Connection) -> bool:
+    """Return True when the store predates direct cells: its rollup is keyed on (hour, h3_r7, fit) alone.
+
+    Such a store derived its coarse cells as parents of the res-9 cell, so its events' cells must be
+    re-indexed and its rollup rebuilt (:func:`reindex_cells`).
+    """
+    found = inspect(conn)
+    if not found.has_table("event_cell_hours"):
+        return False
+    keys = [sorted(u["column_names"]) for u in found.get_unique_constraints("event_cell_hours")]
+    if conn.dialect.name == "sqlite":  # SQLite reports UNIQUE table constraints as unique indexes too
+        keys += [sorted(i["column_names"]) for i in found.get_indexes("event_cell_hours") if i.get("unique")]
+    return sorted(["hour", "h3_r7", "fit"]) in keys
+
+
+def reindex_cells(conn: Connection, dialect: str, to_db_time: Any, md: Any) -> int:
+    """Re-index every stored event's H3 cells directly from its position, then rebuild the rollup.
+
+    ``md`` is the store's schema metadata: the rollup table is re-created with its current key.
+    Returns the number of events re-indexed.
+    """
+    from geo.cells import points_to_all_cells
+
+    cols = [f"h3_r{r}" for r in STORED_RESOLUTIONS]
+    sets = ", ".join(f"{c} = :{c}" for c in cols)
+    done = 0
+    last = ""
+    while True:
+        rows = conn.execute(
+            text("SELECT id, lat, lng FROM events WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": _CHUNK}
+        ).all()
+        if not rows:
+            break
+        ids = [r[0] for r in rows]
+        lat = np.array([float(r[1]) for r in rows])
+        lng = np.array([float(r[2]) for r in rows])
+        cells = points_to_all_cells(lat, lng)
+        params = [
+            {"id": rid, **{f"h3_r{r}": int(cells[r][i]) for r in STORED_RESOLUTIONS}} for i, rid in enumerate(ids)
+        ]
+        conn.execute(text(f"UPDATE events SET {sets} WHERE id = :id"), params)
+        done += len(ids)
+        last = ids[-1]
+    md.tables["event_cell_hours"].drop(conn, checkfirst=True)
+    md.tables["event_cell_hours"].create(conn)
+    rebuild(conn, dialect, to_db_time)
+    return done
 
 
 def rollup_window_sql(res: int, bbox_sql: str) -> str:

@@ -171,7 +171,10 @@ def build_metadata(dialect: str) -> MetaData:
         Column("lng", Float, nullable=False),
         Column("events", Integer, nullable=False),
         Column("people", Integer, nullable=False),
-        UniqueConstraint("hour", "h3_r7", "fit", name="uq_event_cell_hours"),
+        # Each event's own cells at res 4-7 (indexed directly, not parents of res 7): they are not a function
+        # of h3_r7, so all four are part of the key. A store whose key is (hour, h3_r7, fit) predates direct
+        # cells and is migrated by Store.init_schema (data/rollup.py: needs_direct_cells).
+        UniqueConstraint("hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit", name="uq_event_cell_hours_direct"),
     )
     Table(
         "alert_rules",
@@ -252,6 +255,13 @@ def build_metadata(dialect: str) -> MetaData:
         Column("created_by", Text),
     )
     Table(
+        "user_preferences",  # data/preferences.py: per-user settings such as the UI language (issue 12)
+        md,
+        Column("user_name", Text, primary_key=True),
+        Column("language", Text),
+        Column("updated_at", ts, nullable=False),
+    )
+    Table(
         "user_sessions",  # one row per sign-in; the id is the SHA-256 of the cookie's token, never the token
         md,
         Column("id", Text, primary_key=True),
@@ -260,6 +270,38 @@ def build_metadata(dialect: str) -> MetaData:
         Column("expires_at", ts, nullable=False),
         Column("ended_at", ts),
         Column("ip", Text),
+    )
+    # -- interoperability (issue 16): API tokens, alert notification outbox --
+    Table(
+        "api_tokens",  # data/api_tokens.py; id is the SHA-256 of the token, never the token
+        md,
+        Column("id", Text, primary_key=True),
+        Column("user_name", Text, nullable=False, index=True),
+        Column("label", Text),
+        Column("prefix", Text, nullable=False),  # the first characters, to tell tokens apart in listings
+        Column("created_at", ts, nullable=False),
+        Column("created_by", Text),
+        Column("revoked_at", ts),
+        Column("last_used_at", ts),
+    )
+    Table(
+        "notification_outbox",  # data/notify.py: one row per (alert, event, channel, target); sent in background
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("alert_id", Text, nullable=False, index=True),
+        Column("rule_id", Text, nullable=False),
+        Column("event", Text, nullable=False),  # opened | escalated:<severity> | closed
+        Column("channel", Text, nullable=False),  # email | webhook
+        Column("target", Text, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("body", Text, nullable=False),
+        Column("status", Text, nullable=False, index=True),  # pending | sent | dead
+        Column("attempts", Integer, nullable=False),
+        Column("next_attempt_at", ts, nullable=False),
+        Column("last_error", Text),
+        Column("created_at", ts, nullable=False),
+        Column("sent_at", ts),
+        UniqueConstraint("alert_id", "event", "channel", "target", name="uq_notification_once"),
     )
     audit = Table(
         "audit_log",  # data/audit_log.py: append-only (the triggers below refuse UPDATE and DELETE)

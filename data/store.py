@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from data.records import EVENT_COLUMNS, FIELDS, events_frame, prepare_events, pr
 from data.schema import GLOBAL_REVISION, H3_COLUMNS, LAYER_TABLES, build_metadata
 from geo.cells import STORED_RESOLUTIONS
 from geo.errors import HbmError, InvalidView, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 BBox = tuple[float, float, float, float]  # west, south, east, north (lng/lat, EPSG:4326)
 
@@ -212,6 +215,9 @@ class SqlStore(Store):
             self.metadata.create_all(conn)
             self._add_missing_columns(conn)
             self._init_triggers(conn)
+            if rollup.needs_direct_cells(conn):  # a store from before direct cells: re-index and rebuild
+                n = rollup.reindex_cells(conn, self.dialect, self._time_param, self.metadata)
+                log.warning("re-indexed the H3 cells of %d events directly and rebuilt the hourly rollup", n)
             rolled = conn.execute(text("SELECT 1 FROM event_cell_hours LIMIT 1")).first()
             if not rolled and conn.execute(text("SELECT 1 FROM events LIMIT 1")).first():
                 rollup.rebuild(conn, self.dialect, self._time_param)  # a store from before the rollup existed
@@ -396,6 +402,27 @@ class SqlStore(Store):
         with self._connect() as conn:
             rows = conn.execute(text(rollup.rollup_window_sql(res, bbox_sql)), params).all()
         return _window_frame(rows)
+
+    def first_event_time(self, bbox: BBox | None = None) -> datetime | None:
+        """Return when the data in ``bbox`` begins: the first live event there (None when there is none).
+
+        The rollup finds the hour (its bbox test uses each group's mean position); the events table
+        then gives the exact time within that hour.
+        """
+        _check_bbox(bbox)
+        params: dict[str, Any] = {}
+        bbox_sql = ""
+        if bbox is not None:
+            bbox_sql = " WHERE lng BETWEEN :w AND :e AND lat BETWEEN :s AND :n"
+            params.update(zip(("w", "s", "e", "n"), bbox, strict=True))
+        with self._connect() as conn:
+            hour = conn.execute(text(f"SELECT MIN(hour) FROM event_cell_hours{bbox_sql}"), params).scalar_one()
+            if hour is None:
+                return None
+            start = datetime.fromtimestamp(int(hour) * 3600, UTC)
+            where, more = self._event_filter(start, start + timedelta(hours=1), bbox)
+            raw = conn.execute(text(f"SELECT MIN(occurred_at) FROM events WHERE {where}"), more).scalar_one()
+        return self._time_value(raw) if raw is not None else start
 
     def cell_event_kinds(self, cell: int, start: datetime, end: datetime) -> pd.DataFrame:
         res = int(h3.get_resolution(h3.int_to_str(int(cell))))

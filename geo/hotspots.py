@@ -6,7 +6,10 @@ current window, 1..N = the N previous windows of the same length, 1 the most rec
 
 Change category (ACLED Trendfinder style)
 -----------------------------------------
-``baseline_mean`` is the mean of the value over all N baseline windows, zeros included, and
+Only *covered* baseline windows count (``covered``: the most recent ones, see ``geo.windows``): a window
+that starts before the data's coverage is missing, not zero, and its ``wI`` column is NaN. With fewer
+covered windows than ``min_baseline_windows`` every cell is ``insufficient_baseline`` (never a signal).
+``baseline_mean`` is the mean of the value over the covered baseline windows, zeros included, and
 ``change_pct = 100 * (current - baseline_mean) / baseline_mean`` (NaN when the baseline mean is 0).
 First match wins:
 
@@ -59,8 +62,17 @@ from shapely.geometry import shape
 from geo.errors import InvalidView
 from geo.getis_ord import confidence_bins, gi_star, neighbour_matrix, two_sided_p
 from geo.trends import emerging_categories, mann_kendall
+from geo.windows import CYCLES
 
-CATEGORY_ORDER: tuple[str, ...] = ("large_decrease", "limited_change", "moderate_increase", "large_increase", "new")
+INSUFFICIENT = "insufficient_baseline"
+CATEGORY_ORDER: tuple[str, ...] = (
+    INSUFFICIENT,
+    "large_decrease",
+    "limited_change",
+    "moderate_increase",
+    "large_increase",
+    "new",
+)
 VALUES = ("events", "people")
 _RES_SHIFT = np.int64(52)
 
@@ -69,7 +81,9 @@ _RES_SHIFT = np.int64(52)
 class HotspotSettings:
     """Every threshold of the hotspot statistics, with defaults that suit a 4-window baseline."""
 
-    baseline_windows: int = 4  # N previous windows of the same length; the baseline mean is over all N
+    baseline_windows: int = 4  # N previous windows of the same length; the baseline mean is over the covered ones
+    baseline_cycle: str = "auto"  # which previous windows: auto, daily, weekly or adjacent (geo.windows)
+    min_baseline_windows: int = 2  # fewer covered baseline windows than this: insufficient_baseline
     large_increase: float = 0.25  # change (fraction of the baseline mean) above which: large_increase
     moderate_increase: float = 0.10  # change from which (up to large_increase): moderate_increase
     large_decrease: float = -0.25  # change below which: large_decrease
@@ -89,6 +103,10 @@ class HotspotSettings:
     def __post_init__(self) -> None:
         if self.baseline_windows < 1:
             raise InvalidView(f"baseline_windows must be >= 1, got {self.baseline_windows}")
+        if not 1 <= self.min_baseline_windows <= self.baseline_windows:
+            raise InvalidView("need 1 <= min_baseline_windows <= baseline_windows")
+        if self.baseline_cycle not in CYCLES:
+            raise InvalidView(f"baseline_cycle must be one of {', '.join(CYCLES)}, got {self.baseline_cycle!r}")
         if not self.large_decrease < self.moderate_increase <= self.large_increase:
             raise InvalidView("need large_decrease < moderate_increase <= large_increase")
         if self.neighbour_k < 1:
@@ -194,16 +212,24 @@ def _columns(settings: HotspotSettings) -> list[str]:
 
 
 def _one_resolution(
-    cells: np.ndarray, values: np.ndarray, events: np.ndarray, people: np.ndarray, settings: HotspotSettings
+    cells: np.ndarray,
+    values: np.ndarray,
+    events: np.ndarray,
+    people: np.ndarray,
+    settings: HotspotSettings,
+    covered: int,
 ) -> dict[str, np.ndarray]:
-    """Return the result columns for cells of a single resolution (``values`` is cells x windows, newest first)."""
+    """Return the result columns for cells of a single resolution (``values`` is cells x windows, newest first).
+
+    Only the current window and the ``covered`` most recent baseline windows enter the statistics over time.
+    """
     weights, study = neighbour_matrix(cells, settings.neighbour_k)
     study_values = np.zeros((study.size, values.shape[1]))
     study_values[np.searchsorted(study, cells)] = values
     z = gi_star(study_values, weights)
     p = two_sided_p(z)
     bins = confidence_bins(z, p, settings.alphas, settings.fdr)
-    oldest_first = slice(None, None, -1)
+    oldest_first = slice(covered, None, -1)  # covered windows only, oldest first
     trend = mann_kendall(z[:, oldest_first])
     emerging = emerging_categories(
         bins[:, oldest_first] >= settings.emerging_min_bin,
@@ -213,10 +239,15 @@ def _one_resolution(
         settings.trend_alpha,
     )
     current = values[:, 0]
-    baseline = values[:, 1:]
-    mean = baseline.mean(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        change_pct = np.where(mean > 0, 100.0 * (current - mean) / np.where(mean > 0, mean, 1.0), np.nan)
+    baseline = values[:, 1 : covered + 1]
+    if covered >= settings.min_baseline_windows:
+        mean = baseline.mean(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            change_pct = np.where(mean > 0, 100.0 * (current - mean) / np.where(mean > 0, mean, 1.0), np.nan)
+        category = change_categories(current, baseline, settings)
+    else:
+        mean = change_pct = np.full(current.size, np.nan)
+        category = np.full(current.size, INSUFFICIENT, dtype=object)
     out: dict[str, np.ndarray] = {
         "cell": cells,
         "events": events,
@@ -224,7 +255,7 @@ def _one_resolution(
         "current": current,
         "baseline_mean": mean,
         "change_pct": change_pct,
-        "category": change_categories(current, baseline, settings),
+        "category": category,
         "gi_z": z[:, 0],
         "gi_p": p[:, 0],
         "gi_bin": bins[:, 0],
@@ -233,12 +264,12 @@ def _one_resolution(
         "trend_p": trend.p,
     }
     for i in range(1, values.shape[1]):
-        out[f"w{i}"] = baseline[:, i - 1]
+        out[f"w{i}"] = values[:, i] if i <= covered else np.full(current.size, np.nan)
     return out
 
 
 def hotspot_statistics(
-    counts: pd.DataFrame, value: str = "events", settings: HotspotSettings | None = None
+    counts: pd.DataFrame, value: str = "events", settings: HotspotSettings | None = None, covered: int | None = None
 ) -> pd.DataFrame:
     """Return one row per cell of ``counts`` (sorted by cell) with change, Gi* and emerging-trend columns.
 
@@ -248,12 +279,16 @@ def hotspot_statistics(
     ``gi_p`` (two-sided), ``gi_bin`` (-3..3), ``emerging``, ``trend_tau`` and ``trend_p`` (Mann-Kendall
     on the per-window Gi* z). Rows are the cells with a non-zero ``events`` or ``people`` in some window;
     Gi* padding cells are not rows.
+    ``covered`` is the number of baseline windows (most recent first) inside the data's coverage; the
+    default is all of them. Uncovered windows are NaN in ``wI`` and left out of the mean and the trend.
     Counts columns are floats only if the input was; ``attrs["value"]`` names the value analysed.
     """
     settings = settings or HotspotSettings()
+    covered = settings.baseline_windows if covered is None else max(0, min(int(covered), settings.baseline_windows))
     _check_counts(counts, value, settings)
     columns = _columns(settings)
     counts = counts[(counts["events"].to_numpy() > 0) | (counts["people"].to_numpy() > 0)]
+    counts = counts[counts["window"].to_numpy() <= covered]  # uncovered windows are missing, not data
     if counts.empty:
         empty = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
         empty = empty.astype(
@@ -269,7 +304,7 @@ def hotspot_statistics(
     parts = []
     for r in np.unique(res):
         sel = res == r
-        part = _one_resolution(cells[sel], values[sel], events[sel], people[sel], settings)
+        part = _one_resolution(cells[sel], values[sel], events[sel], people[sel], settings, covered)
         part["res"] = np.full(int(sel.sum()), int(r), dtype=np.int64)
         parts.append(part)
     merged = {c: np.concatenate([part[c] for part in parts]) for c in columns}
@@ -277,7 +312,7 @@ def hotspot_statistics(
     frame = frame.sort_values("cell", kind="stable").reset_index(drop=True)
     integral = all(pd.api.types.is_integer_dtype(counts[c]) for c in ("events", "people"))
     if integral:
-        counted = ["events", "people", "current", *[f"w{i}" for i in range(1, settings.baseline_windows + 1)]]
+        counted = ["events", "people", "current", *[f"w{i}" for i in range(1, covered + 1)]]
         frame[counted] = frame[counted].round().astype(np.int64)
     frame["gi_bin"] = frame["gi_bin"].astype(np.int8)
     frame.attrs["value"] = value

@@ -25,6 +25,7 @@ coarser cell.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -102,3 +103,77 @@ def resolution_for_precision(
     fitting = np.searchsorted(-limits, -np.nan_to_num(precision, nan=0.0), side="right")
     out = res[np.clip(fitting - 1, 0, res.size - 1)]
     return np.where(np.isnan(precision) | (precision <= 0), res[-1], out).astype(np.int64)
+
+
+# -- every number a restricted role receives ----------------------------------------------------------
+#: Property names whose values are counts of people or events (or are computed from them), wherever
+#: they appear: hotspot cells and areas, playback frames, alert evidence, status totals.
+COUNT_KEYS = frozenset(
+    {
+        "people",
+        "events",
+        "windows",
+        "baseline_mean",
+        "baseline_mean_people",
+        "baseline_windows",
+        "window_people",
+        "window_events",
+        "people_24h",
+        "people_7d",
+        "people_window",
+        "events_24h",
+        "events_7d",
+        "events_window",
+        "distress_events",
+    }
+)
+#: Values derived from the baseline; withheld with it, since they would give the withheld counts back.
+DERIVED_FROM_BASELINE = ("baseline_mean", "baseline_mean_people", "change_pct")
+
+
+def is_small_count(value: object, k: int) -> bool:
+    """Return True for a number strictly between 0 and ``k`` (bools are not counts)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return False
+    return 0 < float(value) < k
+
+
+def withhold_small_counts(props: dict, k: int) -> dict:
+    """Return a copy of ``props`` with every count in 1..k-1 withheld (shown as "under k").
+
+    Applies to the keys in ``COUNT_KEYS``: a single value becomes None; an item of a list (the
+    windows, where None already means "before the data") becomes the text ``"<k"``. When any earlier
+    window is withheld, the baseline mean and the change in percent are withheld too: together
+    with the windows shown they would give the withheld values back. ``k <= 1`` changes nothing.
+    """
+    if k <= 1:
+        return dict(props)
+    out = dict(props)
+    window_withheld = False
+    for key, value in props.items():
+        if key not in COUNT_KEYS:
+            continue
+        if isinstance(value, list):
+            masked = [f"<{k}" if is_small_count(v, k) else v for v in value]  # None stays "missing"
+            window_withheld |= masked != value
+            out[key] = masked
+        elif is_small_count(value, k):
+            out[key] = None
+    if window_withheld or any(out.get(key, 0) is None and props.get(key) is not None for key in DERIVED_FROM_BASELINE):
+        for key in DERIVED_FROM_BASELINE:
+            if key in out:
+                out[key] = None
+    return out
+
+
+_COUNT_IN_TEXT = re.compile(r"(?<![\w.,])(\d[\d,]*)(?=\s+(?:people|persons|events?\b|event\(s\)|distress))", re.I)
+
+
+def withhold_small_counts_in_text(text: str, k: int) -> str:
+    """Return ``text`` with each count of 1..k-1 people or events ("2 distress event(s)") written "under k"."""
+
+    def _swap(match: re.Match[str]) -> str:
+        value = int(match[1].replace(",", ""))
+        return f"under {k}" if 0 < value < k else match[0]
+
+    return _COUNT_IN_TEXT.sub(_swap, text) if k > 1 else text

@@ -46,20 +46,33 @@ def is_in_bbox(lat: np.ndarray, lng: np.ndarray, bbox: BBox) -> np.ndarray:
         return (lng >= w) & (lng <= e) & (lat >= s) & (lat <= n)
 
 
-def swapped_latlng(lat: np.ndarray, lng: np.ndarray, region: BBox | None = None) -> np.ndarray:
-    """Return True where lat and lng are unambiguously swapped.
+def swapped_latlng(lat: np.ndarray, lng: np.ndarray, region: BBox | None, in_range_too: bool = True) -> np.ndarray:
+    """Return True where swapping lat and lng puts a position inside the region of interest.
 
-    Unambiguous means: |lat| > 90 while |lng| <= 90 (only the swapped pair is a position at all),
-    or, when a region of interest is given, the position as written lies outside it while the
-    swapped pair lies inside it.
+    Candidates are positions that are not positions at all as written (|lat| > 90 or |lng| > 180)
+    and, with ``in_range_too``, positions outside the region. Without a region nothing is swapped:
+    a swap that merely makes the numbers valid can land anywhere (lat 95, lon 31.4 becomes China).
     """
-    with np.errstate(invalid="ignore"):
-        out_of_range = (np.abs(lat) > 90) & (np.abs(lat) <= 180) & (np.abs(lng) <= 90)
     if region is None:
-        return out_of_range
-    in_region = is_in_range(lat, lng) & is_in_bbox(lat, lng, region)
-    swapped_in_region = is_in_range(lng, lat) & is_in_bbox(lng, lat, region)
-    return out_of_range | (~in_region & swapped_in_region & ~is_null_island(lat, lng))
+        return np.zeros(np.shape(lat), bool)
+    swapped_in = is_in_range(lng, lat) & is_in_bbox(lng, lat, region)
+    candidate = ~is_in_range(lat, lng)
+    if in_range_too:
+        candidate |= ~is_in_bbox(lat, lng, region)
+    return candidate & swapped_in & ~is_null_island(lat, lng)
+
+
+def region_of(lat: np.ndarray, lng: np.ndarray, pad_deg: float = 1.0) -> BBox | None:
+    """Return the bbox (W, S, E, N) of the valid, non-(0, 0) positions grown by ``pad_deg``, or None if none."""
+    ok = is_in_range(lat, lng) & ~is_null_island(lat, lng)
+    if not ok.any():
+        return None
+    return (
+        max(float(np.min(lng[ok])) - pad_deg, -180.0),
+        max(float(np.min(lat[ok])) - pad_deg, -90.0),
+        min(float(np.max(lng[ok])) + pad_deg, 180.0),
+        min(float(np.max(lat[ok])) + pad_deg, 90.0),
+    )
 
 
 def swap_xy(geom: BaseGeometry) -> BaseGeometry:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import shapely
 from shapely.geometry import box, mapping
 
+from data.boundaries import country_features
 from data.store import BBox
-from geo.topojson import topology_to_geometries
+from layers.i18n import N_
 
-ATTRIBUTION = "Boundaries: Natural Earth (public domain) via world-atlas"
+ATTRIBUTION = N_("Boundaries: Natural Earth (public domain) via world-atlas")
 
 
-@lru_cache(maxsize=1)
 def _countries() -> list[tuple[dict[str, Any], Any]]:
-    raw = (Path(__file__).parent / "basemap" / "countries-50m.json").read_text(encoding="utf-8")
-    return topology_to_geometries(json.loads(raw), "countries")
+    return country_features()  # data/boundaries/: ingest checks positions against the same outlines
 
 
 def _simplified(geom: Any, tolerance: float, digits: int) -> Any:

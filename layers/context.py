@@ -16,8 +16,9 @@ from shapely.geometry import LineString, Polygon, box
 
 from data.store import BBox
 from layers.basemap import basemap_geojson
+from layers.i18n import N_
 
-CONTEXT_ATTRIBUTION = "Lakes, rivers: GSHHG (LGPL-3.0); places: GeoNames (CC BY 4.0)"
+CONTEXT_ATTRIBUTION = N_("Lakes, rivers: GSHHG (LGPL-3.0); places: GeoNames (CC BY 4.0)")
 # Population -> the first zoom at which a place is labelled (largest first).
 PLACE_ZOOMS = ((5_000_000, 4), (1_000_000, 5), (500_000, 6), (200_000, 7), (0, 8))
 WORLD_PLACE_POPULATION = 1_000_000  # places outside the region sent to the live map

@@ -14,6 +14,7 @@ from data.store import Store
 from geo.cells import cell_to_ring
 from layers.geojson import feature_collection, frame_to_features
 from layers.hotspots import hotspots_layer
+from layers.i18n import N_
 from layers.styles import HOTSPOT_BREAKS, crossing_key, hotspot_key, route_key, sar_key
 from layers.view import View
 
@@ -117,6 +118,9 @@ def hide_small_flows(collection: dict[str, Any], k: int, placeholder: str | None
             if isinstance(people, int) and 0 < people < k:
                 props[f"people_{window}"] = shown or None
                 props[f"events_{window}"] = None
+            events = props.get(f"events_{window}")
+            if isinstance(events, int) and 0 < events < k:  # a few events are as telling as a few people
+                props[f"events_{window}"] = shown or None
         features.append({**feature, "properties": props})
     return {**collection, "features": features}
 
@@ -140,13 +144,15 @@ def _window_key(view: View) -> str:
 
 
 LAYERS: dict[str, LayerSpec] = {
-    "sar_zones": LayerSpec("SAR zones", ("sar_zones",), sar_zones_layer, lambda v: ""),
+    "sar_zones": LayerSpec(N_("SAR zones"), ("sar_zones",), sar_zones_layer, lambda v: ""),
     "hotspots": LayerSpec(
-        "Hotspots (H3)",
+        N_("Hotspots (H3)"),
         ("events",),
         hotspots_layer,
         lambda v: f"{_window_key(v)}|r{v.res}|{v.metric}|{v.statistic}|{int(v.suppress)}|{v.bbox}",
     ),
-    "routes": LayerSpec("Informal routes", ("routes", "events"), routes_layer, _window_key),
-    "crossing_points": LayerSpec("Crossing points", ("crossing_points", "events"), crossing_points_layer, _window_key),
+    "routes": LayerSpec(N_("Informal routes"), ("routes", "events"), routes_layer, _window_key),
+    "crossing_points": LayerSpec(
+        N_("Crossing points"), ("crossing_points", "events"), crossing_points_layer, _window_key
+    ),
 }

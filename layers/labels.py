@@ -13,62 +13,64 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import get_month_names
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo.errors import ConfigError
+from layers.i18n import N_, _, current_language, field_label, value_label
 
 # Field order and labels per layer; anything not listed (ids, style keys, internals) is not shown.
 FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "crossing_points": (
-        ("kind", "Type"),
-        ("status", "Status"),
-        ("country_a", "Country"),
-        ("country_b", "Other side"),
-        ("capacity_per_day", "Capacity per day"),
-        ("events_window", "Events in window"),
-        ("people_window", "People in window"),
-        ("events_24h", "Events, last 24 h"),
-        ("people_24h", "People, last 24 h"),
-        ("events_7d", "Events, last 7 days"),
-        ("people_7d", "People, last 7 days"),
+        ("kind", N_("Type")),
+        ("status", N_("Status")),
+        ("country_a", N_("Country")),
+        ("country_b", N_("Other side")),
+        ("capacity_per_day", N_("Capacity per day")),
+        ("events_window", N_("Events in window")),
+        ("people_window", N_("People in window")),
+        ("events_24h", N_("Events, last 24 h")),
+        ("people_24h", N_("People, last 24 h")),
+        ("events_7d", N_("Events, last 7 days")),
+        ("people_7d", N_("People, last 7 days")),
     ),
     "routes": (
-        ("mode", "Mode"),
-        ("risk", "Risk"),
-        ("events_window", "Events in window"),
-        ("people_window", "People in window"),
-        ("last_observed_at", "Last observed"),
+        ("mode", N_("Mode")),
+        ("risk", N_("Risk")),
+        ("events_window", N_("Events in window")),
+        ("people_window", N_("People in window")),
+        ("last_observed_at", N_("Last observed")),
     ),
     "sar_zones": (
-        ("kind", "Type"),
-        ("label", "Sector"),
-        ("status", "Status"),
-        ("team", "Team"),
-        ("poa", "POA (probability of area)"),
-        ("pod", "POD (probability of detection)"),
-        ("cum_pod", "Cumulative POD"),
-        ("pos", "POS (probability of success)"),
-        ("area_km2", "Area (km²)"),
-        ("authority", "Authority"),
+        ("kind", N_("Type")),
+        ("label", N_("Sector")),
+        ("status", N_("Status")),
+        ("team", N_("Team")),
+        ("poa", N_("POA (probability of area)")),
+        ("pod", N_("POD (probability of detection)")),
+        ("cum_pod", N_("Cumulative POD")),
+        ("pos", N_("POS (probability of success)")),
+        ("area_km2", N_("Area (km²)")),
+        ("authority", N_("Authority")),
     ),
     "hotspots": (
-        ("events", "Events in window"),
-        ("people", "People in window"),
-        ("res", "H3 resolution"),
-        ("merged", "Cells merged"),
-        ("note", "Note"),
-        ("category", "Change"),
-        ("cells", "Cells"),
+        ("events", N_("Events in window")),
+        ("people", N_("People in window")),
+        ("res", N_("H3 resolution")),
+        ("merged", N_("Cells merged")),
+        ("note", N_("Note")),
+        ("category", N_("Change")),
+        ("cells", N_("Cells")),
     ),
 }
 VALUE_LABELS: dict[str, dict[str, str]] = {
     "kind": {
-        "official": "Official border crossing point",
-        "informal": "Informal crossing",
-        "flow_monitoring": "DTM flow-monitoring point",
-        "srr": "SAR region (SRR)",
-        "search_area": "Search area",
-        "sector": "Search sector",
+        "official": N_("Official border crossing point"),
+        "informal": N_("Informal crossing"),
+        "flow_monitoring": N_("DTM flow-monitoring point"),
+        "srr": N_("SAR region (SRR)"),
+        "search_area": N_("Search area"),
+        "sector": N_("Search sector"),
     },
 }
 PROBABILITIES = {"poa", "pod", "cum_pod", "pos"}
@@ -121,7 +123,17 @@ def format_time(moment: datetime | str | None, zone: tzinfo | None = None, fmt: 
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     zone = zone or display_zone()
-    return f"{moment.astimezone(zone).strftime(fmt)} {zone_suffix(moment, zone)}"
+    return f"{local_strftime(moment.astimezone(zone), fmt)} {zone_suffix(moment, zone)}"
+
+
+def local_strftime(moment: datetime, fmt: str) -> str:
+    """Return ``moment.strftime(fmt)`` with month names (``%b``, ``%B``) in the language in force."""
+    if current_language() != "en":
+        for code, width in (("%b", "abbreviated"), ("%B", "wide")):
+            if code in fmt:
+                name = get_month_names(width, locale=current_language())[moment.month]
+                fmt = fmt.replace(code, name.replace("%", "%%"))
+    return moment.strftime(fmt)
 
 
 def format_value(key: str, value: Any, zone: tzinfo | None = None) -> str:
@@ -129,9 +141,9 @@ def format_value(key: str, value: Any, zone: tzinfo | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return EMPTY
     if key in VALUE_LABELS and str(value) in VALUE_LABELS[key]:
-        return VALUE_LABELS[key][str(value)]
+        return _(VALUE_LABELS[key][str(value)])
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if key in PROBABILITIES and isinstance(value, int | float):
         return f"{float(value):.3f}"
     if isinstance(value, int):
@@ -141,7 +153,7 @@ def format_value(key: str, value: Any, zone: tzinfo | None = None) -> str:
     if key.endswith("_at") or isinstance(value, datetime):
         return format_time(value, zone)
     if key in CODE_KEYS:
-        return str(value).replace("_", " ")
+        return value_label(value)
     return str(value)  # free text (names, teams) exactly as entered
 
 
@@ -153,27 +165,27 @@ def feature_rows(layer: str, props: dict[str, Any], zone: tzinfo | None = None) 
             continue
         if props[key] is None and key in ("label", "team", "merged", "note", "authority", "country_b"):
             continue  # optional fields: no row rather than a dash
-        rows.append((label, format_value(key, props[key], zone)))
+        rows.append((_(label), format_value(key, props[key], zone)))
     return rows
 
 
 EVIDENCE_LABELS: dict[str, str] = {
-    "place": "Where",
-    "zone": "SAR zone",
-    "plan": "Plan",
-    "name": "Crossing point",
-    "previous_status": "Previous status",
-    "status": "Status",
-    "people": "People",
-    "events": "Events",
-    "latest": "Latest event",
-    "cells": "H3 cells",
-    "baseline_mean_people": "Baseline mean (people)",
-    "categories": "Change",
-    "max_gi_bin": "Strongest Gi* bin",
-    "max_gi_z": "Highest Gi* z",
-    "resolution": "H3 resolution",
-    "window": "Window",
+    "place": N_("Where"),
+    "zone": N_("SAR zone"),
+    "plan": N_("Plan"),
+    "name": N_("Crossing point"),
+    "previous_status": N_("Previous status"),
+    "status": N_("Status"),
+    "people": N_("People"),
+    "events": N_("Events"),
+    "latest": N_("Latest event"),
+    "cells": N_("H3 cells"),
+    "baseline_mean_people": N_("Baseline mean (people)"),
+    "categories": N_("Change"),
+    "max_gi_bin": N_("Strongest Gi* bin"),
+    "max_gi_z": N_("Highest Gi* z"),
+    "resolution": N_("H3 resolution"),
+    "window": N_("Window"),
 }
 
 
@@ -185,9 +197,14 @@ def evidence_rows(evidence: dict[str, Any], zone: tzinfo | None = None) -> list[
         if key.endswith("_id") or key.endswith("_ids") or evidence[key] in (None, ""):
             continue
         value = evidence[key]
-        if key == "latest":
+        if key in ("latest", "window_start", "window_end"):
             value = format_time(value, zone)
+        elif key == "baseline_windows" and isinstance(value, list):  # [[start, end], ...] of the surge rule
+            value = "; ".join(f"{format_time(a, zone)} – {format_time(b, zone)}" for a, b in value)
         elif key == "categories" and isinstance(value, list):
-            value = ", ".join(str(v).replace("_", " ") for v in value)
-        rows.append((key, EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize()), value))
+            value = ", ".join(value_label(v) for v in value)
+        elif key in CODE_KEYS:
+            value = value_label(value)
+        label = _(EVIDENCE_LABELS[key]) if key in EVIDENCE_LABELS else field_label(key).capitalize()
+        rows.append((key, label, value))
     return rows

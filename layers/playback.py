@@ -18,7 +18,7 @@ from data.rollup import ceil_hour
 from data.store import Store
 from layers.features import cells_to_features
 from layers.geojson import feature_collection
-from layers.hotspots import split_small_counts
+from layers.hotspots import split_small_counts, withhold_features
 from layers.styles import hotspot_legend, nice_breaks
 from layers.view import View
 
@@ -68,7 +68,7 @@ class Playback:
         for res, part in merged.groupby("res", sort=True):  # coarse first: parents drawn beneath
             features += cells_to_features(part, int(res), self.metric, self.breaks[mode])
         features += cells_to_features(kept, self.res, self.metric, self.breaks[mode])
-        return feature_collection(features)
+        return feature_collection(withhold_features(features, self.metric, k))
 
     def legend(self, mode: str) -> list[tuple[str, dict[str, Any]]]:
         """Return the legend rows of ``mode``: the same for every frame."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from data.store import Revision, Store
+from layers.build_cache import BuildCache
 from layers.features import LAYERS
 from layers.view import View
 
@@ -40,10 +41,17 @@ class RefreshResult:
     revision: int = 0
 
 
-def refresh(store: Store, view: View, previous: dict[str, str] | None, skip: tuple[str, ...] = ()) -> RefreshResult:
+def refresh(
+    store: Store,
+    view: View,
+    previous: dict[str, str] | None,
+    skip: tuple[str, ...] = (),
+    cache: BuildCache | None = None,
+) -> RefreshResult:
     """Return only the layers that changed since ``previous`` keys; nothing else is queried.
 
     Layers in ``skip`` (owned by something else for now, such as playback) keep their previous key.
+    With a ``cache``, clients asking for the same layer key share one build (across worker processes).
     """
     revisions = store.revisions()
     keys = layer_keys(revisions, view)
@@ -54,7 +62,13 @@ def refresh(store: Store, view: View, previous: dict[str, str] | None, skip: tup
     result = RefreshResult(keys=keys, data_as_of=revisions["_all"].updated_at, revision=revisions["_all"].revision)
     if not stale:
         return result
+    written = revisions["_all"].updated_at  # a reset or restored store restarts revisions: never reuse
     for name in stale:
-        result.layers[name] = LAYERS[name].build(store, view)
+        if cache is None:
+            result.layers[name] = LAYERS[name].build(store, view)
+        else:
+            build = LAYERS[name].build
+            key = f"{keys[name]}|{written.isoformat() if written else ''}"
+            result.layers[name] = cache.get_or_build(name, key, lambda b=build: b(store, view))  # type: ignore[misc]
     result.events, result.people = store.event_totals(view.start, view.end)
     return result

@@ -34,6 +34,7 @@ from layers.context import CONTEXT_ATTRIBUTION, lakes_geojson, places, rivers_ge
 from layers.exports.collect import full_marking, holds_demo_data
 from layers.exports.labels import Label, crossing_priority, place_labels
 from layers.exports.settings import load_export_settings
+from layers.i18n import _, value_label
 from layers.styles import KIND_SHAPES
 
 EXPORT_FORMATS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".gpx": "gpx", ".csv": "csv"}
@@ -432,10 +433,9 @@ def write_sheets(
         raise ExportError(f"plan {plan.id} has no sectors to print")
     mark = full_marking(marking if marking is not None else load_export_settings().marking, synthetic)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    title = f"{mark}: " + _("SAR assignment sheets: {plan}").format(plan=plan.name)
     try:
-        pdf = PdfPages(
-            out, metadata={"Title": f"{mark}: SAR assignment sheets: {plan.name}", "Subject": mark, "Creator": "hbm"}
-        )
+        pdf = PdfPages(out, metadata={"Title": title, "Subject": mark, "Creator": "hbm"})
     except OSError as exc:
         raise ExportError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
     with pdf:
@@ -540,12 +540,13 @@ def _sheet(
     local = reproject(geom, 4326, epsg, step)
     fig = plt.figure(figsize=(8.27, 11.69))
     label = str(s["label"])
-    head = f"SAR assignment — sector {label}"
-    fig.text(0.06, 0.958, head, fontsize=20, weight="bold", usetex=False)
-    fig.text(0.06, 0.938, _plain(f"Plan: {plan.name}  ({plan.id}, version {plan.version})"), fontsize=9)
+    head = _("SAR assignment — sector {label}").format(label=label)
+    fig.text(0.06, 0.958, head, fontsize=20, weight="bold", usetex=False)  # below the marking
+    plan_line = _("Plan: {name}  ({id}, version {version})").format(name=plan.name, id=plan.id, version=plan.version)
+    fig.text(0.06, 0.938, _plain(plan_line), fontsize=9)
     fig.text(0.94, 0.958, now, fontsize=8, ha="right")
     if synthetic:
-        fig.text(0.94, 0.938, "SYNTHETIC DEMO DATA", fontsize=10, ha="right", color="#c0392b", weight="bold")
+        fig.text(0.94, 0.938, _("SYNTHETIC DEMO DATA"), fontsize=10, ha="right", color="#c0392b", weight="bold")
 
     ax = fig.add_axes((0.08, 0.42, 0.84, 0.5))
     minx, miny, maxx, maxy = local.bounds
@@ -576,8 +577,8 @@ def _sheet(
     ax.ticklabel_format(style="plain", useOffset=False)
     ax.tick_params(labelsize=7)
     zone = epsg % 100
-    ax.set_xlabel(f"UTM zone {zone}{'N' if epsg < 32700 else 'S'} easting (m)", fontsize=8)
-    ax.set_ylabel("northing (m)", fontsize=8)
+    ax.set_xlabel(_("UTM zone {zone} easting (m)").format(zone=f"{zone}{'N' if epsg < 32700 else 'S'}"), fontsize=8)
+    ax.set_ylabel(_("northing (m)"), fontsize=8)
     bar = _nice_length(maxx - minx + 2 * pad)
     x0, y0 = minx - pad * 0.6, miny - pad * 0.6
     ax.plot([x0, x0 + bar], [y0, y0], color="black", lw=4, solid_capstyle="butt")
@@ -591,16 +592,16 @@ def _sheet(
         return "—" if v is None else f"{format(float(v), spec)}{unit}"
 
     facts = [
-        ("Team", _plain(s.get("team") or "unassigned")),
-        ("Status", str(s.get("status") or "").replace("_", " ")),
-        ("Area", fmt(s.get("area_km2"), ".2f", " km²")),
-        ("POA (now)", fmt(s.get("poa"), ".3f")),
-        ("Cumulative POD", fmt(s.get("cum_pod"), ".3f")),
+        (_("Team"), _plain(s.get("team") or _("unassigned"))),
+        (_("Status"), value_label(s.get("status") or "")),
+        (_("Area"), fmt(s.get("area_km2"), ".2f", " km²")),
+        (_("POA (now)"), fmt(s.get("poa"), ".3f")),
+        (_("Cumulative POD"), fmt(s.get("cum_pod"), ".3f")),
         ("POS", fmt(s.get("pos"), ".3f")),
-        ("Sweep width", fmt(s.get("sweep_width_m"), ".0f", " m")),
-        ("Track spacing", fmt(spacing, ".0f", " m")),
+        (_("Sweep width"), fmt(s.get("sweep_width_m"), ".0f", " m")),
+        (_("Track spacing"), fmt(spacing, ".0f", " m")),
         (
-            "Track legs / length",
+            _("Track legs / length"),
             f"{tracks.tracks.leg_count} / {tracks.tracks.track_length_km:.1f} km" if tracks else "—",
         ),
     ]
@@ -609,19 +610,22 @@ def _sheet(
         fig.text(0.08, y, name, fontsize=10, color="#555555")
         fig.text(0.30, y, value, fontsize=10, weight="bold")
         y -= 0.018
-    fig.text(0.55, 0.37, "Corners (WGS 84)", fontsize=10, weight="bold")
+    fig.text(0.55, 0.37, _("Corners (WGS 84)"), fontsize=10, weight="bold")
     y = 0.352
     for name, lat, lng in _corners(geom, local, epsg):
         fig.text(0.55, y, f"{name}  {lat:.5f}, {lng:.5f}", fontsize=8.5, family="monospace")
         fig.text(0.55, y - 0.013, f"     MGRS {to_mgrs(lat, lng)}", fontsize=8.5, family="monospace")
         y -= 0.03
     if s.get("notes"):
-        fig.text(0.08, 0.19, _plain(f"Notes: {s['notes']}")[:300], fontsize=9, wrap=True)
+        fig.text(0.08, 0.19, _plain(_("Notes: {notes}").format(notes=s["notes"]))[:300], fontsize=9, wrap=True)
     fig.text(
         0.06,
         0.03,
-        f"{'SYNTHETIC DEMO DATA. ' if synthetic else ''}POD = 1 − e^(−C), C = sweep width ÷ track spacing. "
-        "Report each sortie: sweep width, track spacing or track length.",
+        (_("SYNTHETIC DEMO DATA") + ". " if synthetic else "")
+        + _(
+            "POD = 1 − e^(−C), C = sweep width ÷ track spacing. "
+            "Report each sortie: sweep width, track spacing or track length."
+        ),
         fontsize=7,
         color="#555555",
     )

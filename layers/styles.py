@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from data.schema import CROSSING_KINDS, CROSSING_STATUSES, RISK_LEVELS, SAR_KINDS, SAR_STATUSES
+from layers.i18n import N_, _, value_label
 
 STATUS_COLORS = {
     "open": "#2ecc71",
@@ -18,18 +19,18 @@ STATUS_COLORS = {
 }
 KIND_SHAPES = {"official": "square", "informal": "diamond", "flow_monitoring": "circle"}
 KIND_LABELS = {
-    "official": "Official BCP",
-    "informal": "Informal crossing",
-    "flow_monitoring": "DTM flow monitoring",
+    "official": N_("Official BCP"),
+    "informal": N_("Informal crossing"),
+    "flow_monitoring": N_("DTM flow monitoring"),
 }
 
 RISK_COLORS = {"low": "#5dade2", "medium": "#f4d03f", "high": "#eb984e", "critical": "#e74c3c"}
 MODE_DASH = {"foot": "2 6", "vehicle": None, "boat": "10 6", "mixed": "6 4 2 4"}
 MODE_LABELS = {
-    "foot": "Foot (dotted)",
-    "vehicle": "Vehicle (solid)",
-    "boat": "Boat (long dash)",
-    "mixed": "Mixed (dash-dot)",
+    "foot": N_("Foot (dotted)"),
+    "vehicle": N_("Vehicle (solid)"),
+    "boat": N_("Boat (long dash)"),
+    "mixed": N_("Mixed (dash-dot)"),
 }
 
 # Regions and search areas are outlines only, so the hexagons inside them stay clickable; sectors are
@@ -69,13 +70,15 @@ CHANGE_COLORS = {
     "moderate_increase": "#fdae61",
     "limited_change": "#b7c4cf",
     "large_decrease": "#2c7bb6",
+    "insufficient_baseline": "#f4f1e8",
 }
 CHANGE_LABELS = {
-    "new": "New (no events in the baseline)",
-    "large_increase": "Large increase (> +25 %)",
-    "moderate_increase": "Moderate increase (+10 to +25 %)",
-    "limited_change": "Limited change",
-    "large_decrease": "Large decrease (< −25 %)",
+    "new": N_("New (no events in the baseline)"),
+    "large_increase": N_("Large increase (> +25 %)"),
+    "moderate_increase": N_("Moderate increase (+10 to +25 %)"),
+    "limited_change": N_("Limited change"),
+    "large_decrease": N_("Large decrease (< −25 %)"),
+    "insufficient_baseline": N_("Insufficient baseline (too few windows inside the data; never alerted on)"),
 }
 GI_COLORS = {
     3: "#b2182b",
@@ -87,13 +90,13 @@ GI_COLORS = {
     -3: "#2166ac",
 }
 GI_LABELS = {
-    3: "Hot spot, 99 % confidence",
-    2: "Hot spot, 95 %",
-    1: "Hot spot, 90 %",
-    0: "Not significant",
-    -1: "Cold spot, 90 %",
-    -2: "Cold spot, 95 %",
-    -3: "Cold spot, 99 %",
+    3: N_("Hot spot, 99 % confidence"),
+    2: N_("Hot spot, 95 %"),
+    1: N_("Hot spot, 90 %"),
+    0: N_("Not significant"),
+    -1: N_("Cold spot, 90 %"),
+    -2: N_("Cold spot, 95 %"),
+    -3: N_("Cold spot, 99 %"),
 }
 EMERGING_COLORS = {
     "new": "#ff00ff",
@@ -105,13 +108,13 @@ EMERGING_COLORS = {
     "none": "#b7c4cf",
 }
 EMERGING_LABELS = {
-    "new": "New hot spot",
-    "intensifying": "Intensifying",
-    "consecutive": "Consecutive (hot in the latest windows)",
-    "persistent": "Persistent",
-    "sporadic": "Sporadic",
-    "diminishing": "Diminishing",
-    "none": "No pattern",
+    "new": N_("New hot spot"),
+    "intensifying": N_("Intensifying"),
+    "consecutive": N_("Consecutive (hot in the latest windows)"),
+    "persistent": N_("Persistent"),
+    "sporadic": N_("Sporadic"),
+    "diminishing": N_("Diminishing"),
+    "none": N_("No pattern"),
 }
 SUPPRESSED_COLOR = "#7f8c8d"
 ZERO_KEY = "hx:zero"
@@ -120,10 +123,10 @@ COARSE_STYLE = {"fillOpacity": 0.18, "dashArray": "5 4", "weight": 1.2, "opacity
 ZERO_STYLE = {"fill": False, "fillOpacity": 0.0, "color": "#93a4b5", "weight": 0.8, "opacity": 0.7, "dashArray": "2 3"}
 HOTSPOT_FILL_OPACITY = 0.55
 STATISTIC_TITLES = {
-    "count": "{metric} per H3 cell",
-    "change": "change against the baseline ({metric})",
-    "gi": "Getis-Ord Gi* clusters ({metric})",
-    "emerging": "emerging hot-spot trend ({metric})",
+    "count": N_("{metric} per H3 cell"),
+    "change": N_("change against the baseline ({metric})"),
+    "gi": N_("Getis-Ord Gi* clusters ({metric})"),
+    "emerging": N_("emerging hot-spot trend ({metric})"),
 }
 
 
@@ -223,6 +226,8 @@ def _styles() -> dict[str, dict[str, Any]]:
     hexagon = {"weight": 0.6, "fillOpacity": 0.6, "opacity": 0.85}
     for name, color in CHANGE_COLORS.items():
         styles[f"chg:{name}"] = {"fillColor": color, "color": color, **hexagon}
+    # neutral: pale fill, dashed grey outline, so it never reads as a rise or a fall
+    styles["chg:insufficient_baseline"].update({"color": "#7f8c8d", "fillOpacity": 0.25, "dashArray": "3 3"})
     for gi_bin, color in GI_COLORS.items():
         styles[f"gi:{gi_bin}"] = {"fillColor": color, "color": color, **hexagon}
     for name, color in EMERGING_COLORS.items():
@@ -257,28 +262,36 @@ def hotspot_legend(
     statistic: str = "count", breaks: tuple[int, ...] = HOTSPOT_BREAKS
 ) -> list[tuple[str, dict[str, Any]]]:
     """Return ``(label, style)`` pairs for the hotspot legend of ``statistic`` (count uses ``breaks``)."""
-    merged = ("Merged: under k people (small-count suppression)", {"fillColor": SUPPRESSED_COLOR, "fillOpacity": 0.35})
+    merged = (
+        _("Merged: under k people (small-count suppression)"),
+        {"fillColor": SUPPRESSED_COLOR, "fillOpacity": 0.35},
+    )
     fill = {"fillOpacity": 0.6}
     coarse = (
-        "Larger cell, faint and dashed: coarse event locations",
+        _("Larger cell, faint and dashed: coarse event locations"),
         {"fillColor": HOTSPOT_COLORS[3], "fillOpacity": COARSE_STYLE["fillOpacity"]},
     )
-    area = ("Hotspot area outline", {"line": True, "color": "#ffffff", "weight": 2.5, "dashArray": "6 4"})
+    area = (_("Hotspot area outline"), {"line": True, "color": "#ffffff", "weight": 2.5, "dashArray": "6 4"})
     if statistic == "count":
         labels = []
         for i, brk in enumerate(breaks):
             upper = breaks[i + 1] - 1 if i + 1 < len(breaks) else None
             text = f"{brk:,}+" if upper is None else (f"{brk:,}" if upper == brk else f"{brk:,}–{upper:,}")
             labels.append((text, {"fillColor": HOTSPOT_COLORS[i], "fillOpacity": HOTSPOT_FILL_OPACITY}))
-        zero = ("0 in this window (events only earlier): outline", {**ZERO_STYLE, "outline": True})
+        zero = (_("0 in this window (events only earlier): outline"), {**ZERO_STYLE, "outline": True})
         return [zero, *labels, coarse, merged, area]
     if statistic == "change":
-        return [*((CHANGE_LABELS[k], {"fillColor": c, **fill}) for k, c in CHANGE_COLORS.items()), coarse, merged, area]
+        return [
+            *((_(CHANGE_LABELS[k]), {"fillColor": c, **fill}) for k, c in CHANGE_COLORS.items()),
+            coarse,
+            merged,
+            area,
+        ]
     if statistic == "gi":
-        return [*((GI_LABELS[k], {"fillColor": c, **fill}) for k, c in GI_COLORS.items()), coarse, merged, area]
+        return [*((_(GI_LABELS[k]), {"fillColor": c, **fill}) for k, c in GI_COLORS.items()), coarse, merged, area]
     if statistic == "emerging":
         return [
-            *((EMERGING_LABELS[k], {"fillColor": c, **fill}) for k, c in EMERGING_COLORS.items()),
+            *((_(EMERGING_LABELS[k]), {"fillColor": c, **fill}) for k, c in EMERGING_COLORS.items()),
             coarse,
             merged,
             area,
@@ -313,22 +326,27 @@ def translucent(color: str, opacity: float) -> str:
 def legend_entries(layer: str, statistic: str = "count") -> list[tuple[str, dict[str, Any]]]:
     """Return ``(label, style)`` pairs for a layer's legend (the hotspot one depends on ``statistic``)."""
     if layer == "crossing_points":
-        kinds = [(KIND_LABELS[k], {"shape": KIND_SHAPES[k], "fillColor": "#ddd"}) for k in CROSSING_KINDS]
-        statuses = [(s.capitalize(), {"shape": "circle", "fillColor": c}) for s, c in STATUS_COLORS.items()]
+        kinds = [(_(KIND_LABELS[k]), {"shape": KIND_SHAPES[k], "fillColor": "#ddd"}) for k in CROSSING_KINDS]
+        statuses = [
+            (value_label(s).capitalize(), {"shape": "circle", "fillColor": c}) for s, c in STATUS_COLORS.items()
+        ]
         return kinds + statuses
     if layer == "routes":
-        risks = [(f"{r.capitalize()} risk", {"line": True, "color": c, "weight": 3}) for r, c in RISK_COLORS.items()]
+        risks = [
+            (_("{risk} risk").format(risk=value_label(r)).capitalize(), {"line": True, "color": c, "weight": 3})
+            for r, c in RISK_COLORS.items()
+        ]
         return risks + [
-            ("Active in window (thick)", {"line": True, "color": "#ddd", "weight": 6}),
+            (_("Active in window (thick)"), {"line": True, "color": "#ddd", "weight": 6}),
             *(
-                (MODE_LABELS[mode], {"line": True, "color": "#ddd", "weight": 3, "dashArray": dash})
+                (_(MODE_LABELS[mode]), {"line": True, "color": "#ddd", "weight": 3, "dashArray": dash})
                 for mode, dash in MODE_DASH.items()
             ),
         ]
     if layer == "sar_zones":
         zone_kinds: list[tuple[str, dict[str, Any]]] = [
             (
-                "SAR region (SRR)",
+                _("SAR region (SRR)"),
                 {
                     "line": True,
                     "color": SAR_KIND_STYLE["srr"]["color"],
@@ -337,15 +355,21 @@ def legend_entries(layer: str, statistic: str = "count") -> list[tuple[str, dict
                 },
             ),
             (
-                "Search area",
+                _("Search area"),
                 {"line": True, "color": SAR_KIND_STYLE["search_area"]["color"], "weight": 3},
             ),
         ]
         sector_fill = SAR_KIND_STYLE["sector"]["fillOpacity"]
         return zone_kinds + [
-            (f"Sector: {s.replace('_', ' ')}", {"fillColor": c, "fillOpacity": sector_fill})
+            (_("Sector: {status}").format(status=value_label(s)), {"fillColor": c, "fillOpacity": sector_fill})
             for s, c in SAR_STATUS_FILL.items()
         ]
     if layer == "hotspots":
         return hotspot_legend(statistic)
     raise ValueError(f"unknown layer {layer!r}")
+
+
+def hotspot_title(statistic: str | None, metric: str | None) -> str:
+    """Return the hotspot legend's title ("Hotspots: events per H3 cell") in the language in force."""
+    body = _(STATISTIC_TITLES.get(statistic or "count", "{metric}")).format(metric=value_label(metric or "events"))
+    return _("Hotspots: {title}").format(title=body)

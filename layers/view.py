@@ -11,6 +11,9 @@ from geo.cells import STORED_RESOLUTIONS, resolution_for_zoom
 from geo.errors import InvalidView
 
 LAYER_NAMES = ("crossing_points", "routes", "hotspots", "sar_zones")
+#: The longest custom window anything accepts (the map, permalinks, exports).
+MAX_CUSTOM_WINDOW = timedelta(days=366)
+
 WINDOWS: dict[str, timedelta] = {
     "6h": timedelta(hours=6),
     "24h": timedelta(hours=24),
@@ -80,6 +83,8 @@ def window_bounds(
         end = parse_custom_time(custom_end or "") if custom_end else now
         if end <= start:
             raise InvalidView("the custom window must end after it starts")
+        if end - start > MAX_CUSTOM_WINDOW:
+            raise InvalidView(f"the custom window is longer than {MAX_CUSTOM_WINDOW.days} days: pick a shorter one")
         return start, end
     if window not in WINDOWS:
         raise InvalidView(f"unknown window {window!r}; use {', '.join(WINDOWS)} or custom")
@@ -92,6 +97,10 @@ def snap_bbox(bounds: BBox, pad: float = 0.5) -> BBox:
     Snapping means small pans reuse the same query (and the same cached layer).
     """
     w, s, e, n = bounds
+    if not all(math.isfinite(v) for v in bounds):
+        raise InvalidView("the map bounds must be finite numbers")
+    w, e = max(-180.0, min(180.0, w)), max(-180.0, min(180.0, e))
+    s, n = max(-90.0, min(90.0, s)), max(-90.0, min(90.0, n))
     span = max(e - w, n - s, 1e-6)
     step = 2.0 ** math.floor(math.log2(span))
     w, e = w - span * pad, e + span * pad

@@ -13,19 +13,19 @@ import json
 import math
 import types
 import typing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from geo.errors import InvalidView
-from layers.view import DEFAULT_WINDOW, LAYER_NAMES, WINDOWS, View
+from layers.view import DEFAULT_WINDOW, LAYER_NAMES, MAX_CUSTOM_WINDOW, WINDOWS, View
 
 CUSTOM = "custom"
 MAX_QUERY_CHARS = 2048
 MAX_JSON_CHARS = 16_384
 MAX_TEXT_CHARS = 64
-MAX_WINDOW = timedelta(days=366)
+MAX_WINDOW = MAX_CUSTOM_WINDOW
 ZOOM_RANGE = (0.0, 24.0)
 
 

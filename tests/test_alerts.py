@@ -32,9 +32,9 @@ def _events(prefix: str, n: int, when, lat: float, lng: float, people: int = 10,
 
 
 def _background(store: Store) -> None:
-    """Steady traffic at many places over the last five days, so the statistics have a baseline."""
+    """Steady traffic at many places over the last 29 days, so even a same-weekday baseline is covered."""
     rows = []
-    for day in range(5):
+    for day in range(29):
         for place in range(12):
             rows += _events(
                 f"bg{day}-{place}", 3, NOW - timedelta(days=day, hours=3), 0.5 + 0.3 * place, 30.0, people=2

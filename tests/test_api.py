@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from dashboard.api import EVENTS_PATH, ApiSettings, is_authorised, load_api_settings, register_api
 from dashboard.app import create_app
 from dashboard.settings import load_app_settings
+from data.ingest.settings import load_ingest_settings
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
@@ -19,12 +20,14 @@ from geo.errors import ConfigError
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+REGION = "29.5,-1.5,35.0,4.5"
 GOOD = {"id": "api-1", "occurred_at": "2026-11-20T10:00:00Z", "kind": "sighting", "people": 3, "lat": 2.5, "lon": 31.2}
 
 
 def client_for(store: Store, **api: object) -> FlaskClient:
     server = Flask("api-test")
-    register_api(server, store, api=ApiSettings(**{"token": TOKEN, **api}))  # type: ignore[arg-type]
+    ingest = load_ingest_settings(region_bbox=REGION)  # swaps are corrected only into the region of interest
+    register_api(server, store, api=ApiSettings(**{"token": TOKEN, **api}), ingest=ingest)  # type: ignore[arg-type]
     return server.test_client()
 
 
@@ -62,7 +65,7 @@ def test_batch_with_good_and_bad_items_gets_per_item_results(store: Store) -> No
     items = [
         GOOD,
         {**GOOD, "id": "api-2", "people": -1},
-        {**GOOD, "id": "api-3", "lat": 131.2, "lon": 2.5},
+        {**GOOD, "id": "api-3", "lat": 31.2, "lon": 2.5},  # swapped: only the exchange lies in the region
         {**GOOD, "id": "api-4", "kind": "teleport", "occurred_at": "soon"},
     ]
     answer = client_for(store).post(EVENTS_PATH, json=items, headers=AUTH)
@@ -90,7 +93,9 @@ def test_feature_collection_is_accepted(sqlite_store: Store) -> None:
             }
         ],
     }
-    answer = client_for(sqlite_store).post(EVENTS_PATH, data=json.dumps(collection), headers=AUTH)
+    answer = client_for(sqlite_store).post(
+        EVENTS_PATH, data=json.dumps(collection), headers=AUTH, content_type="application/json"
+    )
     assert answer.status_code == 200
     assert answer.get_json()["items"][0]["ids"][0].startswith("ev-")
     assert sqlite_store.counts()["events"] == 1
@@ -106,14 +111,16 @@ def test_feature_collection_is_accepted(sqlite_store: Store) -> None:
     ],
 )
 def test_malformed_bodies_are_400_with_one_line(sqlite_store: Store, body: bytes, message: str) -> None:
-    answer = client_for(sqlite_store).post(EVENTS_PATH, data=body, headers=AUTH)
+    answer = client_for(sqlite_store).post(EVENTS_PATH, data=body, headers=AUTH, content_type="application/json")
     error = answer.get_json()["error"]
     assert answer.status_code == 400 and message in error and "\n" not in error
 
 
 def test_payload_limits_are_413(sqlite_store: Store) -> None:
     client = client_for(sqlite_store, max_bytes=1_000, max_items=2)
-    big = client.post(EVENTS_PATH, data=json.dumps([{**GOOD, "notes": "x" * 2_000}]), headers=AUTH)
+    big = client.post(
+        EVENTS_PATH, data=json.dumps([{**GOOD, "notes": "x" * 2_000}]), headers=AUTH, content_type="application/json"
+    )
     assert big.status_code == 413 and "HBM_API_MAX_BYTES" in big.get_json()["error"]
     many = client.post(EVENTS_PATH, json=[{**GOOD, "id": f"a{i}"} for i in range(3)], headers=AUTH)
     assert many.status_code == 413 and "HBM_API_MAX_ITEMS" in many.get_json()["error"]

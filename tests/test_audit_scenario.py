@@ -161,7 +161,7 @@ def test_a_whole_day_is_in_the_audit_log(
     day_rows = [(e["who"], e["action"]) for e in log if e["action"] not in ("user_add",)]
     expected = [
         ("ada", "login"),
-        ("vera", "login_failed"),
+        ("anonymous", "login_failed"),
         ("vera", "login"),
         ("vera", "export"),
         ("ana", "login"),

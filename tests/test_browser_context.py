@@ -7,6 +7,7 @@ view and zoomed on each crossing cluster, by the labels' on-screen bounding boxe
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,7 +92,15 @@ def _start(dash_duo, store: Store) -> Any:  # type: ignore[no-untyped-def]
 
 def _view(dash_duo, lat: float, lng: float, zoom: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     dash_duo.driver.execute_async_script(SET_VIEW_JS, lat, lng, zoom)
-    return list(dash_duo.driver.execute_script(LABELS_JS))
+    # Judge the settled layout: a live refresh may redraw markers and re-place labels just then.
+    labels = list(dash_duo.driver.execute_script(LABELS_JS))
+    for _ in range(10):
+        time.sleep(0.3)
+        again = list(dash_duo.driver.execute_script(LABELS_JS))
+        if again == labels:
+            break
+        labels = again
+    return labels
 
 
 def test_crossing_labels_never_overlap_at_zooms_7_to_12(browser_ready: None, dash_duo, demo_store: Store) -> None:  # type: ignore[no-untyped-def]

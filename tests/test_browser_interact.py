@@ -96,13 +96,14 @@ def click_map_at(dash_duo: Any, x: float, y: float, w: float = 0, h: float = 0) 
 
 
 def cell_of(event: dict[str, Any], res: int) -> str:
-    """Return the cell the store counts ``event`` in at ``res``: the parent of its res-9 cell (geo.cells)."""
-    return h3.cell_to_parent(h3.latlng_to_cell(event["geometry"].y, event["geometry"].x, 9), res)
+    """Return the cell the store counts ``event`` in at ``res``: the H3 cell that contains it (indexed directly)."""
+    return h3.latlng_to_cell(event["geometry"].y, event["geometry"].x, res)
 
 
 def expected_counts(now: datetime, cell: str) -> tuple[int, int]:
     res = h3.get_resolution(cell)
-    events = [e for e in cluster_events(now) if cell_of(e, res) == cell]
+    end = now.replace(minute=0, second=0, microsecond=0)  # the statistics count complete hours only
+    events = [e for e in cluster_events(now) if cell_of(e, res) == cell and e["occurred_at"] < end]
     return len(events), sum(e["people"] for e in events)
 
 
@@ -115,7 +116,8 @@ def test_clicking_a_hexagon_opens_its_details_with_the_stores_counts(
     res = resolution_for_zoom(zoom)
     # The busiest cell of the cluster at the zoom's resolution, and what the store holds in it.
     cells: dict[str, int] = {}
-    for e in cluster_events(now):
+    complete = now.replace(minute=0, second=0, microsecond=0)  # the statistics' window ends at the last whole hour
+    for e in (e for e in cluster_events(now) if e["occurred_at"] < complete):
         cell = cell_of(e, res)
         cells[cell] = cells.get(cell, 0) + 1
     cell = max(cells, key=lambda c: (cells[c], c))

@@ -142,4 +142,4 @@ def test_sar_coordinator_saves_a_plan_and_admin_sees_the_audit(dash_duo: Any, ro
     _sign_in(dash_duo, "ada")  # an administrator: the audit panel lists who did what
     dash_duo.wait_for_contains_text("#audit-note", "The latest", timeout=20)
     table = dash_duo.find_element("#audit-table").text
-    assert "sam sar plan create" in table and "ada login" in table and "sam login" in table
+    assert "sam SAR plan created" in table and "ada sign-in" in table and "sam sign-in" in table

@@ -225,6 +225,8 @@ def test_csv_has_wkt_latlon_a_sidecar_and_no_formulas(briefing: Store, tmp_path:
     result = _export(briefing, WIDE, "csv", out)
     assert result.paths == [out, sidecar_path(out)]
     rows = list(csv.DictReader(out.open()))
+    assert rows[0]["lat"] == "#geo+lat"  # the HXL hashtag row (tests/test_hxl.py validates it)
+    rows = rows[1:]
     assert len(rows) == sum(expected_counts(briefing, WIDE).values())
     assert {"layer", "wkt", "lat", "lon"} <= set(rows[0])
     names = [r["name"] for r in rows if r["layer"] == "crossing_points"]
@@ -262,7 +264,7 @@ def test_briefing_pack(briefing: Store, tmp_path: Path) -> None:
     assert "Exported at:" in readme and '"window_label": "custom"' in readme and "RESTRICTED" in readme
     assert (tmp_path / "pack" / "map.pdf").read_bytes().startswith(b"%PDF")
     assert pyogrio.read_info(tmp_path / "pack" / "data.gpkg", layer="crossing_points")["features"] == 2
-    summary = list(csv.DictReader((tmp_path / "pack" / "summary.csv").open()))
+    summary = list(csv.DictReader((tmp_path / "pack" / "summary.csv").open()))[1:]  # after the HXL hashtag row
     assert len(summary) == sum(expected_counts(briefing, WIDE).values()) and "wkt" not in summary[0]
 
 

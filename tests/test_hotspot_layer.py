@@ -79,7 +79,14 @@ def test_one_event_where_there_were_none_is_not_a_large_increase(sqlite_store: S
                 "kind": "sighting",
                 "people": 1,
                 "geometry": Point(30.0, 1.0),
-            }
+            },
+            {  # far away, ten days back: the data's coverage starts there, so the baseline is complete
+                "id": "old",
+                "occurred_at": NOW - timedelta(days=10),
+                "kind": "sighting",
+                "people": 1,
+                "geometry": Point(31.0, 2.0),
+            },
         ],
     )
     view = View(start=NOW - timedelta(days=1), end=NOW, resolution=7, bbox=REGION)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +27,10 @@ from tests.conftest import unavailable
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BAD, GOOD = FIXTURES / "bad", FIXTURES / "good"
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+# ../shared/realdata beside the checkout (as CI lays it out), or HBM_TEST_REALDATA for a checkout elsewhere.
+REALDATA = Path(
+    os.environ.get("HBM_TEST_REALDATA") or Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
@@ -56,7 +60,9 @@ def write_rows(path: Path, rows: list[dict[str, str]]) -> None:
 @pytest.mark.parametrize(
     ("lat", "lng", "region", "swapped"),
     [
-        (131.2, 2.5, None, True),  # only the swapped pair is a position
+        (131.2, 2.5, None, False),  # only the swapped pair is a position, but without a region it may be anywhere
+        (131.2, 2.5, (120.0, -5.0, 140.0, 10.0), True),  # ... and it lies in the region: swapped
+        (95.0, 31.4, (28.8, -1.8, 33.2, 4.4), False),  # swapped it would be in China, far from the region
         (2.5, 131.2, None, False),  # fine as written
         (131.2, 95.0, None, False),  # neither order is a position: not a swap, out of range
         (31.2, 2.5, None, False),  # both orders are positions: ambiguous without a region
@@ -275,6 +281,34 @@ def test_live_feed_batches_go_through_validation(sqlite_store: Store) -> None:
 # -- the real files in ../shared/realdata ----------------------------------------------------------
 
 
+def _assert_near_named_country(store: Store, path: Path) -> None:
+    """No stored MMP event lies more than 500 km from its Country of Incident, except at sea within 1,000 km."""
+    from data.boundaries import find_country, on_land
+    from geo.positions import distance_to_km
+
+    named = {}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            named[row["Incident ID"].lstrip("\ufeff").strip()] = row["Country of Incident"]
+    events = store.changes_since("events", 0)
+    incident = events["id"].str.replace(r"^mmp-(.*)-(dead|missing)$", r"\1", regex=True)
+    country = incident.map(named)
+    assert country.notna().all()
+    far = []
+    for name, group in events.groupby(country):
+        outline = find_country(name)
+        assert outline is not None, name  # every Country of Incident in the file is known
+        lat, lng = group.geometry.y.to_numpy(), group.geometry.x.to_numpy()
+        dist = distance_to_km(lat, lng, outline.geometry)
+        at_sea = ~on_land(lat, lng)
+        bad = (dist > 500) & ~(at_sea & (dist <= 1000))
+        far += list(group["id"][bad])
+    assert far == []
+    stored = events.set_index("id").geometry
+    assert abs(stored["mmp-2022.MMP1142-dead"].x - -106.2849) < 1e-6  # El Paso, not China
+    assert abs(stored["mmp-2017.MMP001166-dead"].y - 12.6392316) < 1e-6  # Bamako, not off Angola
+
+
 def test_real_missing_migrants_csv_imports_with_the_mmp_profile(sqlite_store: Store, tmp_path: Path) -> None:
     path = realdata("missing_migrants.csv")
     rejects = tmp_path / "mmp.rejects.csv"
@@ -286,8 +320,11 @@ def test_real_missing_migrants_csv_imports_with_the_mmp_profile(sqlite_store: St
         "date_unparseable": 1,
         "negative_count": 5,
         "coordinates_suspect": 4,
+        "coordinates_wrong_country": 86,  # far from the Country of Incident, and no swap or sign change fixes it
     }
-    assert summary.rejected == len(read_rows(rejects)) == 23
+    assert dict(summary.corrected_by_reason) == {"swapped_lat_lon": 278, "sign_flipped": 13}
+    assert summary.rejected == len(read_rows(rejects)) == 109
+    _assert_near_named_country(sqlite_store, path)
     counts = sqlite_store.counts()
     assert counts["events"] == summary.written
     kinds = sqlite_store.changes_since("events", 0)["kind"].value_counts().to_dict()

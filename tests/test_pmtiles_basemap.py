@@ -87,7 +87,7 @@ def test_archive_is_served_in_byte_ranges_behind_sign_in(
     assert reply.data == archive.read_bytes()[:127]
     assert reply.headers["Content-Range"] == f"bytes 0-126/{archive.stat().st_size}"
     # The page draws it with the vendored library from the app itself, instead of the bundled basemap.
-    layout = json.dumps(app.layout.to_plotly_json(), default=lambda o: o.to_plotly_json())
+    layout = json.dumps(client.get("/_dash-layout").get_json())  # what the signed-in browser receives
     assert "hbm.pmtilesLayer" in layout and "/assets/vendor/pmtiles.js" in layout
     assert "context-lakes" not in layout
     script = client.get("/assets/vendor/pmtiles.js")

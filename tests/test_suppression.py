@@ -125,3 +125,47 @@ def test_resolution_for_precision_is_vectorised_and_uses_the_edge_length() -> No
     for p, r in zip(precision[~np.isnan(precision)], got[~np.isnan(precision)], strict=True):
         assert h3.average_hexagon_edge_length(int(r), unit="m") >= p
         assert r == 9 or h3.average_hexagon_edge_length(int(r) + 1, unit="m") < p
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        ({"people": 3, "events": 7}, {"people": None, "events": 7}),
+        (
+            {"people": 0, "windows": [0, 1, 6], "baseline_mean": 2.3, "change_pct": -100.0},
+            {"people": 0, "windows": [0, "<5", 6], "baseline_mean": None, "change_pct": None},
+        ),
+        (
+            {"people": 9, "windows": [None, 5, 6], "baseline_mean": 5.5, "change_pct": 63.0},
+            {"people": 9, "windows": [None, 5, 6], "baseline_mean": 5.5, "change_pct": 63.0},
+        ),
+        (
+            {"people": 9, "windows": [9, 0], "baseline_mean": 0.5, "change_pct": 1700.0},
+            {"people": 9, "windows": [9, 0], "baseline_mean": None, "change_pct": None},
+        ),
+        (
+            {"people": 2, "cell": "86", "gi_z": 3.1, "_s": "hx:1"},
+            {"people": None, "cell": "86", "gi_z": 3.1, "_s": "hx:1"},
+        ),
+    ],
+)
+def test_withhold_small_counts_covers_windows_means_and_derived_values(props: dict, expected: dict) -> None:
+    from geo.suppression import withhold_small_counts
+
+    assert withhold_small_counts(props, 5) == expected
+    assert withhold_small_counts(props, 1) == props  # k = 1 withholds nothing
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2 distress event(s) in Sector AA", "under 5 distress event(s) in Sector AA"),
+        ("Surge: 1,204 people, 3 events in 24h", "Surge: 1,204 people, under 5 events in 24h"),
+        ("Crossing point Elegu is closed", "Crossing point Elegu is closed"),
+        ("Surge: 12 people in 6h, 2 cells", "Surge: 12 people in 6h, 2 cells"),
+    ],
+)
+def test_withhold_small_counts_in_text(text: str, expected: str) -> None:
+    from geo.suppression import withhold_small_counts_in_text
+
+    assert withhold_small_counts_in_text(text, 5) == expected

@@ -7,6 +7,7 @@ from cron when no dashboard is open.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,11 +33,13 @@ from dashboard.settings import AppSettings
 from data.alerts import Alert, acknowledge, get_alert, list_alerts
 from data.store import SqlStore, Store, as_sql_store
 from geo.errors import HbmError
-from layers.alerts import AlertMonitor, ensure_default_rules
+from geo.suppression import withhold_small_counts, withhold_small_counts_in_text
+from layers.alerts import AlertMonitor, alert_title, ensure_default_rules, place_text
 from layers.hotspots import load_hotspot_settings
+from layers.i18n import N_, _, ngettext, value_label
 from layers.labels import evidence_rows, format_time, format_value
 
-TITLE = "Alerts"
+TITLE = N_("Alerts")
 LIST = "alerts-list"
 WHO = "alerts-who"
 WHO_BOX = "alerts-who-box"
@@ -58,11 +61,11 @@ def layout(settings: AppSettings) -> html.Div:
         [
             html.Div(
                 [
-                    html.Label("On watch (for acknowledgements)", htmlFor=WHO, className="hbm-field-label"),
+                    html.Label(_("On watch (for acknowledgements)"), htmlFor=WHO, className="hbm-field-label"),
                     dcc.Input(
                         id=WHO,
                         type="text",
-                        placeholder="name or call sign",
+                        placeholder=_("name or call sign"),
                         maxLength=80,
                         persistence=True,
                         persistence_type="local",
@@ -73,7 +76,7 @@ def layout(settings: AppSettings) -> html.Div:
             ),
             html.Div(id=ROLE_NOTE, className="hbm-muted"),
             html.Div(id=MESSAGE, className="hbm-view-error", role="alert"),
-            html.Div(id=LIST, className="hbm-alerts", children="No alerts yet."),
+            html.Div(id=LIST, className="hbm-alerts", children=_("No alerts yet.")),
             dcc.Store(id=ACKED, data=0),
             dcc.Store(id=SIGNATURE, data=""),
         ]
@@ -85,11 +88,13 @@ def _when(t: datetime | None) -> str:
 
 
 def _evidence_value(key: str, value: Any, small_k: int | None) -> str:
-    if small_k and key == "people" and isinstance(value, int) and 0 < value < small_k:
-        return f"fewer than {small_k}"  # small counts stay hidden from roles without raw access
+    if value is None and small_k:
+        return _("fewer than {k}").format(k=small_k)  # withheld: small counts stay hidden from roles without raw access
+    if key == "place":
+        return place_text(str(value))
     if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return format_value(key, value) if isinstance(value, int | float) else str(value)
+        return ", ".join(map(value_label, value))
+    return format_value(key, value) if isinstance(value, int | float) else value_label(value)
 
 
 def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None) -> html.Div:
@@ -97,34 +102,49 @@ def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None)
 
     ``can_ack`` False shows a disabled Acknowledge button; ``small_k`` hides people counts under k.
     """
+    shown = dict(alert.evidence)
+    if small_k:  # withheld counts are named, not left out: "people: fewer than 5"
+        safe = withhold_small_counts(shown, small_k)
+        shown = {
+            key: _("fewer than {k}").format(k=small_k) if safe[key] is None and value is not None else safe[key]
+            for key, value in shown.items()
+        }
     evidence = [
         html.Tr([html.Td(label), html.Td(_evidence_value(key, value, small_k))])
-        for key, label, value in evidence_rows(alert.evidence)
+        for key, label, value in evidence_rows(shown)
     ]
     if alert.acked_by:
-        ack: Any = html.Span(f"Acknowledged by {alert.acked_by}, {_when(alert.acked_at)}", className="hbm-acked")
+        ack: Any = html.Span(
+            _("Acknowledged by {who}, {when}").format(who=alert.acked_by, when=_when(alert.acked_at)),
+            className="hbm-acked",
+        )
     elif can_ack:
-        ack = html.Button("Acknowledge", id={"type": ACK, "id": alert.id}, className="hbm-button", n_clicks=0)
+        ack = html.Button(_("Acknowledge"), id={"type": ACK, "id": alert.id}, className="hbm-button", n_clicks=0)
     else:
         ack = html.Button(
-            "Acknowledge",
+            _("Acknowledge"),
             id={"type": ACK, "id": alert.id},
             className="hbm-button",
             n_clicks=0,
             disabled=True,
-            title="Your role may not acknowledge alerts",
+            title=_("Your role may not acknowledge alerts"),
         )
-    state = "open" if alert.status == "open" else f"closed {_when(alert.closed_at)}"
+    state = _("open") if alert.status == "open" else _("closed {when}").format(when=_when(alert.closed_at))
     return html.Div(
         className=f"hbm-alert sev-{alert.severity} {'acked' if alert.acked_by else 'unacked'} {alert.status}",
         children=[
-            html.Div([html.B(alert.severity.upper()), f" · {state}"], className="hbm-alert-head"),
-            html.Div(alert.title, className="hbm-alert-title"),
-            html.Div(f"Opened {_when(alert.opened_at)} · updated {_when(alert.updated_at)}", className="hbm-muted"),
+            html.Div([html.B(value_label(alert.severity).upper()), f" · {state}"], className="hbm-alert-head"),
+            html.Div(alert_title(alert, small_k), className="hbm-alert-title"),
+            html.Div(
+                _("Opened {opened} · updated {updated}").format(
+                    opened=_when(alert.opened_at), updated=_when(alert.updated_at)
+                ),
+                className="hbm-muted",
+            ),
             html.Table(html.Tbody(evidence), className="hbm-evidence"),
             html.Div(
                 [
-                    html.Button("Show on map", id={"type": FLY, "id": alert.id}, className="hbm-button", n_clicks=0),
+                    html.Button(_("Show on map"), id={"type": FLY, "id": alert.id}, className="hbm-button", n_clicks=0),
                     ack,
                 ],
                 className="hbm-alert-actions",
@@ -133,14 +153,16 @@ def render_alert(alert: Alert, can_ack: bool = True, small_k: int | None = None)
     )
 
 
-def badge(alerts: list[Alert]) -> tuple[str, str]:
+def badge(alerts: list[Alert], small_k: int | None = None) -> tuple[str, str]:
     """Return the header badge text and class: open alerts nobody has acknowledged yet."""
     unacked = [a for a in alerts if a.status == "open" and not a.acked_by]
     if not unacked:
         return "", "hbm-alert-badge"
     worst = "critical" if any(a.severity == "critical" for a in unacked) else unacked[0].severity
-    noun = "alert" if len(unacked) == 1 else "alerts"
-    return f"⚠ {len(unacked)} new {noun}: {unacked[0].title}", f"hbm-alert-badge show sev-{worst}"
+    text = ngettext("⚠ {n} new alert: {title}", "⚠ {n} new alerts: {title}", len(unacked)).format(
+        n=len(unacked), title=alert_title(unacked[0], small_k)
+    )
+    return text, f"hbm-alert-badge show sev-{worst}"
 
 
 def alerts_view(
@@ -159,16 +181,18 @@ def alerts_view(
         try:
             monitor.maybe_evaluate(now, store.revisions()["_all"].revision)
         except HbmError as exc:
-            message = f"Rules not evaluated: {exc}"
+            message = _("Rules not evaluated: {error}").format(error=exc)
         if monitor.last_errors:
             message = "; ".join(monitor.last_errors)
     alerts = list_alerts(store, status="open") + [
         a for a in list_alerts(store, status="closed", since=now - RECENT, limit=10)
     ]
     small_k = None if can(user, RAW) else load_hotspot_settings()[1]
+    if small_k:  # titles name counts too ("2 distress event(s) in …"): small ones read "under k"
+        alerts = [replace(a, title=withhold_small_counts_in_text(a.title, small_k)) for a in alerts]
     can_ack = can(user, ACK_ALERTS)
-    cards: Any = [render_alert(a, can_ack, small_k) for a in alerts] or "No open or recent alerts."
-    text, cls = badge(alerts)
+    cards: Any = [render_alert(a, can_ack, small_k) for a in alerts] or _("No open or recent alerts.")
+    text, cls = badge(alerts, small_k)
     signature = "|".join(f"{a.id}:{a.updated_at.isoformat()}:{a.status}:{a.acked_by}" for a in alerts)
     return cards, text, cls, message, signature
 
@@ -197,10 +221,10 @@ def who_controls(user: User | None) -> tuple[dict[str, str], str]:
     if user == DEMO_USER:
         return {}, ""
     if user is None:
-        return {"display": "none"}, "Sign in to acknowledge alerts."
+        return {"display": "none"}, _("Sign in to acknowledge alerts.")
     if not can(user, ACK_ALERTS):
         return {"display": "none"}, denied_text(user, ACK_ALERTS)
-    return {"display": "none"}, f"Acknowledging as {user.name}."
+    return {"display": "none"}, _("Acknowledging as {name}.").format(name=user.name)
 
 
 def map_children(settings: AppSettings) -> list[Any]:
@@ -211,7 +235,7 @@ def map_children(settings: AppSettings) -> list[Any]:
     ]
 
 
-def mark_feature(alert: Alert, centre: tuple[float, float]) -> dict[str, Any]:
+def mark_feature(alert: Alert, centre: tuple[float, float], small_k: int | None = None) -> dict[str, Any]:
     """Return the one-point collection marking ``alert`` at ``centre`` (lat, lng) on the map."""
     lat, lng = centre
     return {
@@ -220,7 +244,7 @@ def mark_feature(alert: Alert, centre: tuple[float, float]) -> dict[str, Any]:
             {
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [lng, lat]},
-                "properties": {"title": alert.title, "severity": alert.severity, "alert": alert.id},
+                "properties": {"title": alert_title(alert, small_k), "severity": alert.severity, "alert": alert.id},
             }
         ],
     }
@@ -275,7 +299,8 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         centre = fly_target(alert, user, settings.viewer_max_res) if alert is not None else None
         if alert is None or centre is None:
             return no_update, no_update
-        return {"center": list(centre), "zoom": FLY_ZOOM, "transition": "flyTo"}, mark_feature(alert, centre)
+        small_k = None if can(user, RAW) else load_hotspot_settings()[1]
+        return {"center": list(centre), "zoom": FLY_ZOOM, "transition": "flyTo"}, mark_feature(alert, centre, small_k)
 
     @app.callback(
         Output(ACKED, "data"),

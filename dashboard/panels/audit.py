@@ -16,8 +16,9 @@ from dashboard.settings import AppSettings
 from data import audit_log
 from data.store import Store
 from geo.errors import HbmError
+from layers.i18n import N_, _, format_time, value_label
 
-TITLE = "Audit (administrators)"
+TITLE = N_("Audit (administrators)")
 NOTE = "audit-note"
 TABLE = "audit-table"
 REFRESH = "audit-refresh"
@@ -29,7 +30,7 @@ def layout(settings: AppSettings) -> html.Div:
     return html.Div(
         [
             html.Div(id=NOTE, className="hbm-muted", role="status"),
-            html.Button("Refresh", id=REFRESH, className="hbm-button", n_clicks=0),
+            html.Button(_("Refresh"), id=REFRESH, className="hbm-button", n_clicks=0),
             html.Table(id=TABLE, className="hbm-audit"),
         ]
     )
@@ -40,19 +41,19 @@ def audit_rows(store: Store, user: User | None, limit: int = ROWS) -> tuple[str,
     if not can(user, ADMIN):
         return denied_text(user, ADMIN), []
     entries = audit_log.query(store, limit=limit)
-    header = html.Tr([html.Th(h) for h in ("when (UTC)", "who", "action", "target")])
+    header = html.Tr([html.Th(h) for h in (_("when (UTC)"), _("who"), _("action"), _("target"))])
     rows = [
         html.Tr(
             [
-                html.Td(f"{e.at:%d %b %H:%M:%S}"),
+                html.Td(format_time(e.at, "d MMM HH:mm:ss").removesuffix(" UTC")),
                 html.Td(e.who),
-                html.Td(e.action.replace("_", " ")),
+                html.Td(value_label(e.action)),
                 html.Td("" if e.target is None else e.target),
             ]
         )
         for e in entries
     ]
-    return f"The latest {len(rows)} audit rows (hbm audit shows them all).", [header, *rows]
+    return _("The latest {n} audit rows (hbm audit shows them all).").format(n=len(rows)), [header, *rows]
 
 
 def register(app: Dash, store: Store, settings: AppSettings) -> None:

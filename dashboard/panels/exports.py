@@ -50,15 +50,16 @@ from layers.exports import EXTENSIONS, MEDIA_TYPES, run_export
 from layers.exports.collect import Page
 from layers.exports.settings import ExportSettings, load_export_settings
 from layers.features import LAYERS
+from layers.i18n import N_, _
 from layers.view import LAYER_NAMES, View
 from layers.view_io import query_fields, view_from_query, view_to_dict, view_to_json, view_to_query
 
-TITLE = "Briefing exports"
+TITLE = N_("Briefing exports")
 WHO = "dashboard"
 VIEW_FORMAT = "view"
 IMAGE_FORMATS = ("pdf", "png")
-MAIN_BUTTONS = (("pdf", "PDF map"), ("png", "PNG map"), ("html", "Offline HTML"), ("gpkg", "GeoPackage"))
-MORE_BUTTONS = (("pack", "Briefing pack"), ("geojson", "GeoJSON"), ("csv", "CSV"), ("kml", "KML"))
+MAIN_BUTTONS = (("pdf", N_("PDF map")), ("png", N_("PNG map")), ("html", N_("Offline HTML")), ("gpkg", "GeoPackage"))
+MORE_BUTTONS = (("pack", N_("Briefing pack")), ("geojson", "GeoJSON"), ("csv", "CSV"), ("kml", "KML"))
 BBOX_DIGITS = 5
 ARIA_LIVE: dict[str, Any] = {"aria-live": "polite"}
 ROW_STYLE = {"display": "flex", "flexWrap": "wrap", "gap": "6px", "marginBottom": "6px"}
@@ -90,7 +91,8 @@ class ExportId(StrEnum):
 
 def _button(fmt: str, label: str) -> html.Button:
     return html.Button(
-        label, id={"type": ExportId.BUTTON, "format": fmt}, className="hbm-export-btn", n_clicks=0, style=BUTTON_STYLE
+        _(label), id={"type": ExportId.BUTTON, "format": fmt}, className="hbm-export-btn", n_clicks=0,
+        style=BUTTON_STYLE,
     )
 
 
@@ -103,7 +105,7 @@ def layout(settings: AppSettings) -> html.Div:
             html.Div(
                 [
                     radio_group(
-                        "Page size",
+                        _("Page size"),
                         dcc.RadioItems(
                             id=ExportId.PAGE,
                             options=[{"label": s, "value": s} for s in Page.SIZES_MM],
@@ -113,17 +115,17 @@ def layout(settings: AppSettings) -> html.Div:
                         ),
                     ),
                     radio_group(
-                        "Orientation",
+                        _("Orientation"),
                         dcc.RadioItems(
                             id=ExportId.ORIENTATION,
-                            options=[{"label": o, "value": o} for o in ("landscape", "portrait")],
+                            options=[{"label": _(o), "value": o} for o in (N_("landscape"), N_("portrait"))],
                             value="landscape",
                             className="hbm-seg",
                             inline=True,
                         ),
                     ),
                     radio_group(
-                        "Resolution",
+                        _("PNG resolution"),
                         dcc.RadioItems(
                             id=ExportId.DPI,
                             options=[{"label": f"{d} dpi", "value": d} for d in (150, 300)],
@@ -134,9 +136,9 @@ def layout(settings: AppSettings) -> html.Div:
                     ),
                 ],
                 style=ROW_STYLE,
-                title="Page size and orientation (PDF/PNG/pack) and PNG resolution",
+                title=_("Page size and orientation (PDF/PNG/pack) and PNG resolution"),
             ),
-            html.Div(_button(VIEW_FORMAT, "Download View JSON"), style=ROW_STYLE),
+            html.Div(_button(VIEW_FORMAT, N_("Download View JSON")), style=ROW_STYLE),
             dcc.Loading(
                 html.Div(
                     id=ExportId.STATUS,
@@ -176,7 +178,7 @@ def overlays_to_layers(overlays: list[str] | None) -> frozenset[str]:
     """Return the layer names of the overlays shown (all layers when the browser has not reported yet)."""
     if overlays is None:
         return frozenset(LAYER_NAMES)
-    titles = {LAYERS[name].title: name for name in LAYER_NAMES}
+    titles = {LAYERS[name].title: name for name in LAYER_NAMES} | {_(LAYERS[name].title): name for name in LAYER_NAMES}
     return frozenset(titles[t] for t in overlays if t in titles)
 
 
@@ -246,7 +248,7 @@ def export_view(
     """
     user = acting_user(user)
     if not can(user, export_permission(fmt)):
-        return no_update, f"Export refused: {denied_text(user, export_permission(fmt))}"
+        return no_update, _("Export refused: {reason}").format(reason=denied_text(user, export_permission(fmt)))
     if not can(user, RAW):
         export_settings = export_settings.model_copy(update={"allow_raw_events": False})
     try:
@@ -264,7 +266,8 @@ def export_view(
                 filename=filename,
                 nbytes=len(content),
             )
-            return _download(content, filename, "application/json"), f"View saved as {filename} (audit #{audit_id})"
+            saved = _("View saved as {file} (audit #{audit})").format(file=filename, audit=audit_id)
+            return _download(content, filename, "application/json"), saved
         filename = f"hbm-{'briefing' if fmt in ('pdf', 'png', 'pack') else 'map' if fmt == 'html' else 'data'}"
         filename += f"-{stamp}{EXTENSIONS.get(fmt, '')}"
         with tempfile.TemporaryDirectory(prefix="hbm-export-") as tmp:
@@ -289,12 +292,13 @@ def export_view(
                         archive.write(path, arcname=path.name)
                 content, media, filename = buffer.getvalue(), MEDIA_TYPES["pack"], filename + ".zip"
     except HbmError as exc:
-        return no_update, f"Export failed: {exc}"
-    counts = ", ".join(f"{LAYERS[n].title if n in LAYERS else n} {c:,}" for n, c in result.feature_counts.items())
+        return no_update, _("Export failed: {error}").format(error=exc)
+    counts = ", ".join(f"{_(LAYERS[n].title) if n in LAYERS else n} {c:,}" for n, c in result.feature_counts.items())
     size = f"{len(content) / 1024:,.0f} kB"
-    return _download(
-        content, filename, media
-    ), f"{filename} ready ({size}; {counts or 'no layers'}; audit #{result.audit_id})"
+    ready = _("{file} ready ({size}; {counts}; audit #{audit})").format(
+        file=filename, size=size, counts=counts or _("no layers"), audit=result.audit_id
+    )
+    return _download(content, filename, media), ready
 
 
 def export_buttons(user: User | None, formats: list[str]) -> tuple[list[bool], list[str]]:
@@ -325,7 +329,7 @@ def permalink_outputs(
     try:
         view = view_from_query(search, now=now)
     except HbmError as exc:
-        return (*skip, f"Link ignored: {exc}")
+        return (*skip, _("Link ignored: {error}").format(error=exc))
     given = query_fields(search)
     if not can(user, RAW):
         view = clamp_view(view, user, max_res)
@@ -340,7 +344,7 @@ def permalink_outputs(
     end = f"{view.end:%Y-%m-%d %H:%M}" if custom else no_update
     resolution = pick("resolution", "auto" if view.resolution is None else str(view.resolution))
     suppress = pick("suppress", ["on"] if view.suppress else [])
-    layers = pick("layers", [LAYERS[name].title for name in LAYER_NAMES if name in view.layers])
+    layers = pick("layers", [_(LAYERS[name].title) for name in LAYER_NAMES if name in view.layers])  # as labelled
     viewport: Any = no_update
     if view.bbox is not None and "bbox" in given:
         w, s, e, n = view.bbox
@@ -455,7 +459,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         try:
             page = Page(size or "A4", orientation or "landscape", int(dpi or 150))
         except HbmError as exc:
-            return no_update, f"Export failed: {exc}"
+            return no_update, _("Export failed: {error}").format(error=exc)
         user = current_user()
         return export_view(
             store,

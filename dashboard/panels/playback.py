@@ -33,10 +33,12 @@ from dashboard.settings import AppSettings
 from data.store import Store
 from geo.errors import HbmError
 from layers.hotspots import load_hotspot_settings
-from layers.labels import display_zone, format_time
+from layers.i18n import N_, _, ngettext
+from layers.labels import display_zone, format_time, local_strftime
 from layers.playback import MODES, STEPS, Playback, load_playback
 
-TITLE = "Time playback"
+TITLE = N_("Time playback")
+MODE_LABELS = {"windowed": N_("windowed"), "cumulative": N_("cumulative")}
 TOGGLE = "playback-toggle"
 MODE = "playback-mode"
 STEP = "playback-step"
@@ -46,8 +48,8 @@ TICK = "playback-tick"
 LABEL = "playback-label"
 FRAMES = {"6h": 28, "1d": 30, "7d": 8}
 # Glyphs every font we ship has (DejaVu Sans): "⏸" (U+23F8) rendered as an empty box (issue 12).
-PLAY_TEXT = "▶ Play"
-PAUSE_TEXT = "❚❚ Pause"
+PLAY_TEXT = N_("▶ Play")
+PAUSE_TEXT = N_("❚❚ Pause")
 CACHE_SIZE = 4
 ARIA_LIVE: dict[str, Any] = {"aria-live": "polite"}
 
@@ -81,27 +83,27 @@ def layout(settings: AppSettings) -> html.Div:
         [
             dcc.Checklist(
                 id=TOGGLE,
-                options=[{"label": " play back the hotspot layer", "value": "on"}],
+                options=[{"label": " " + _("play back the hotspot layer"), "value": "on"}],
                 value=[],
                 className="hbm-check",
             ),
             html.Div(
                 [
                     radio_group(
-                        "Playback mode",
+                        _("Playback mode"),
                         dcc.RadioItems(
                             id=MODE,
-                            options=[{"label": m, "value": m} for m in MODES],
+                            options=[{"label": _(MODE_LABELS.get(m, m)), "value": m} for m in MODES],
                             value="windowed",
                             className="hbm-seg",
                             inline=True,
                         ),
                     ),
                     radio_group(
-                        "Playback step",
+                        _("Playback step"),
                         dcc.RadioItems(
                             id=STEP,
-                            options=[{"label": f"step {s}", "value": s} for s in STEPS],
+                            options=[{"label": _("step {step}").format(step=s), "value": s} for s in STEPS],
                             value="1d",
                             className="hbm-seg",
                             inline=True,
@@ -122,17 +124,17 @@ def layout(settings: AppSettings) -> html.Div:
                     allow_direct_input=False,  # its number box had no label and white text on white (issue 12)
                     tooltip={"always_visible": False},
                 ),
-                **{"data-label": "Playback frame"},
+                **{"data-label": _("Playback frame")},
             ),
             html.Div(
                 [
                     html.Button(
-                        PLAY_TEXT,
+                        _(PLAY_TEXT),
                         id=PLAY,
                         className="hbm-button",
                         n_clicks=0,
                         disabled=True,
-                        title="Tick “play back” first",
+                        title=_("Tick “play back” first"),
                     ),
                     html.Span(id=LABEL, className="hbm-playback-label", **ARIA_LIVE),
                 ],
@@ -178,8 +180,10 @@ def playback_frame(
         cache.put(key, playback)
     start, end = playback.frame_bounds(frame, mode)
     data = playback.frame_layer(frame, mode, k if restricted else None)
-    cells = sum(1 for _ in data["features"])
-    label = f"{frame_dates(start, end)} · {cells:,} cells"
+    cells = len(data["features"])
+    label = ngettext("{dates} · {n} cell", "{dates} · {n} cells", cells).format(
+        dates=frame_dates(start, end), n=f"{cells:,}"
+    )
     state = {
         "active": True,
         "mode": mode,
@@ -195,7 +199,7 @@ def playback_frame(
 def frame_dates(start: datetime, end: datetime) -> str:
     """Return a frame's dates in the display time zone: "02 Nov 06:00 – 03 Nov 06:00 EAT (UTC+03:00)"."""
     zone = display_zone()
-    first = start.astimezone(zone).strftime("%d %b %H:%M")
+    first = local_strftime(start.astimezone(zone), "%d %b %H:%M")
     return f"{first} – {format_time(end, zone, '%d %b %H:%M')}"
 
 
@@ -203,10 +207,10 @@ def play_state(trigger: str | None, toggle: list[str] | None, ticking: bool) -> 
     """Return (tick disabled, button text, button disabled): Play works only while playback is ticked on."""
     on = bool(toggle)
     if not on:
-        return True, PLAY_TEXT, True  # switching playback off also stops the clock
+        return True, _(PLAY_TEXT), True  # switching playback off also stops the clock
     if trigger == PLAY:
-        return (False, PAUSE_TEXT, False) if not ticking else (True, PLAY_TEXT, False)
-    return (not ticking), (PAUSE_TEXT if ticking else PLAY_TEXT), False
+        return (False, _(PAUSE_TEXT), False) if not ticking else (True, _(PLAY_TEXT), False)
+    return (not ticking), _(PAUSE_TEXT if ticking else PLAY_TEXT), False
 
 
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
@@ -283,4 +287,4 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
                 settings.viewer_max_res,
             )
         except HbmError as exc:
-            return no_update, {"active": False}, f"Playback unavailable: {exc}"
+            return no_update, {"active": False}, _("Playback unavailable: {error}").format(error=exc)

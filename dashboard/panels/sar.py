@@ -54,12 +54,13 @@ from data.schema import SAR_STATUSES
 from data.store import Store
 from geo.errors import HbmError
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
+from layers.i18n import N_, _, value_label
 from layers.sar_exports import export_text, write_plan_sheets
 
-TITLE = "SAR planning"
+TITLE = N_("SAR planning")
 EMPTY = {"type": "FeatureCollection", "features": []}
-SOURCES = (("drawn", "drawn polygon"), ("datum", "datum + radius"), ("event", "distress event"))
-EXPORTS = (("geojson", "GeoJSON"), ("kml", "KML"), ("gpx", "GPX"), ("csv", "CSV"), ("pdf", "PDF sheets"))
+SOURCES = (("drawn", N_("drawn polygon")), ("datum", N_("datum + radius")), ("event", N_("distress event")))
+EXPORTS = (("geojson", "GeoJSON"), ("kml", "KML"), ("gpx", "GPX"), ("csv", "CSV"), ("pdf", N_("PDF sheets")))
 
 
 class SarId(StrEnum):
@@ -150,7 +151,9 @@ def preview_geojson(
         for s, p in zip(sectors, poas, strict=True)
     ]
     total = sum(s.area_km2 for s in sectors)
-    text = f"{len(sectors)} sectors, {total:,.1f} km² ({form['method']}, ~{size:g} km² each), POA {form['poa']}"
+    text = _("{n} sectors, {total} km² ({method}, ~{size} km² each), POA {poa}").format(
+        n=len(sectors), total=f"{total:,.1f}", method=form["method"], size=f"{size:g}", poa=_(form["poa"])
+    )
     return {"type": "FeatureCollection", "features": features}, max(poas), text
 
 
@@ -169,25 +172,34 @@ def save_new_plan(store: Store, form: dict[str, Any], user: User | None = REQUES
 def table_rows(plan: Plan) -> list[dict[str, Any]]:
     """Return the plan summary table rows (id, label, area, POA, POD, cumulative POD, POS, team, status)."""
     keys = ("id", "label", "area_km2", "poa", "pod", "cum_pod", "pos", "team", "status", "sorties")
-    return [{k: row[k] for k in keys} for row in plan.summary()]
+    return [{**{k: row[k] for k in keys}, "status_label": value_label(row["status"])} for row in plan.summary()]
 
 
 def summary_text(plan: Plan) -> str:
     """Return the one-line plan summary shown above the table."""
-    return (
-        f"{plan.name} · version {plan.version} · {len(plan.sectors)} sectors · {plan.area_km2:,.1f} km² · "
-        f"POS so far {plan.total_pos:.3f} · rest of world {plan.rest_poa:.3f}"
+    return _(
+        "{name} · version {version} · {n} sectors · {area} km² · POS so far {pos} · rest of world {rest}"
+    ).format(
+        name=plan.name,
+        version=plan.version,
+        n=len(plan.sectors),
+        area=f"{plan.area_km2:,.1f}",
+        pos=f"{plan.total_pos:.3f}",
+        rest=f"{plan.rest_poa:.3f}",
     )
 
 
 def plan_options(store: Store) -> list[dict[str, str]]:
     """Return the dropdown options for the saved plans (newest first)."""
-    return [{"label": f"{p['name']} ({p['sectors']} sectors)", "value": p["id"]} for p in list_plans(store)]
+    return [
+        {"label": _("{name} ({n} sectors)").format(name=p["name"], n=p["sectors"]), "value": p["id"]}
+        for p in list_plans(store)
+    ]
 
 
 def _view(store: Store, plan_id: str | None) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
     if not plan_id:
-        return [], "No plan selected: draw a search area and save a plan, or pick one above.", {}
+        return [], _("No plan selected: draw a search area and save a plan, or pick one above."), {}
     plan = load_plan(store, plan_id)
     return table_rows(plan), summary_text(plan), {"plan_id": plan.id, "version": plan.version}
 
@@ -220,7 +232,9 @@ def edit_plan(
         if action == "sector":
             plan = update_sector(store, plan_id, version, sector, team=team or None, status=status or "planned")
             label = plan.sector(sector)["label"]
-            message = f"Sector {label}: team and status saved (version {plan.version})."
+            message = _("Sector {label}: team and status saved (version {version}).").format(
+                label=label, version=plan.version
+            )
         else:
             sweep_m = _number(sweep, "sweep width (m)")
             if sweep_m is None:
@@ -237,10 +251,10 @@ def edit_plan(
                 recorded_by=who,
             )
             row = plan.sector(sector)
-            message = (
-                f"Sortie recorded in {row['label']}: POD {row['pod']:.3f}, cumulative POD {row['cum_pod']:.3f}; "
-                f"POA updated for the whole plan (version {plan.version})."
-            )
+            message = _(
+                "Sortie recorded in {label}: POD {pod}, cumulative POD {cum_pod}; "
+                "POA updated for the whole plan (version {version})."
+            ).format(label=row["label"], pod=f"{row['pod']:.3f}", cum_pod=f"{row['cum_pod']:.3f}", version=plan.version)
     except PlanConflict as exc:
         rows, text, new_seen = _view(store, plan_id)
         return rows, text, new_seen, str(exc), "sar-message error"
@@ -372,10 +386,11 @@ def map_children(settings: AppSettings) -> list[Any]:
 
 def _field(label: str, component: Any) -> html.Div:
     target = getattr(component, "id", None) or component.children.id  # a radio group names its radios
-    return html.Div([html.Label(label, htmlFor=target, className="hbm-field-label"), component])
+    return html.Div([html.Label(_(label), htmlFor=target, className="hbm-field-label"), component])
 
 
 def _input(cid: str, value: Any = None, placeholder: str = "", kind: Any = "text") -> dcc.Input:
+    placeholder = _(placeholder) if placeholder and not placeholder[0].isdigit() else placeholder
     return dcc.Input(
         id=cid,
         type=kind,
@@ -391,70 +406,73 @@ def layout(settings: AppSettings) -> html.Div:
     """Return the panel: new-plan form, plan picker, summary table, sector/sortie forms and exports."""
     percent = Format(precision=3, scheme=Scheme.fixed)
     columns = [
-        {"name": "Sector", "id": "label"},
-        {"name": "km²", "id": "area_km2", "type": "numeric", "format": Format(precision=1, scheme=Scheme.fixed)},
+        {"name": _("Sector"), "id": "label"},
+        {"name": _("km²"), "id": "area_km2", "type": "numeric", "format": Format(precision=1, scheme=Scheme.fixed)},
         {"name": "POA", "id": "poa", "type": "numeric", "format": percent},
-        {"name": "cum POD", "id": "cum_pod", "type": "numeric", "format": percent},
+        {"name": _("cum POD"), "id": "cum_pod", "type": "numeric", "format": percent},
         {"name": "POS", "id": "pos", "type": "numeric", "format": percent},
-        {"name": "Team", "id": "team"},
-        {"name": "Status", "id": "status"},
+        {"name": _("Team"), "id": "team"},
+        {"name": _("Status"), "id": "status_label"},  # the stored value stays in "status"
     ]
     new_plan = html.Div(
         [
             radio_group(
-                "Search area from",
+                _("Search area from"),
                 dcc.RadioItems(
                     id=SarId.SOURCE,
-                    options=[{"label": lab, "value": val} for val, lab in SOURCES],
+                    options=[{"label": _(lab), "value": val} for val, lab in SOURCES],
                     value="drawn",
                     className="hbm-seg",
                     inline=True,
                 ),
             ),
-            html.Div("Draw a polygon or rectangle with the tools at the top left of the map.", className="hbm-muted"),
+            html.Div(
+                _("Draw a polygon or rectangle with the tools at the top left of the map."), className="hbm-muted"
+            ),
             html.Div(
                 [
-                    _field("Datum LAT,LON", _input(SarId.DATUM, placeholder="1.42,30.71")),
-                    _field("Radius km", _input(SarId.RADIUS, placeholder="10", kind="number")),
+                    _field(N_("Datum LAT,LON"), _input(SarId.DATUM, placeholder="1.42,30.71")),
+                    _field(N_("Radius km"), _input(SarId.RADIUS, placeholder="10", kind="number")),
                 ],
                 className="sar-row",
             ),
-            _field("Distress event id", _input(SarId.EVENT, placeholder="event id")),
+            _field(N_("Distress event id"), _input(SarId.EVENT, placeholder=N_("event id"))),
             html.Div(
                 [
                     _field(
-                        "Method",
+                        N_("Method"),
                         radio_group(
-                            "Sectoring method",
+                            _("Sectoring method"),
                             dcc.RadioItems(
                                 id=SarId.METHOD,
-                                options=[{"label": m, "value": m} for m in METHODS],
+                                options=[{"label": "H3" if m == "h3" else _("grid"), "value": m} for m in METHODS],
                                 value="grid",
                                 className="hbm-seg",
                                 inline=True,
                             ),
                         ),
                     ),
-                    _field("Sector km²", _input(SarId.SIZE, value=25, kind="number")),
+                    _field(N_("Sector km²"), _input(SarId.SIZE, value=25, kind="number")),
                 ],
                 className="sar-row",
             ),
             dcc.Checklist(
                 id=SarId.ROTATE,
-                options=[{"label": " grid along the area's main axis", "value": "on"}],
+                options=[{"label": " " + _("grid along the area's main axis"), "value": "on"}],
                 value=["on"],
                 className="hbm-check sar-check",
             ),
             html.Div(
                 [
                     _field(
-                        "POA",
+                        N_("POA"),
                         radio_group(
-                            "POA from",
+                            _("POA from"),
                             dcc.RadioItems(
                                 id=SarId.POA,
                                 options=[
-                                    {"label": "uniform" if m == "uniform" else "events", "value": m} for m in POA_MODES
+                                    {"label": _("uniform") if m == "uniform" else _("events"), "value": m}
+                                    for m in POA_MODES
                                 ],
                                 value="uniform",
                                 className="hbm-seg",
@@ -462,16 +480,16 @@ def layout(settings: AppSettings) -> html.Div:
                             ),
                         ),
                     ),
-                    _field("Rest of world %", _input(SarId.REST, value=0, kind="number")),
+                    _field(N_("Rest of world %"), _input(SarId.REST, value=0, kind="number")),
                 ],
                 className="sar-row",
             ),
-            _field("Plan name", _input(SarId.NAME, placeholder="e.g. Boat missing off Kasenyi")),
+            _field(N_("Plan name"), _input(SarId.NAME, placeholder=N_("e.g. Boat missing off Kasenyi"))),
             html.Div(id=SarId.ROLE_NOTE, className="sar-message", role="status"),
             html.Div(
                 [
-                    html.Button("Preview sectors", id=SarId.PREVIEW_BTN, className="hbm-button"),
-                    html.Button("Save plan", id=SarId.SAVE_BTN, className="hbm-button"),
+                    html.Button(_("Preview sectors"), id=SarId.PREVIEW_BTN, className="hbm-button"),
+                    html.Button(_("Save plan"), id=SarId.SAVE_BTN, className="hbm-button"),
                 ],
                 className="sar-buttons",
             ),
@@ -480,7 +498,10 @@ def layout(settings: AppSettings) -> html.Div:
     )
     plan_view = html.Div(
         [
-            _field("Plan", dcc.Dropdown(id=SarId.PLAN, options=[], value=None, placeholder="Pick a saved plan")),
+            _field(
+                N_("Plan"),
+                dcc.Dropdown(id=SarId.PLAN, options=[], value=None, placeholder=_("Pick a saved plan")),
+            ),
             html.Div(id=SarId.SUMMARY, className="sar-summary", **{"aria-live": "polite"}),  # type: ignore[arg-type]
             dash_table.DataTable(  # type: ignore[attr-defined]
                 id=SarId.TABLE,
@@ -514,12 +535,15 @@ def layout(settings: AppSettings) -> html.Div:
                 [
                     html.Div(
                         [
-                            _field("Team or asset", _input(SarId.TEAM, placeholder="e.g. Marine Police boat MP-3")),
                             _field(
-                                "Status",
+                                N_("Team or asset"),
+                                _input(SarId.TEAM, placeholder=N_("e.g. Marine Police boat MP-3")),
+                            ),
+                            _field(
+                                N_("Status"),
                                 dcc.Dropdown(
                                     id=SarId.STATUS,
-                                    options=[{"label": s.replace("_", " "), "value": s} for s in SAR_STATUSES],
+                                    options=[{"label": value_label(s), "value": s} for s in SAR_STATUSES],
                                     value="planned",
                                     clearable=False,
                                     style={},
@@ -528,7 +552,7 @@ def layout(settings: AppSettings) -> html.Div:
                         ],
                         className="sar-row",
                     ),
-                    html.Button("Save sector", id=SarId.SECTOR_BTN, className="hbm-button"),
+                    html.Button(_("Save sector"), id=SarId.SECTOR_BTN, className="hbm-button"),
                 ],
                 className="sar-section",
             ),
@@ -536,20 +560,20 @@ def layout(settings: AppSettings) -> html.Div:
                 [
                     html.Div(
                         [
-                            _field("Sweep width m", _input(SarId.SWEEP, kind="number")),
-                            _field("Track spacing m", _input(SarId.SPACING, kind="number")),
-                            _field("or track km", _input(SarId.LENGTH, kind="number")),
+                            _field(N_("Sweep width m"), _input(SarId.SWEEP, kind="number")),
+                            _field(N_("Track spacing m"), _input(SarId.SPACING, kind="number")),
+                            _field(N_("or track km"), _input(SarId.LENGTH, kind="number")),
                         ],
                         className="sar-row",
                     ),
-                    html.Button("Record sortie", id=SarId.SORTIE_BTN, className="hbm-button"),
+                    html.Button(_("Record sortie"), id=SarId.SORTIE_BTN, className="hbm-button"),
                 ],
                 className="sar-section",
             ),
             html.Div(id=SarId.PLAN_MSG, className="sar-message", role="alert"),
             html.Div(
                 [
-                    html.Button(label, id={"type": SarId.EXPORT.value, "fmt": fmt}, className="hbm-button")
+                    html.Button(_(label), id={"type": SarId.EXPORT.value, "fmt": fmt}, className="hbm-button")
                     for fmt, label in EXPORTS
                 ],
                 className="sar-buttons sar-section",
@@ -612,7 +636,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             data, top, text = preview_geojson(store, _form(*values), current_user())
         except HbmError as exc:
             return EMPTY, no_update, str(exc), "sar-message error"
-        return data, {"max": top}, f"Preview: {text}. Save to share it.", "sar-message ok"
+        return data, {"max": top}, _("Preview: {summary}. Save to share it.").format(summary=text), "sar-message ok"
 
     @app.callback(
         Output(SarId.NEW_MSG, "children", allow_duplicate=True),
@@ -632,7 +656,9 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         except HbmError as exc:
             return str(exc), "sar-message error", no_update, no_update, no_update, no_update
         clear = {"mode": "remove", "action": "clear all", "n_clicks": n or 0}
-        text = f"Saved plan {plan.name} ({len(plan.sectors)} sectors, id {plan.id}): visible to every session."
+        text = _("Saved plan {name} ({n} sectors, id {id}): visible to every session.").format(
+            name=plan.name, n=len(plan.sectors), id=plan.id
+        )
         return text, "sar-message ok", EMPTY, plan_options(store), plan.id, clear
 
     @app.callback(
@@ -730,7 +756,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         if not any(clicks) or not isinstance(ctx.triggered_id, dict):
             return no_update, no_update
         if not plan_id:
-            return no_update, "Pick a plan to export."
+            return no_update, _("Pick a plan to export.")
         try:
             return export_plan(store, plan_id, ctx.triggered_id["fmt"], settings.synthetic, current_user()), ""
         except HbmError as exc:

@@ -68,6 +68,7 @@ class Mapped:
     id_prefix: str = ""
     id_from: pd.Series | None = None  # a source key to derive ids from when ``id`` is empty
     date_formats: tuple[str, ...] = ()
+    country: pd.Series | None = None  # the country each record names (ISO3 code or name), to check its position
 
 
 def _blank(n: int) -> pd.Series:
@@ -209,6 +210,8 @@ class ColumnProfile(Profile):
         found = self.resolve_all(source.columns, kind)
         missing = [self.columns.get(f, f) for f in REQUIRED[kind] if found[f] is None and self.defaults.get(f) is None]
         mapped_missing = [self.columns[f] for f in self.columns if f in found and found[f] is None]
+        if "country" in self.columns and find_column(source.columns, [self.columns["country"]]) is None:
+            mapped_missing.append(self.columns["country"])
         has_position = source.has_geometry or found["wkt"] is not None
         if not has_position and kind in ("events", "crossing_points"):
             has_position = found["lat"] is not None and found["lng"] is not None
@@ -242,6 +245,13 @@ class ColumnProfile(Profile):
                 series = series.map(lambda v, m=mapping: m.get(norm_key(str(v)), v) if v is not None else v)
             frame[f] = series.to_numpy(object)
         geometry = list(chunk.geometry) if chunk.geometry is not None else None
+        country = None
+        country_col = (
+            find_column(list(chunk.frame.columns), [self.columns["country"]]) if "country" in self.columns else None
+        )
+        if country_col:
+            country = clean_text(chunk.frame[country_col].reset_index(drop=True), collapse=True)
+            labels["country"] = country_col
         issues: list[Issue] = []
         if found["wkt"] is not None:
             labels["geometry"] = found["wkt"]
@@ -266,6 +276,7 @@ class ColumnProfile(Profile):
             self.id_prefix,
             None,
             self.date_formats,
+            country,
         )
 
 
@@ -335,6 +346,7 @@ class MMPProfile(Profile):
         notes = self._notes(col)
         base = pd.DataFrame(
             {
+                "country": col("country").to_numpy(object),
                 "occurred_at": col("date").to_numpy(object),
                 "lat": lat.to_numpy(object),
                 "lng": lng.to_numpy(object),
@@ -360,6 +372,7 @@ class MMPProfile(Profile):
         src = np.concatenate(srcs)
         order = np.argsort(src, kind="stable")
         frame = frame.iloc[order].reset_index(drop=True)
+        country = frame.pop("country")
         labels = {
             "id": str(cols["id"]),
             "occurred_at": str(cols["date"]),
@@ -367,8 +380,9 @@ class MMPProfile(Profile):
             "lng": str(cols["coordinates"]),
             "notes": "notes (composed)",
             "source": "source",
+            "country": str(cols["country"] or "country"),
         }
-        return Mapped(frame, src[order], None, issues, labels, "mmp-", None, self.DATE_FORMATS)
+        return Mapped(frame, src[order], None, issues, labels, "mmp-", None, self.DATE_FORMATS, country)
 
     def _notes(self, col: Any) -> pd.Series:
         """Return one notes text per row: cause, country, route, location, information source and URL."""
@@ -469,7 +483,10 @@ class DTMFlowProfile(Profile):
             ]
             frame["notes"] = [v or None for v in notes]
             labels.update(id=str(cols["record"]), occurred_at=str(cols["date"]), people=str(cols["count"]))
-        return Mapped(frame, np.arange(n), None, issues, labels, "dtm-", id_from, ("%d/%m/%Y", "%d.%m.%Y"))
+        country = col("country") if cols["country"] else None
+        if cols["country"]:
+            labels["country"] = str(cols["country"])
+        return Mapped(frame, np.arange(n), None, issues, labels, "dtm-", id_from, ("%d/%m/%Y", "%d.%m.%Y"), country)
 
 
 BUILTIN: dict[str, type[Profile]] = {"mmp": MMPProfile, "dtm-fmp": DTMFlowProfile}
@@ -501,7 +518,7 @@ def load_column_map(path: Path) -> ColumnProfile:
         table = doc.get(section, {})
         if not isinstance(table, dict):
             raise IngestError(f"profile {path.name}: [{section}] must be a table")
-        bad = set(table) - allowed
+        bad = set(table) - allowed - ({"country"} if section == "columns" else set())  # country: position check
         if bad:
             raise IngestError(f"profile {path.name}: [{section}] names unknown field(s) {', '.join(sorted(bad))}")
     columns = {("lng" if k == "lon" else k): str(v) for k, v in doc.get("columns", {}).items()}
@@ -529,9 +546,13 @@ def get_profile(name: str | None) -> Profile:
         return ColumnProfile()
     if name in BUILTIN:
         return BUILTIN[name]()
+    if name in ("hxl", "kobo"):  # partners' formats (issue 16), in their own module
+        from data.ingest.interop_profiles import INTEROP_PROFILES
+
+        return INTEROP_PROFILES[name]()
     path = Path(name)
     if path.suffix.lower() in (".toml", ".json"):
         if not path.is_file():
             raise IngestError(f"profile file {name} not found")
         return load_column_map(path)
-    raise IngestError(f"unknown profile {name!r}: use mmp, dtm-fmp, or a column-map file (.toml or .json)")
+    raise IngestError(f"unknown profile {name!r}: use mmp, dtm-fmp, hxl, kobo, or a column-map file (.toml or .json)")

@@ -399,7 +399,8 @@ def items_from_json(doc: Any, name: str) -> tuple[list[Any], str | None]:
             return features, crs_from_geojson(doc)
         if kind == "Feature":
             return [doc], crs_from_geojson(doc)
-    got = f"an object with keys {', '.join(list(map(str, doc))[:5])}" if isinstance(doc, dict) else type(doc).__name__
+    keys = ", ".join(repr(str(k))[:40] for k in list(doc)[:5]) if isinstance(doc, dict) else ""
+    got = f"an object with keys {keys}" if isinstance(doc, dict) else type(doc).__name__  # repr: one line
     raise IngestError(f"{name}: not GeoJSON (expected a FeatureCollection, a Feature or a list of objects; got {got})")
 
 

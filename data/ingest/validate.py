@@ -27,6 +27,7 @@ from data.ingest.profiles import MAX_COUNT, Issue, Mapped, clean_text, is_missin
 from data.ingest.settings import IngestSettings
 from data.records import ENUMS, FIELDS, GEOM_TYPES, REQUIRED, prepare_rows
 from data.schema import TIME_COLUMNS, build_metadata
+from geo import positions as gpos
 from geo import validate as gv
 from geo.errors import IngestError
 
@@ -48,6 +49,7 @@ REASONS: dict[str, str] = {
     "coordinates_out_of_range": "lat is outside -90..90 or lon outside -180..180 (and swapping does not fix it)",
     "coordinates_zero": "the position is (0, 0), the usual placeholder for 'unknown'",
     "coordinates_suspect": "lat equals lon, almost always a copy error",
+    "coordinates_wrong_country": "the position is far from the country the row names; no swap or sign change fixes it",
     "geometry_unparseable": "the geometry is not valid WKT, GeoJSON or WKB",
     "geometry_missing": "the geometry is empty",
     "geometry_type": "the geometry type does not fit the layer (Point, LineString, Polygon)",
@@ -57,7 +59,9 @@ REASONS: dict[str, str] = {
     "invalid_record": "the store's own record rules (data/records.py) refused the row",
 }
 CORRECTIONS: dict[str, str] = {
-    "swapped_lat_lon": "lat and lon were exchanged: only the swapped pair is a position, or only it lies in the region",
+    "swapped_lat_lon": "lat and lon were exchanged (maybe with a sign): only then is the point in its named country, "
+    "or, without one, in the region of interest",
+    "sign_flipped": "lat or lon had the wrong sign: only the corrected point lies in the country the row names",
     "made_valid": "an invalid geometry was repaired with make_valid",
     "duplicate_merged": "an identical repeat of an earlier row was stored once",
 }
@@ -86,6 +90,7 @@ def field_type(kind: str, name: str) -> str:
 
 
 POINT_KINDS = ("events", "crossing_points")
+CORRECTION_TOLERANCE_KM = 10.0  # a corrected point must fall inside its named country, or this close to its outline
 WGS84 = CRS.from_epsg(4326)
 
 
@@ -376,6 +381,79 @@ def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return values, (present & ~np.isfinite(values)) | bad_type
 
 
+REGION_PAD_DEG = 1.0  # the extent of a chunk's rows, grown by this, is the region a swap must land in
+
+
+def _check_countries(
+    lat: np.ndarray,
+    lng: np.ndarray,
+    candidates: np.ndarray,
+    m: Mapped,
+    ctx: Context,
+    issues: list[Issue],
+    fixes: list[Issue],
+    label: str,
+) -> np.ndarray:
+    """Check positions against the country each record names; return the mask of rows checked this way.
+
+    Within ``country_margin_km`` of the country's 1:50m outline: kept as written. Otherwise the first
+    swap or sign change that puts the point inside the country (within ``CORRECTION_TOLERANCE_KM`` of
+    its outline) is applied as a correction. Otherwise a point at sea (outside every outline) within
+    ``sea_margin_km`` is kept; failing that the row is rejected. ``lat``/``lng`` change in place.
+    """
+    names = m.country
+    checked = np.zeros(len(lat), bool)
+    if names is None or not candidates.any():
+        return checked
+    from data.boundaries import find_country, on_land
+
+    values = names.reset_index(drop=True).to_numpy(object)
+    countries = [find_country(v) if candidates[i] else None for i, v in enumerate(values)]
+    country_label = m.labels.get("country", "country")
+    by_code: dict[str, list[int]] = {}
+    for i, country in enumerate(countries):
+        if country is not None:
+            by_code.setdefault(country.code, []).append(i)
+    settings = ctx.settings
+    for idx_list in by_code.values():
+        idx = np.array(idx_list)
+        country = countries[idx[0]]
+        assert country is not None
+        checked[idx] = True
+        la, ln = lat[idx], lng[idx]
+        dist = gpos.distance_to_km(la, ln, country.geometry)
+        outside = np.flatnonzero(~(dist <= settings.country_margin_km))  # NaN (not a position) is outside
+        if not outside.size:
+            continue
+        new_lat, new_lng, what = gpos.correct_into(la[outside], ln[outside], country.geometry, CORRECTION_TOLERANCE_KM)
+        allowed = np.zeros(outside.size, bool)
+        sea = ~what.astype(bool) & (dist[outside] <= settings.sea_margin_km)
+        if sea.any():
+            allowed[sea] = ~on_land(la[outside][sea], ln[outside][sea])
+        for j, b in enumerate(outside):
+            i = int(idx[b])
+            if not what[j] and (allowed[j] or not np.isfinite(dist[b])):
+                continue  # plausible as written; or out of range with no fix (coordinates_out_of_range below)
+            shown = values[i] if values[i] == country.name else f"{values[i]!s:.60}, {country.name}"
+            where = f"lat {lat[i]:g} / lon {lng[i]:g}"
+            far = f"lies {dist[b]:,.0f} km from {shown} ({country_label})" if np.isfinite(dist[b]) else "is no position"
+            if what[j]:
+                code = "swapped_lat_lon" if what[j].startswith("swapped") else "sign_flipped"
+                fix = f"stored as lat {new_lat[j]:g} / lon {new_lng[j]:g} ({what[j]}), inside it"
+                fixes.append((int(m.src[i]), label, f"{code}: {where} {far}; {fix}"))
+                lat[i], lng[i] = new_lat[j], new_lng[j]
+            else:
+                issues.append(
+                    (
+                        int(m.src[i]),
+                        label,
+                        f"coordinates_wrong_country: {where} {far} (allowed: {settings.country_margin_km:g} km, "
+                        f"{settings.sea_margin_km:g} km at sea), and no swap or sign change puts it inside",
+                    )
+                )
+    return checked
+
+
 def _check_points(frame: pd.DataFrame, m: Mapped, ctx: Context, issues: list[Issue], fixes: list[Issue]) -> None:
     n = len(frame)
     lat, bad_lat = _to_float(frame["lat"])
@@ -421,14 +499,23 @@ def _check_points(frame: pd.DataFrame, m: Mapped, ctx: Context, issues: list[Iss
         _add(issues, m.src, failed, pos_label, f"coordinates_out_of_range: cannot be reprojected from {ctx.crs}")
         lat[failed] = lng[failed] = np.nan
     have = ~np.isnan(lat) & ~np.isnan(lng)
-    swap = have & gv.swapped_latlng(lat, lng, ctx.settings.region)
+    placeholder = have & (gv.is_null_island(lat, lng) | (gv.is_in_range(lat, lng) & (lat == lng)))
+    named = _check_countries(lat, lng, have & ~placeholder, m, ctx, issues, fixes, pos_label)
+    # Without a named country, a swap is made only when it lands in the region of interest: the
+    # configured region, else the extent of this chunk's other rows (README "Checks, per row").
+    region = ctx.settings.region or gv.region_of(lat[have & ~named], lng[have & ~named], REGION_PAD_DEG)
+    swap = have & ~named & gv.swapped_latlng(lat, lng, region, in_range_too=ctx.settings.region is not None)
     if swap.any():
+        where = "HBM_INGEST_REGION_BBOX" if ctx.settings.region else "the extent of the other rows"
         _add(
             fixes,
             m.src,
             swap,
             pos_label,
-            lambda i: f"swapped_lat_lon: lat {lat[i]:g} / lon {lng[i]:g} stored as lat {lng[i]:g} / lon {lat[i]:g}",
+            lambda i: (
+                f"swapped_lat_lon: lat {lat[i]:g} / lon {lng[i]:g} stored as lat {lng[i]:g} / lon {lat[i]:g} "
+                f"(inside {where})"
+            ),
         )
         lat[swap], lng[swap] = lng[swap], lat[swap].copy()
     outside = have & ~gv.is_in_range(lat, lng)

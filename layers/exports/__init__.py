@@ -19,8 +19,10 @@ from geo.errors import HbmError
 from layers.exports.collect import ExportData, Page, collect
 from layers.exports.extracts import table, write_csv, write_geojson, write_gpkg, write_kml
 from layers.exports.html import write_html
+from layers.exports.hxl import write_hxl_csv
 from layers.exports.render import render_map
 from layers.exports.settings import ExportSettings
+from layers.i18n import _
 from layers.labels import format_time
 from layers.view import View
 from layers.view_io import view_to_dict, view_to_json
@@ -62,18 +64,33 @@ class ExportResult:
 
 def readme_text(data: ExportData) -> str:
     """Return the briefing pack's README: the View, the time of export, what each file holds."""
-    counts = "\n".join(f"  {name}: {n:,} features" for name, n in data.counts().items()) or "  (no layers)"
+    counts = "\n".join(
+        "  " + _("{layer}: {n} features").format(layer=name, n=f"{n:,}") for name, n in data.counts().items()
+    ) or "  " + _("(no layers)")
     filters = "\n".join(f"  {line}" for line in data.filter_lines())
     return (
-        f"{data.marking}\n\n{data.title}: briefing pack\n\n"
-        f"Exported at: {format_time(data.exported_at, fmt='%Y-%m-%d %H:%M:%S')} by {data.who}\n"
-        f"Data as of:  {data.as_of_text()}\n"
-        f"Window:      {data.window_text()}\n\n"
-        f"Files:\n  map.pdf      the briefing map\n  data.gpkg    the features, one layer per map layer, "
-        f"and a metadata table\n  summary.csv  one row per feature with its figures and a lat/lon inside it\n\n"
-        f"Features:\n{counts}\n\nFilters:\n{filters}\n\n"
-        f"View (save as view.json, then `hbm export --view view.json` reproduces it):\n"
-        f"{view_to_json(data.view)}\n{data.marking}\n"
+        f"{data.marking}\n\n"
+        + _("{title}: briefing pack").format(title=data.title)
+        + "\n\n"
+        + _("Exported at: {time} by {who}").format(
+            time=format_time(data.exported_at, fmt="%Y-%m-%d %H:%M:%S"), who=data.who
+        )
+        + "\n"
+        + _("Data as of:  {as_of}").format(as_of=data.as_of_text())
+        + "\n"
+        + _("Window:      {window}").format(window=data.window_text())
+        + "\n\n"
+        + _(
+            "Files:\n  map.pdf      the briefing map\n  data.gpkg    the features, one layer per map layer, "
+            "and a metadata table\n  summary.csv  one row per feature with its figures and a lat/lon inside it"
+        )
+        + "\n\n"
+        + _("Features:")
+        + f"\n{counts}\n\n"
+        + _("Filters:")
+        + f"\n{filters}\n\n"
+        + _("View (save as view.json, then `hbm export --view view.json` reproduces it):")
+        + f"\n{view_to_json(data.view)}\n{data.marking}\n"
     )
 
 
@@ -83,7 +100,7 @@ def write_pack(data: ExportData, path: Path, page: Page) -> list[Path]:
         folder = Path(tmp)
         render_map(data, folder / "map.pdf", "pdf", page)
         write_gpkg(data, folder / "data.gpkg")
-        table(data, wkt=False).to_csv(folder / "summary.csv", index=False)
+        write_hxl_csv(table(data, wkt=False), folder / "summary.csv")  # with the HXL hashtag row
         (folder / "README.txt").write_text(readme_text(data), encoding="utf-8")
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in PACK_FILES:

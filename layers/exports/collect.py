@@ -17,9 +17,10 @@ from data.store import BBox, Store
 from geo.errors import HbmError
 from layers.exports.settings import ExportSettings
 from layers.features import LAYERS, hide_small_flows
-from layers.hotspots import load_hotspot_settings
+from layers.hotspots import load_hotspot_settings, table_windows
+from layers.i18n import _, current_language, value_label
 from layers.labels import display_zone, format_time
-from layers.styles import STATISTIC_TITLES, legend_entries
+from layers.styles import hotspot_title, legend_entries
 from layers.view import LAYER_NAMES, View
 from layers.view_io import view_to_dict
 
@@ -91,6 +92,7 @@ class ExportData:
     extent: BBox
     exported_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     raw_events: gpd.GeoDataFrame | None = None
+    hotspot_windows: list[Any] = field(default_factory=list)  # geo.windows.WindowSpan, current first
 
     def counts(self) -> dict[str, int]:
         """Return the number of features per exported layer (raw events included when present)."""
@@ -117,8 +119,8 @@ class ExportData:
     def layer_title(self, name: str) -> str:
         """Return the title a layer carries in legends and layer controls."""
         if name == "hotspots":
-            return "Hotspots: " + STATISTIC_TITLES.get(self.view.statistic, "{metric}").format(metric=self.view.metric)
-        return LAYERS[name].title
+            return hotspot_title(self.view.statistic, self.view.metric)
+        return _(LAYERS[name].title)
 
     def window_text(self) -> str:
         """Return the time window as a reader sees it."""
@@ -126,25 +128,38 @@ class ExportData:
         first = self.view.start.astimezone(zone)
         span = f"{first:%Y-%m-%d %H:%M} – {format_time(self.view.end, zone, '%Y-%m-%d %H:%M')}"
         label = self.view.window_label
-        return span if label == "custom" else f"last {label} ({span})"
+        return span if label == "custom" else _("last {window} ({span})").format(window=label, span=span)
 
     def as_of_text(self) -> str:
         """Return "data as of" for a reader."""
-        return format_time(self.data_as_of, fmt="%Y-%m-%d %H:%M") if self.data_as_of else "no data yet"
+        return format_time(self.data_as_of, fmt="%Y-%m-%d %H:%M") if self.data_as_of else _("no data yet")
 
     def filter_lines(self) -> list[str]:
         """Return the active filters, one short line each."""
         v = self.view
-        res = f"H3 res {v.res}" + (" (fixed)" if v.resolution is not None else f" (follows zoom {v.zoom:g})")
-        shown = ", ".join(LAYERS[n].title for n in DRAW_ORDER if n in v.layers) or "none"
-        bbox = "all data" if v.bbox is None else "W {:.3f} S {:.3f} E {:.3f} N {:.3f}".format(*v.bbox)
+        res = (
+            _("H3 res {res} (fixed)").format(res=v.res)
+            if v.resolution is not None
+            else _("H3 res {res} (follows zoom {zoom})").format(res=v.res, zoom=f"{v.zoom:g}")
+        )
+        shown = ", ".join(_(LAYERS[n].title) for n in DRAW_ORDER if n in v.layers) or _("none")
+        bbox = _("all data") if v.bbox is None else "W {:.3f} S {:.3f} E {:.3f} N {:.3f}".format(*v.bbox)
+        statistic = {"count": _("count"), "change": _("change"), "gi": "Gi*", "emerging": _("trend")}
         lines = [
-            f"Layers: {shown}",
-            f"Area: {bbox}",
-            f"Hotspots: {v.metric} per cell, statistic {v.statistic}, {res}",
-            f"Small counts: H3 cells under {self.k} people merged into parent cells",
-            "Raw event points: " + ("included" if self.raw_events is not None else "not exported"),
+            _("Layers: {layers}").format(layers=shown),
+            _("Area: {area}").format(area=bbox),
+            _("Hotspots: {metric} per cell, statistic {statistic}, {res}").format(
+                metric=value_label(v.metric), statistic=statistic.get(v.statistic, v.statistic), res=res
+            ),
+            _("Small counts: H3 cells under {k} people merged into parent cells").format(k=self.k),
+            _("Raw event points: included") if self.raw_events is not None else _("Raw event points: not exported"),
         ]
+        if self.hotspot_windows:
+            spans = [
+                f"{w.start:%Y-%m-%d %H:%M}–{w.end:%H:%M}" + ("" if w.covered else " missing")
+                for w in self.hotspot_windows
+            ]
+            lines.append(f"Hotspot statistics: window {spans[0]} UTC; baseline {'; '.join(spans[1:])}")
         return lines
 
     def metadata(self) -> dict[str, Any]:
@@ -159,12 +174,14 @@ class ExportData:
             "synthetic": self.synthetic,
             "app_version": app_version(),
             "feature_counts": self.counts(),
-            "suppression": (
-                f"H3 cells under {self.k} people are merged into their parent cell; "
-                f"crossing and route flows under {self.k} people are left empty"
-            ),
+            "suppression": _(
+                "H3 cells under {k} people are merged into their parent cell; "
+                "crossing and route flows under {k} people are left empty"
+            ).format(k=self.k),
+            "language": current_language(),
             "source": self.source_note,
             "crs": CRS,
+            "hotspot_windows": [w.to_json() for w in self.hotspot_windows],
         }
 
 
@@ -232,7 +249,7 @@ def collect(
 ) -> ExportData:
     """Return the View's visible layers, exactly as the map builds them, clipped to the View's bbox."""
     view = replace(view, suppress=True)  # small counts are suppressed in every export, as on screen
-    _statistics, k = load_hotspot_settings()
+    statistics, k = load_hotspot_settings()
     revisions = store.revisions()
     layers: dict[str, gpd.GeoDataFrame] = {}
     for name in DRAW_ORDER:
@@ -251,7 +268,7 @@ def collect(
     return ExportData(
         view=view,
         layers=layers,
-        title=title,
+        title=_(title),  # the default title in the language in force; a custom one as given
         marking=full_marking(settings.marking, synthetic),
         synthetic=synthetic,
         data_as_of=revisions["_all"].updated_at,
@@ -261,4 +278,5 @@ def collect(
         extent=extent,
         exported_at=(now or datetime.now(UTC)),
         raw_events=raw,
+        hotspot_windows=table_windows(store, view, statistics) if "hotspots" in layers else [],
     )

@@ -12,6 +12,7 @@ import pyogrio
 import shapely
 
 from layers.exports.collect import ExportData
+from layers.exports.hxl import write_hxl_csv
 
 GPKG_OPTIONS = {"VERSION": "1.2"}  # readable by the GDAL in older QGIS releases too
 METADATA_LAYER = "metadata"
@@ -128,8 +129,8 @@ def sidecar_path(path: Path) -> Path:
 
 
 def write_csv(data: ExportData, path: Path) -> list[Path]:
-    """Write the CSV (WKT plus lat/lon columns) and its ``.metadata.json`` sidecar; return both files."""
-    table(data).to_csv(path, index=False)
+    """Write the CSV (WKT plus lat/lon columns, an HXL hashtag row) and its ``.metadata.json`` sidecar; return both."""
+    write_hxl_csv(table(data), path)
     meta = sidecar_path(path)
     meta.write_text(json.dumps(data.metadata(), indent=2), encoding="utf-8")
     return [path, meta]

@@ -35,7 +35,9 @@ from layers.context import (
     rivers_geojson,
 )
 from layers.exports.collect import ExportData
-from layers.labels import FIELDS, PROBABILITIES, VALUE_LABELS, display_zone, zone_suffix
+from layers.i18n import VALUE_LABELS as I18N_VALUES
+from layers.i18n import _, current_language, text_direction, value_label
+from layers.labels import CODE_KEYS, FIELDS, PROBABILITIES, VALUE_LABELS, display_zone, zone_suffix
 from layers.styles import STYLES, dash_gradient, translucent
 
 VENDOR = Path(__file__).parent / "vendor"
@@ -61,6 +63,10 @@ html, body { height: 100%; margin: 0; }
 .hbm-x-legend ul { margin: 4px 0 0 16px; padding: 0; font-size: 12px; }
 .leaflet-popup-content td { padding: 1px 4px; vertical-align: top; }
 .leaflet-popup-content td:first-child { color: #555; }
+.folium-map { direction: ltr; }
+[dir=rtl] .hbm-x-legend { right: auto; left: 10px; direction: rtl; }
+[dir=rtl] .hbm-x-legend ul { margin: 4px 16px 0 0; }
+[dir=rtl] .leaflet-popup-content, [dir=rtl] .leaflet-control-layers { direction: rtl; text-align: right; }
 """
 
 # Popups list the same labelled fields, in the same order, as the live details panel (layers/labels.py);
@@ -68,7 +74,7 @@ html, body { height: 100%; margin: 0; }
 POPUP_JS = """function (feature, layer) {
   var p = feature.properties || {}, fields = %s, values = %s, probs = %s, tz = %s;
   var box = document.createElement("div"), title = document.createElement("b");
-  title.textContent = p.name || (p.cell ? "H3 cell " + p.cell : %s);
+  title.textContent = p.name || (p.cell ? %s + " " + p.cell : %s);
   box.appendChild(title);
   var table = document.createElement("table");
   function show(k, v) {
@@ -80,7 +86,7 @@ POPUP_JS = """function (feature, layer) {
     if (typeof v === "string" && /^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d/.test(v)) {
       var d = new Date(v);
       if (!isNaN(d)) {
-        return d.toLocaleString("en-GB", {timeZone: tz[0], day: "2-digit", month: "short", year: "numeric",
+        return d.toLocaleString(tz[2], {timeZone: tz[0], day: "2-digit", month: "short", year: "numeric",
           hour: "2-digit", minute: "2-digit", hour12: false}) + " " + tz[1];
       }
     }
@@ -103,7 +109,11 @@ def popup_js(layer: str, title: str) -> str:
     zone = display_zone()
     now = datetime.now(UTC)
     tz_name = getattr(zone, "key", "UTC")
-    args = (FIELDS.get(layer, ()), VALUE_LABELS, sorted(PROBABILITIES), (tz_name, zone_suffix(now, zone)), title)
+    fields = [(key, _(label)) for key, label in FIELDS.get(layer, ())]
+    codes = {key: {code: value_label(code) for code in I18N_VALUES} for key in CODE_KEYS}  # statuses, modes …
+    values = codes | {key: {code: _(label) for code, label in labels.items()} for key, labels in VALUE_LABELS.items()}
+    locale = {"en": "en-GB"}.get(current_language(), current_language())
+    args = (fields, values, sorted(PROBABILITIES), (tz_name, zone_suffix(now, zone), locale), _("H3 cell"), title)
     return POPUP_JS % tuple(json.dumps(a).replace("</", "<\\/") for a in args)
 
 
@@ -176,20 +186,25 @@ def legend_html(data: ExportData) -> str:
         sections.append(f'<div class="hbm-legend-section"><h4>{html.escape(title)}</h4>{rows}</div>')
     filters = "".join(f"<li>{html.escape(line)}</li>" for line in data.filter_lines())
     return (
-        '<div class="hbm-x-legend" id="hbm-legend"><details open><summary>Legend</summary>'
-        + ("".join(sections) or "<p>No layers shown</p>")
-        + f"</details><details><summary>Filters</summary><ul>{filters}</ul></details></div>"
+        '<div class="hbm-x-legend" id="hbm-legend"><details open><summary>'
+        + html.escape(_("Legend"))
+        + "</summary>"
+        + ("".join(sections) or "<p>" + html.escape(_("No layers shown")) + "</p>")
+        + "</details><details><summary>"
+        + html.escape(_("Filters"))
+        + f"</summary><ul>{filters}</ul></details></div>"
     )
 
 
 def _head(data: ExportData) -> str:
     marking = html.escape(data.marking)
-    sub = f"Window: {data.window_text()} · Data as of {data.as_of_text()}"
-    synthetic = " · All data shown is SYNTHETIC (demo generator)." if data.synthetic else ""
+    sub = _("Window: {window} · Data as of {as_of}").format(window=data.window_text(), as_of=data.as_of_text())
+    synthetic = " · " + _("All data shown is SYNTHETIC (demo generator).") if data.synthetic else ""
+    source = _("Source: {source}").format(source=data.source_note)
     return (
         f'<div class="hbm-x-bar hbm-x-top" id="hbm-marking">{marking}</div>'
         f'<div class="hbm-x-head"><h1>{html.escape(data.title)}</h1>'
-        f"<div>{html.escape(sub + synthetic)} · Source: {html.escape(data.source_note)}</div></div>"
+        f"<div>{html.escape(sub + synthetic)} · {html.escape(source)}</div></div>"
         f'<div class="hbm-x-bar hbm-x-bottom">{marking}</div>'
     )
 
@@ -219,7 +234,7 @@ def _add_context(fmap: folium.Map, extent: BBox) -> None:
             collection,
             name=title,
             control=False,
-            attribution=html.escape(CONTEXT_ATTRIBUTION) if fn == "placePoint" else None,
+            attribution=html.escape(_(CONTEXT_ATTRIBUTION)) if fn == "placePoint" else None,
             pointToLayer=JsCode(f"function (f, latlng) {{ return hbm.{fn}(f, latlng); }}"),
         ).add_to(fmap)
 
@@ -246,10 +261,10 @@ def build_map(data: ExportData) -> folium.Map:
     )
     folium.GeoJson(
         basemap_for_view(data.extent),
-        name="Country boundaries",
+        name=_("Country boundaries"),
         control=False,
         interactive=False,
-        attribution=html.escape(ATTRIBUTION),
+        attribution=html.escape(_(ATTRIBUTION)),
         style=JsCode("function () { return hbm.basemapStyle(); }"),
     ).add_to(fmap)
     _add_context(fmap, data.extent)
@@ -284,6 +299,8 @@ def check_offline(page: str) -> None:
 def write_html(data: ExportData, path: Path) -> list[Path]:
     """Write the self-contained offline HTML map; return the files written."""
     page = build_map(data).get_root().render()
+    lang = current_language()
+    page = re.sub(r"<html[^>]*>", f'<html lang="{lang}" dir="{text_direction(lang)}">', page, count=1)
     check_offline(page)
     path.write_text(page, encoding="utf-8")
     return [path]

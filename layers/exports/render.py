@@ -29,6 +29,7 @@ from layers.context import CONTEXT_ATTRIBUTION, country_labels_geojson, lakes_ge
 from layers.exports.collect import STYLE_KEY, ExportData, Page, app_version
 from layers.exports.labels import Label, crossing_priority, place_labels
 from layers.exports.styling import LABEL_BOX, LAKE, LAND, RIVER, SEA, marker_kwargs, path_kwargs
+from layers.i18n import _
 from layers.styles import STYLES
 
 MERCATOR = "EPSG:3857"
@@ -243,7 +244,7 @@ def _scale_bar(ax: Axes, limits: tuple[float, float, float, float]) -> None:
     ax.text(
         left,
         bottom - 0.012,
-        f"scale at {abs(lat):.1f}°{'N' if lat >= 0 else 'S'}",
+        _("scale at {latitude}").format(latitude=f"{abs(lat):.1f}°{'N' if lat >= 0 else 'S'}"),
         transform=ax.transAxes,
         fontsize=5,
         color=MUTED,
@@ -318,7 +319,7 @@ def _side_panel(ax: Axes, data: ExportData, rows_per_col: int, cols: int) -> Non
         if row > rows_per_col - 1 and col < cols - 1:
             row, col = 0.0, col + 1
 
-    ax.text(col, row, "Legend (layers shown)", fontsize=8, fontweight="bold", color=INK, va="center")
+    ax.text(col, row, _("Legend (layers shown)"), fontsize=8, fontweight="bold", color=INK, va="center")
     advance(1.3)
     for title, entries in data.legend():
         ax.text(col, row, title, fontsize=7, fontweight="bold", color=INK, va="center", parse_math=False)
@@ -329,10 +330,10 @@ def _side_panel(ax: Axes, data: ExportData, rows_per_col: int, cols: int) -> Non
             advance(0.95)
         advance(0.35)
     if not data.layers:
-        ax.text(col, row, "No layers shown", fontsize=6.5, color=MUTED, va="center")
+        ax.text(col, row, _("No layers shown"), fontsize=6.5, color=MUTED, va="center")
         advance()
     advance(0.4)
-    ax.text(col, row, "Filters", fontsize=8, fontweight="bold", color=INK, va="center")
+    ax.text(col, row, _("Filters"), fontsize=8, fontweight="bold", color=INK, va="center")
     advance(1.1)
     for line in data.filter_lines():
         for part in textwrap.wrap(line, width=58 if cols == 1 else 50, subsequent_indent="  "):
@@ -380,7 +381,7 @@ def build_figure(data: ExportData, page: Page) -> Figure:
     fig.text(
         margin_x,
         1 - 0.78 / height,
-        f"Window: {data.window_text()}   ·   Data as of {data.as_of_text()}",
+        _("Window: {window}   ·   Data as of {as_of}").format(window=data.window_text(), as_of=data.as_of_text()),
         fontsize=9,
         color=INK,
         va="center",
@@ -413,9 +414,11 @@ def build_figure(data: ExportData, page: Page) -> Figure:
         spine.set_linewidth(0.8)
 
     _side_panel(fig.add_axes(side_box), data, rows, cols)
-    note = f"Source: {data.source_note}. {ATTRIBUTION}. {CONTEXT_ATTRIBUTION}. Web Mercator. hbm {app_version()}."
+    note = _("Source: {source}. {attribution}. {context}. Web Mercator. hbm {version}.").format(
+        source=data.source_note, attribution=_(ATTRIBUTION), context=_(CONTEXT_ATTRIBUTION), version=app_version()
+    )
     if data.synthetic:
-        note = "All data shown is SYNTHETIC (demo generator). " + note
+        note = _("All data shown is SYNTHETIC (demo generator).") + " " + note
     fig.text(
         margin_x,
         0.41 / height,

@@ -7,6 +7,7 @@ critical alerts before and after, per rule. Usage: python -m tests.benchmarks.de
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 from collections import Counter
@@ -22,6 +23,9 @@ from data.settings import load_store_settings
 from layers.alerts import ensure_default_rules, evaluate_rules
 
 REGION = (28.8, -1.8, 33.2, 4.4)
+# The convention of tests/benchmarks/report.py: CI runs every benchmark at small scale.
+SMALL_ARGS: tuple[str, ...] = ("5000",)
+FIGURES: tuple[str, ...] = ("critical_before", "critical_after_old_rate", "critical_after_seeded_rate")
 
 
 def run(events: int, per_batch: float, interval_s: float = 3.0, minutes: int = 20) -> tuple[Counter, Counter]:
@@ -49,11 +53,16 @@ def run(events: int, per_batch: float, interval_s: float = 3.0, minutes: int = 2
     return before, after
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Print critical alerts before/after 20 minutes, at the old fixed rate and at the seeded data's rate."""
-    events = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
-    for name, per_batch in (("old: 5 per 3 s", 5.0), ("seeded rate", live_rate_per_s(events) * 3.0)):
+    args = sys.argv[1:] if argv is None else argv
+    events = int(args[0]) if args else 50_000
+    rates = (("old_rate", "old: 5 per 3 s", 5.0), ("seeded_rate", "seeded rate", live_rate_per_s(events) * 3.0))
+    for key, name, per_batch in rates:
         before, after = run(events, per_batch)
+        if key == "old_rate":
+            print(json.dumps({"figure": "critical_before", "value": sum(before.values())}))
+        print(json.dumps({"figure": f"critical_after_{key}", "value": sum(after.values()), "unit": "alerts"}))
         print(
             f"{name:>16} ({per_batch:.3f} events/batch): critical before {sum(before.values())} {dict(before)}"
             f" -> after 20 min {sum(after.values())} {dict(after)}",

@@ -31,6 +31,17 @@ from layers.view import View
 from tests.benchmarks.refresh import emit, open_url, postgis_url, seed
 from tests.conftest import _reset_postgis
 
+# Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
+# small-scale CI run, and the figures every run must print.
+SMALL_ARGS: tuple[str, ...] = ("--events", "2000", "--repeats", "1")
+FIGURES: tuple[str, ...] = (
+    "export_collect",
+    "export_pdf",
+    "export_gpkg",
+    "export_html",
+    "export_html_size",
+)
+
 TARGETS = {"pdf": 3.0, "gpkg": 2.0, "html": 3.0}
 HTML_MAX_MB = 10.0
 

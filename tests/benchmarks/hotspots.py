@@ -23,6 +23,18 @@ from geo import getis_ord
 from geo.hotspots import HotspotSettings, hotspot_areas, hotspot_statistics
 from geo.suppression import suppress_small_counts
 
+# Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
+# small-scale CI run, and the figures every run must print.
+SMALL_ARGS: tuple[str, ...] = ("--cells", "500", "--windows", "3", "--repeats", "2")
+FIGURES: tuple[str, ...] = (
+    "hotspot_statistics_cold_ms",
+    "hotspot_statistics_warm_ms",
+    "neighbour_matrix_cold_ms",
+    "hotspot_areas_ms",
+    "suppress_small_counts_ms",
+    "hotspot_areas_count",
+)
+
 
 def synthetic_counts(n_cells: int, windows: int, seed: int = 0) -> pd.DataFrame:
     """Return a long counts frame over ``n_cells`` contiguous res-9 cells, 80% of pairs non-zero, with surges."""

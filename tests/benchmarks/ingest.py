@@ -31,6 +31,16 @@ from data.open import open_store
 from data.settings import load_store_settings
 from tests.conftest import _reset_postgis
 
+# Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
+# small-scale CI run, and the figures every run must print.
+SMALL_ARGS: tuple[str, ...] = ("--rows", "3000", "--no-baseline")
+FIGURES: tuple[str, ...] = (
+    "ingest rate (hbm ingest, CSV -> PostGIS)",
+    "peak RSS of the import process",
+    "events stored = rows accepted",
+)
+NEEDS_POSTGIS = True  # drops every table in the target database
+
 TARGET_ROWS_PER_S = 50_000
 TARGET_RSS_MB = 500
 KINDS = np.array(["crossing", "sighting", "distress", "rescue", "interception", "vulnerability_referral"])

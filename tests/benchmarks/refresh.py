@@ -17,6 +17,7 @@ import math
 import os
 import re
 import resource
+import secrets
 import statistics
 import subprocess
 import sys
@@ -33,14 +34,28 @@ import pandas as pd
 from sqlalchemy import text
 
 from dashboard.app import create_app
+from dashboard.auth import LOGIN_PATH
 from dashboard.callbacks import LAYER_ORDER, parse_view, refresh_map
 from dashboard.settings import load_app_settings
+from data import users
 from data.demo import demo_events, demo_features
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import BBox, SqlStore
 from geo.cells import resolution_for_zoom
 from layers.refresh import refresh
+
+# Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
+# small-scale CI run, and the figures every run must print.
+SMALL_ARGS: tuple[str, ...] = ("--events", "2000", "--repeats", "3")
+FIGURES: tuple[str, ...] = (
+    "ingest_rate",
+    "hotspot_query",
+    "refresh_unchanged",
+    "refresh_callback_unchanged",
+    "first_load_bytes",
+    "peak_rss",
+)
 
 ZOOMS = (6, 8, 10)
 WEEK = timedelta(days=7)
@@ -159,6 +174,11 @@ def refresh_unchanged(store: SqlStore, repeats: int) -> None:
     emit("refresh_callback_unchanged", p50, "ms", "p95 <= 5", p95 <= 5, backend=store.backend, p95=p95, calls=repeats)
 
 
+def _id_key(cid: Any) -> str:
+    """Return a component id as the Dash renderer writes it (dict ids as sorted, compact JSON)."""
+    return json.dumps(cid, sort_keys=True, separators=(",", ":")) if isinstance(cid, dict) else str(cid)
+
+
 def _layout_props(node: Any, found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Return ``{component id: props}`` for every component of a serialised Dash layout."""
     if isinstance(node, list):
@@ -166,21 +186,47 @@ def _layout_props(node: Any, found: dict[str, dict[str, Any]]) -> dict[str, dict
             _layout_props(child, found)
     elif isinstance(node, dict) and "props" in node:
         if "id" in node["props"]:
-            found[str(node["props"]["id"])] = node["props"]
+            found[_id_key(node["props"]["id"])] = node["props"]
         for value in node["props"].values():
             _layout_props(value, found)
+    return found
+
+
+def _matches(pattern: dict[str, Any], props: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the dict ids in the layout that a pattern-matching id (ALL/MATCH/ALLSMALLER) selects."""
+    found = []
+    for key in props:
+        if not key.startswith("{"):
+            continue
+        cid = json.loads(key)
+        fixed = {k: v for k, v in pattern.items() if not isinstance(v, list)}
+        if cid.keys() == pattern.keys() and all(cid[k] == v for k, v in fixed.items()):
+            found.append(cid)
     return found
 
 
 def _callback_body(dep: dict[str, Any], props: dict[str, dict[str, Any]], state: dict[tuple[str, str], Any]) -> dict:
     """Return the JSON the Dash renderer POSTs to call ``dep`` with the current prop values."""
 
-    def spec(item: dict[str, Any]) -> dict[str, Any]:
-        value = state.get((item["id"], item["property"]), props.get(item["id"], {}).get(item["property"]))
+    def value_of(cid: Any, prop: str) -> Any:
+        key = _id_key(cid)
+        return state.get((key, prop), props.get(key, {}).get(prop))
+
+    def spec(item: dict[str, Any]) -> Any:
+        if isinstance(item["id"], str) and item["id"].startswith("{"):  # pattern-matching: one entry per match
+            cids = _matches(json.loads(item["id"]), props)
+            return [{"id": c, "property": item["property"], "value": value_of(c, item["property"])} for c in cids]
+        value = value_of(item["id"], item["property"])
         return item if value is None else {**item, "value": value}
 
     names = dep["output"].strip(".").split("...")  # "..a.prop...b.prop.." for several outputs
-    outputs = [dict(zip(("id", "property"), name.rsplit(".", 1), strict=True)) for name in names]
+    outputs: list[Any] = []
+    for name in names:
+        cid, prop = name.rsplit(".", 1)
+        if cid.startswith("{"):
+            outputs.append([{"id": c, "property": prop} for c in _matches(json.loads(cid), props)])
+        else:
+            outputs.append({"id": cid, "property": prop})
     body = {"output": dep["output"], "outputs": outputs if len(outputs) > 1 else outputs[0], "changedPropIds": []}
     return body | {"inputs": [spec(i) for i in dep["inputs"]], "state": [spec(s) for s in dep["state"]]}
 
@@ -225,16 +271,50 @@ def peak_rss_mb() -> float:
     return round((int(hwm[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024, 1)
 
 
+def signed_in_client(app: Any, store: SqlStore) -> Any:
+    """Return a test client signed in as a throwaway viewer, through the real login form."""
+    name, password = f"bench-{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+    users.add_user(store, name, "viewer", password)
+    client = app.server.test_client()
+    form = client.get(LOGIN_PATH).get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf, "the login page has no CSRF token"
+    fields = {"csrf": csrf[1], "next": "/", "name": name, "password": password}
+    resp = client.post(LOGIN_PATH, data=fields)
+    assert resp.status_code == 303, f"sign-in failed: HTTP {resp.status_code}"
+    return client
+
+
+def reset_peak_rss() -> None:
+    """Reset this process's VmHWM to its current RSS (Linux ``clear_refs`` 5); a no-op elsewhere."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 def child(url: str, polls: int) -> None:
-    """Subprocess body: open the store, create the app, first load and polls; print bytes and peak RSS."""
-    app = create_app(load_app_settings(synthetic=True), open_url(url))
-    print(json.dumps(first_load(app.server.test_client(), polls) | {"rss_mb": peak_rss_mb()}), flush=True)
+    """Subprocess body: open the store, create the app with sign-in on, sign in, first load and polls.
+
+    Prints bytes and peak RSS. Sign-in is on, as in production: the process gets its own session
+    secret and a throwaway viewer account, so no HBM_SECRET_KEY or user is needed beforehand.
+    """
+    os.environ.setdefault("HBM_SECRET_KEY", secrets.token_urlsafe(32))
+    os.environ["HBM_COOKIE_SECURE"] = "false"  # the test client speaks plain http
+    store = open_url(url)
+    app = create_app(load_app_settings(synthetic=True, auth=True), store)
+    client = signed_in_client(app, store)
+    reset_peak_rss()  # argon2id's 64 MiB for the one password check is freed; it is not the server's steady peak
+    print(json.dumps(first_load(client, polls) | {"rss_mb": peak_rss_mb()}), flush=True)
 
 
 def serve_figures(backend: str, url: str, polls: int) -> None:
     """Emit first-load bytes and peak server RSS, both measured in a fresh subprocess."""
     cmd = [sys.executable, "-m", "tests.benchmarks.refresh", "--child", url, "--repeats", str(polls)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    if out.returncode != 0:  # say why, in one line on stdout, and fail
+        reason = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
+        raise SystemExit(f"{backend}: the first-load child process failed: {reason}")
     res = json.loads(out.stdout.strip().splitlines()[-1])
     wire, rss = res.pop("wire"), res.pop("rss_mb")
     emit("first_load_bytes", wire, "bytes", "wire <= 1500000", wire <= 1_500_000, backend=backend, **res)

@@ -37,6 +37,32 @@ from data.store import Store
 from tests.conftest import _reset_postgis
 
 TARGET_P95_MS = 300.0
+
+# Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
+# small-scale CI run, and the figures every run must print.
+SMALL_ARGS: tuple[str, ...] = (
+    "--minutes",
+    "0.15",
+    "--clients",
+    "3",
+    "--rate",
+    "50",
+    "--poll",
+    "1",
+    "--seed-events",
+    "1000",
+)
+FIGURES: tuple[str, ...] = (
+    "errors (feed + clients)",
+    "lost events",
+    "feed rate achieved",
+    "refreshes measured",
+    "refresh p50",
+    "refresh p95",
+    "refresh max",
+)
+NEEDS_POSTGIS = True  # drops every table in the target database
+
 WINDOWS = ("6h", "24h", "7d")
 
 

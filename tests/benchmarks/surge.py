@@ -28,6 +28,15 @@ from layers.playback import load_playback
 from layers.view import View
 from tests.benchmarks.refresh import emit, open_url, postgis_url, seed, timings_ms
 
+# Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
+# small-scale CI run, and the figures every run must print.
+SMALL_ARGS: tuple[str, ...] = ("--events", "2000", "--repeats", "2")
+FIGURES: tuple[str, ...] = (
+    "ingest_rate",
+    "hotspot_statistics",
+    "playback_step",
+)
+
 WEEK = timedelta(days=7)
 TARGET_MS = {"postgis": 250, "sqlite": 500}
 

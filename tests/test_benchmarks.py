@@ -1,0 +1,82 @@
+"""Every benchmark in tests/benchmarks/ runs at small scale and prints every figure it declares.
+
+Benchmarks that nothing runs rot (the refresh benchmark broke unnoticed when sign-in became the
+default). Each is discovered by the convention in ``tests/benchmarks/report.py`` and run in a
+child process, as a user would run it; timings are printed, never asserted here.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks import report
+from tests.conftest import POSTGIS_URL, unavailable
+
+BENCHMARKS = report.discover()
+
+
+def test_the_known_benchmarks_are_discovered() -> None:
+    names = {b.name for b in BENCHMARKS}
+    assert {"refresh", "surge", "exports", "hotspots", "ingest", "soak"} <= names
+    assert "report" not in names
+
+
+@pytest.mark.parametrize("bench", BENCHMARKS, ids=[b.name for b in BENCHMARKS])
+def test_benchmark_runs_at_small_scale_and_prints_every_figure(bench: report.Benchmark) -> None:
+    assert not bench.problems, bench.problems
+    if bench.needs_postgis and not POSTGIS_URL:
+        unavailable(f"benchmark {bench.name} needs HBM_TEST_POSTGIS_URL")
+    env = {k: v for k, v in os.environ.items() if k != "HBM_AUTH"}  # run as a user would: sign-in on by default
+    result = report.run(bench, small=True, timeout=300, env=env)
+    assert report.problems(result, postgis=bool(POSTGIS_URL)) == [], result.stderr_tail
+    assert len(result.lines) >= len(bench.figures)
+
+
+def test_a_benchmark_without_declarations_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "new_bench.py").write_text('"""A new benchmark."""\nREPEATS = 3\n')
+    (tmp_path / "declared.py").write_text('SMALL_ARGS = ("--n", "1")\nFIGURES: tuple[str, ...] = ("a",)\n')
+    found = {b.name: b for b in report.discover(tmp_path)}
+    assert len(found["new_bench"].problems) == 2
+    assert found["declared"].problems == [] and found["declared"].small_args == ("--n", "1")
+
+
+def test_a_missing_figure_or_a_failure_is_a_problem() -> None:
+    bench = report.Benchmark("x", ("--n", "1"), ("a", "b"))
+    ok = report.Run(bench, (), 0, 1.0, [{"figure": "a", "value": 1}, {"figure": "b", "median": 2.0}], "")
+    assert report.problems(ok, postgis=True) == []
+    missing = report.Run(bench, (), 0, 1.0, [{"figure": "a", "value": 1}, {"figure": "b", "value": None}], "")
+    assert report.problems(missing, postgis=True) == ["x: printed no value for figure 'b'"]
+    crashed = report.Run(bench, (), 1, 1.0, [], "Traceback\nValueError: boom")
+    assert any("exited 1" in p and "boom" in p for p in report.problems(crashed, postgis=False))
+    skipped = report.Run(bench, (), 0, 1.0, ok.lines + [{"figure": "postgis", "skipped": True, "reason": "down"}], "")
+    assert report.problems(skipped, postgis=False) == []
+    assert report.problems(skipped, postgis=True) == ["x: skipped postgis: down"]
+
+
+def test_write_readme_replaces_only_the_marked_block(tmp_path: Path) -> None:
+    bench = report.Benchmark("refresh", ("--events", "10"), ("hotspot_query",))
+    line = {"figure": "hotspot_query", "backend": "postgis", "zoom": 6, "value": 12.5, "unit": "ms",
+            "target": "p50 <= 150", "met": True}  # fmt: skip
+    block = report.render(
+        [report.Run(bench, bench.small_args, 0, 3.2, [line], "")],
+        datetime(2026, 11, 28, tzinfo=UTC),
+        "a test box",
+        True,
+    )
+    assert "Measured 2026-11-28 00:00 UTC" in block and "a test box" in block
+    assert "| hotspot_query | postgis, zoom 6 | 12.5 ms | p50 <= 150 | yes |" in block
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# T\nbefore\n{report.BEGIN}\nold table\n{report.END}\nafter\n")
+    report.write_readme(readme, block)
+    text = readme.read_text()
+    assert "old table" not in text and block in text
+    assert text.startswith("# T\nbefore\n") and text.endswith(f"{report.END}\nafter\n")
+    report.write_readme(readme, block)  # idempotent
+    assert readme.read_text() == text
+    readme.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="no <!-- benchmarks:begin -->"):
+        report.write_readme(readme, block)
