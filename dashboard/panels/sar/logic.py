@@ -27,7 +27,7 @@ from data.store import Store
 from geo.errors import HbmError
 from geo.sectors import SectorError, circle_area, parse_latlng, polygon_from_geojson
 from layers.i18n import _, value_label
-from layers.sar_exports import export_text, plan_is_synthetic, write_sheets
+from layers.sar_exports import export_text, write_plan_sheets
 
 
 class Preview(NamedTuple):
@@ -248,7 +248,7 @@ def export_plan(
     stem = f"{plan.id}-v{plan.version}"
     if fmt == "pdf":
         buf = io.BytesIO()
-        write_sheets(plan, buf, synthetic=synthetic or plan_is_synthetic(plan))
+        write_plan_sheets(store, plan, buf, synthetic)  # SYNTHETIC also for a demo store, HBM_MARKING
         payload = send_bytes(buf.getvalue(), f"{stem}-sheets.pdf")
     else:
         payload = send_string(export_text(plan, fmt), f"{stem}.{fmt}")
