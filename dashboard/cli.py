@@ -134,15 +134,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-# Feature command groups live in their own modules; each exposes ``add_commands(sub)``
-# that adds its sub-parsers with ``set_defaults(func=...)``. Add one line per module.
+# Each command group lives in its own module, cli_<group>.py, which exposes ``add_commands(sub)``
+# adding the group's sub-parsers with ``set_defaults(func=...)``. Add one line per module.
 COMMAND_MODULES: tuple[str, ...] = (
     "dashboard.cli_export",
     "dashboard.cli_hotspots",
+    "dashboard.cli_alerts",
     "dashboard.cli_ingest",
     "dashboard.cli_sar",
-    "dashboard.cli_users",  # users, audit log, purge (after cli_export: it extends `hbm audit`)
-    "dashboard.cli_interop",  # API tokens, notifications, TAK (after cli_users: it extends `hbm users`)
+    "dashboard.cli_users",
+    "dashboard.cli_audit",
+    "dashboard.cli_purge",
+    "dashboard.cli_notify",
+    "dashboard.cli_tak",
 )
 
 

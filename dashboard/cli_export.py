@@ -1,16 +1,13 @@
-"""``hbm export`` (briefing exports of a View) and ``hbm audit exports`` (the export log)."""
+"""``hbm export``: briefing exports of a View (audited)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dashboard.cli_groups import command_group
 from dashboard.settings import load_app_settings, parse_bbox
-from data.audit import list_exports
 from data.open import open_store
 from data.settings import load_store_settings
 from geo.errors import InvalidView
@@ -85,25 +82,6 @@ def _run(args: argparse.Namespace, store: Any, view: Any, export_settings: Any, 
     )
 
 
-def cmd_audit_exports(args: argparse.Namespace) -> int:
-    """List audited exports, newest first."""
-    store = open_store(load_store_settings())
-    records = list_exports(store, limit=args.limit)
-    if args.json:
-        print(json.dumps([r.as_dict() for r in records], indent=2))
-        return 0
-    if not records:
-        print("no exports recorded")
-        return 0
-    print(f"{'id':>5}  {'at (UTC)':<19}  {'who':<12} {'format':<8} {'bytes':>11}  features / file")
-    for r in records:
-        counts = " ".join(f"{k}={v}" for k, v in r.feature_counts.items()) or "-"
-        size = f"{r.bytes:,}" if r.bytes is not None else "-"
-        line = f"{r.id:>5}  {r.at:%Y-%m-%d %H:%M:%S}  {r.who[:12]:<12} {r.format:<8} {size:>11}"
-        print(f"{line}  {counts}  {r.filename or ''}")
-    return 0
-
-
 def _limit(raw: str) -> int:
     try:
         value = int(raw)
@@ -115,7 +93,7 @@ def _limit(raw: str) -> int:
 
 
 def add_commands(sub: Any) -> None:
-    """Add ``export`` and ``audit exports`` to the ``hbm`` sub-parsers."""
+    """Add ``hbm export``."""
     from layers.exports import FORMATS
 
     export = sub.add_parser(
@@ -143,9 +121,3 @@ def add_commands(sub: Any) -> None:
         "--language", choices=list(LANGUAGES), help="language of titles and legends (default HBM_LANGUAGE)"
     )
     export.set_defaults(func=cmd_export)
-
-    _, audit = command_group(sub, "audit", help="audit logs", dest="audit_command")
-    exports = audit.add_parser("exports", help="list exports, newest first")
-    exports.add_argument("--json", action="store_true", help="print JSON")
-    exports.add_argument("--limit", type=_limit, default=50, help="how many (default 50)")
-    exports.set_defaults(func=cmd_audit_exports)

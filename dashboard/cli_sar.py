@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dashboard.cli_users import cli_actor
+from dashboard.cli_common import cli_actor
 from dashboard.settings import load_app_settings
 from data import audit_log
 from data.open import open_store
