@@ -20,8 +20,8 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from geo.errors import HbmError
-from layers.alerts import ensure_default_rules, evaluate_rules
 from layers.hotspots import hotspot_table, load_hotspot_settings
+from layers.services.alerts import ensure_default_rules, evaluate_rules
 from layers.view import WINDOWS, View
 
 TABLE_COLUMNS = (

@@ -26,7 +26,7 @@ from data.sar_plans import (
 from data.settings import load_store_settings
 from data.store import Store
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
-from layers.sar_exports import export_format, plan_is_synthetic, write_export, write_sheets
+from layers.services.exports.sar import export_format, plan_is_synthetic, write_export, write_sheets
 
 
 def _store() -> Store:

@@ -55,7 +55,7 @@ from data.store import Store
 from geo.errors import HbmError
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
 from layers.i18n import N_, _, value_label
-from layers.sar_exports import export_text, plan_is_synthetic, write_sheets
+from layers.services.exports.sar import export_text, plan_is_synthetic, write_sheets
 
 TITLE = N_("SAR planning")
 EMPTY = {"type": "FeatureCollection", "features": []}
