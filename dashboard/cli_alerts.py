@@ -15,7 +15,7 @@ from dashboard.cli_common import configured_store
 from dashboard.settings import load_app_settings
 from data.alerts import Rule, acknowledge, list_alerts, load_rules, save_rule
 from geo.errors import HbmError
-from layers.alerts import ensure_default_rules, evaluate_rules
+from layers.services.alerts import ensure_default_rules, evaluate_rules
 
 
 def cmd_alerts_run(args: argparse.Namespace) -> int:

@@ -49,8 +49,8 @@ def _view_from_args(args: argparse.Namespace, region: tuple[float, float, float,
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the View (default: all data, last 24 h, all layers) to ``--out``."""
-    from layers.exports.collect import Page
-    from layers.exports.settings import load_export_settings
+    from layers.services.exports.collect import Page
+    from layers.services.exports.settings import load_export_settings
 
     settings = load_app_settings()
     export_settings = load_export_settings()
@@ -66,7 +66,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, store: Any, view: Any, export_settings: Any, settings: Any, page: Any) -> Any:
-    from layers.exports import run_export
+    from layers.services.exports import run_export
 
     return run_export(
         store,
@@ -94,7 +94,7 @@ def _limit(raw: str) -> int:
 
 def add_commands(sub: Any) -> None:
     """Add ``hbm export``."""
-    from layers.exports import FORMATS
+    from layers.services.exports import FORMATS
 
     export = sub.add_parser(
         "export",

@@ -25,7 +25,7 @@ from data.sar_plans import (
 from data.settings import load_store_settings
 from data.store import Store
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
-from layers.sar_exports import export_format, write_export, write_plan_sheets
+from layers.services.exports.sar import export_format, write_export, write_plan_sheets
 
 
 def _store() -> Store:

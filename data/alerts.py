@@ -1,6 +1,6 @@
 """Stored alert rules and alerts: the persistence half of early warning.
 
-Rules are evaluated by ``layers.alerts``; this module only reads and writes rows, so an
+Rules are evaluated by ``layers.services.alerts``; this module only reads and writes rows, so an
 alert, its evidence and its acknowledgement survive a restart of the app.
 """
 

@@ -20,9 +20,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Table, func, insert, select, update
 
-from dashboard.permissions import ROLES
 from data import audit_log
 from data.interfaces import Store
+from data.roles import ROLES
 from geo.errors import HbmError
 
 MIN_PASSWORD = 12

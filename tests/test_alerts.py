@@ -12,7 +12,7 @@ from data.alerts import AlertError, Rule, acknowledge, list_alerts, load_rules, 
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
-from layers.alerts import DEFAULT_RULES, ensure_default_rules, evaluate_rules
+from layers.services.alerts import DEFAULT_RULES, ensure_default_rules, evaluate_rules
 from tests.conftest import NOW, sample_features
 
 REGION = (28.8, -1.8, 33.2, 4.4)

@@ -183,8 +183,8 @@ def test_offline_html_has_the_context_and_no_overlapping_labels(
     demo_store: Store,
     tmp_path: Path,
 ) -> None:
-    from layers.exports import run_export
-    from layers.exports.settings import load_export_settings
+    from layers.services.exports import run_export
+    from layers.services.exports.settings import load_export_settings
     from layers.view import View
 
     now = datetime.now(UTC)

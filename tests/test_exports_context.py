@@ -16,8 +16,8 @@ import pytest
 
 from data.demo import demo_events, demo_features
 from data.store import Store
-from layers.exports import run_export
-from layers.exports.settings import load_export_settings
+from layers.services.exports import run_export
+from layers.services.exports.settings import load_export_settings
 from layers.view import View
 from tests.conftest import unavailable
 

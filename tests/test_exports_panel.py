@@ -16,9 +16,9 @@ from dashboard.screen import overlays_to_layers, screen_view
 from dashboard.settings import load_app_settings
 from data.audit import list_exports
 from data.store import Store
-from layers.exports.collect import Page
-from layers.exports.settings import load_export_settings
 from layers.features import LAYERS
+from layers.services.exports.collect import Page
+from layers.services.exports.settings import load_export_settings
 from layers.view import LAYER_NAMES
 from layers.view_io import view_from_json, view_from_query
 from tests.conftest import NOW

@@ -25,7 +25,7 @@ from data import audit_log
 from data.alerts import Alert, list_alerts, save_rule, write_alert
 from data.notify import NotificationWorker, deliver_due, list_outbox, load_notify_settings, retry_dead
 from data.store import Store
-from layers.alerts import DEFAULT_RULES, evaluate_rules
+from layers.services.alerts import DEFAULT_RULES, evaluate_rules
 from tests.conftest import free_port, sample_features
 from tests.test_alerts import REGION, _background, _events
 
@@ -129,7 +129,7 @@ def test_a_surge_alert_reaches_smtp_and_webhook_exactly_once(
 
 def test_escalation_and_closing_notify_again_once(store: Store, hooks: list[Hook]) -> None:
     from data.notify import enqueue_evaluation
-    from layers.alerts import Evaluation
+    from layers.services.alerts import Evaluation
 
     hook = Hook()
     hooks.append(hook)
@@ -305,7 +305,7 @@ def test_hbm_notify_set_validates_and_saves(
     sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from data.alerts import load_rules
-    from layers.alerts import ensure_default_rules
+    from layers.services.alerts import ensure_default_rules
 
     ensure_default_rules(sqlite_store, datetime.now(UTC))
     rule = load_rules(sqlite_store)[0]

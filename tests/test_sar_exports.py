@@ -20,7 +20,7 @@ from data.sar_plans import Plan, create_plan, load_plan, plan_sectors, update_se
 from data.settings import load_store_settings
 from data.store import Store
 from geo.sectors import area_km2, circle_area
-from layers.sar_exports import to_csv, to_geojson, to_gpx, to_kml, to_mgrs, write_sheets
+from layers.services.exports.sar import to_csv, to_geojson, to_gpx, to_kml, to_mgrs, write_sheets
 from tests.conftest import unavailable
 
 NASTY = '=SUM(A1) Boat <1> & "Ω" $x$'

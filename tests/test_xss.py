@@ -31,12 +31,12 @@ from dashboard.settings import load_app_settings
 from data.alerts import list_alerts
 from data.sar_plans import load_plan, update_sector
 from data.store import Store
-from layers.alerts import ensure_default_rules, evaluate_rules
-from layers.exports.collect import collect
-from layers.exports.extracts import write_kml
-from layers.exports.html import write_html
-from layers.exports.settings import load_export_settings
 from layers.features import LAYERS
+from layers.services.alerts import ensure_default_rules, evaluate_rules
+from layers.services.exports.collect import collect
+from layers.services.exports.extracts import write_kml
+from layers.services.exports.html import write_html
+from layers.services.exports.settings import load_export_settings
 from layers.view import View
 from tests.conftest import free_port, pytest_setup_options, sample_events, sample_features
 

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data.ingest.profiles import Issue, Profile, get_profile
+from data.ingest.profile_base import Issue, Profile
+from data.ingest.profiles import get_profile
 from data.ingest.readers import Chunk, Source, detect_format, open_source, read_json_items
 from data.ingest.rejects import RowFile
 from data.ingest.settings import IngestSettings, load_ingest_settings

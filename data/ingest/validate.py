@@ -23,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Float, Integer
 
 from data import records
-from data.ingest.profiles import MAX_COUNT, Issue, Mapped, clean_text, is_missing
+from data.ingest.profile_base import MAX_COUNT, Issue, Mapped, clean_text, is_missing
 from data.ingest.settings import IngestSettings
 from data.records import ENUMS, FIELDS, GEOM_TYPES, REQUIRED, prepare_rows
 from data.schema import TIME_COLUMNS, build_metadata

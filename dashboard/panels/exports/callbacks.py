@@ -19,9 +19,9 @@ from dashboard.permissions import REQUEST_USER, User, current_user
 from dashboard.settings import AppSettings
 from data.store import Store
 from geo.errors import HbmError
-from layers.exports.collect import Page
-from layers.exports.settings import ExportSettings, load_export_settings
 from layers.i18n import _
+from layers.services.exports.collect import Page
+from layers.services.exports.settings import ExportSettings, load_export_settings
 from layers.view import LAYER_NAMES
 
 

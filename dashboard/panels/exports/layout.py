@@ -15,8 +15,8 @@ from dashboard.panels.exports.ids import (
     ExportId,
 )
 from dashboard.settings import AppSettings
-from layers.exports.collect import Page
 from layers.i18n import N_, _
+from layers.services.exports.collect import Page
 
 
 def _button(fmt: str, label: str) -> html.Button:

@@ -27,11 +27,11 @@ from dashboard.settings import AppSettings
 from data.audit import record_export
 from data.store import Store
 from geo.errors import HbmError
-from layers.exports import EXTENSIONS, MEDIA_TYPES, run_export
-from layers.exports.collect import Page
-from layers.exports.settings import ExportSettings
 from layers.features import LAYERS
 from layers.i18n import _
+from layers.services.exports import EXTENSIONS, MEDIA_TYPES, run_export
+from layers.services.exports.collect import Page
+from layers.services.exports.settings import ExportSettings
 from layers.view import LAYER_NAMES
 from layers.view_io import query_fields, view_from_query, view_to_dict, view_to_json, view_to_query
 

@@ -27,7 +27,7 @@ from data.store import Store
 from geo.errors import HbmError
 from geo.sectors import SectorError, circle_area, parse_latlng, polygon_from_geojson
 from layers.i18n import _, value_label
-from layers.sar_exports import export_text, write_plan_sheets
+from layers.services.exports.sar import export_text, write_plan_sheets
 
 
 class Preview(NamedTuple):

@@ -14,11 +14,11 @@ from shapely.geometry import box
 from data.demo import DEMO_SOURCE
 from data.interfaces import BBox, Store
 from geo.errors import HbmError
-from layers.exports.settings import ExportSettings
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings, table_windows
 from layers.i18n import _, current_language, value_label
 from layers.labels import display_zone, format_time
+from layers.services.exports.settings import ExportSettings
 from layers.styles import hotspot_title, legend_entries
 from layers.view import LAYER_NAMES, View
 from layers.view_io import view_to_dict

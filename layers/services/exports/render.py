@@ -26,10 +26,10 @@ from shapely.geometry import box
 from data.interfaces import BBox
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.context import CONTEXT_ATTRIBUTION, country_labels_geojson, lakes_geojson, places, rivers_geojson
-from layers.exports.collect import STYLE_KEY, ExportData, Page, app_version
-from layers.exports.labels import Label, crossing_priority, place_labels
-from layers.exports.styling import LABEL_BOX, LAKE, LAND, RIVER, SEA, marker_kwargs, path_kwargs
 from layers.i18n import _
+from layers.services.exports.collect import STYLE_KEY, ExportData, Page, app_version
+from layers.services.exports.labels import Label, crossing_priority, place_labels
+from layers.services.exports.styling import LABEL_BOX, LAKE, LAND, RIVER, SEA, marker_kwargs, path_kwargs
 from layers.styles import STYLES
 
 MERCATOR = "EPSG:3857"
@@ -153,7 +153,7 @@ def _water(ax: Axes, extent: BBox) -> None:
 
 
 def _place_all_labels(ax: Axes, crossings: list[Label], markers: list[Any], data: ExportData) -> None:
-    """Place crossing, town and country labels with no overlaps (layers.exports.labels)."""
+    """Place crossing, town and country labels with no overlaps (layers.services.exports.labels)."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     zoom = float(data.view.zoom)
