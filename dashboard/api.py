@@ -26,13 +26,17 @@ EVENTS_PATH = "/api/v1/events"
 
 
 class ApiSettings(BaseSettings):
-    """Who may push events, and how much at once."""
+    """Who may push events, and how much at once (``HBM_API_*``)."""
 
     model_config = SettingsConfigDict(env_prefix="HBM_API_", env_file=".env", extra="ignore")
 
-    token: str | None = None
-    max_bytes: int = Field(2_000_000, ge=1_000, le=100_000_000)
-    max_items: int = Field(5_000, ge=1, le=1_000_000)
+    token: str | None = Field(
+        None,
+        description="Bearer token that may POST events to /api/v1/events (ingest only: it opens no page or "
+        "callback); unset: the endpoint is off.",
+    )
+    max_bytes: int = Field(2_000_000, ge=1_000, le=100_000_000, description="Largest request body the API reads.")
+    max_items: int = Field(5_000, ge=1, le=1_000_000, description="Most events in one API batch.")
 
 
 def load_api_settings(**overrides: object) -> ApiSettings:

@@ -19,7 +19,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dashboard.settings import AppSettings
-from data.settings import config_error
+from data.settings import config_error, env_names
 
 STATIC_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -73,15 +73,20 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 class SecuritySettings(BaseSettings):
-    """Transport headers: ``HBM_HSTS`` = seconds of Strict-Transport-Security (0, the default, sends none).
+    """Transport headers (``HBM_SECURITY_*``)."""
 
-    Set it only when the app is reached over HTTPS (behind a TLS reverse proxy): browsers then refuse
-    plain http for that long.
-    """
+    model_config = SettingsConfigDict(
+        env_prefix="HBM_SECURITY_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
-    model_config = SettingsConfigDict(env_prefix="HBM_", env_file=".env", extra="ignore")
-
-    hsts: int = Field(0, ge=0, le=2 * 365 * 86_400)
+    hsts: int = Field(
+        0,
+        ge=0,
+        le=2 * 365 * 86_400,
+        validation_alias=env_names("HBM_SECURITY_HSTS", "HBM_HSTS"),
+        description="Seconds of Strict-Transport-Security; 0 sends none. Set it only when the app is reached over "
+        "HTTPS (behind a TLS reverse proxy): browsers then refuse plain http for that long.",
+    )
 
 
 def load_security_settings(**overrides: object) -> SecuritySettings:
@@ -89,7 +94,7 @@ def load_security_settings(**overrides: object) -> SecuritySettings:
     try:
         return SecuritySettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise config_error(exc) from None
+        raise config_error(exc, "HBM_SECURITY_") from None
 
 
 def install_security_headers(app: Dash, settings: AppSettings, security: SecuritySettings | None = None) -> None:

@@ -25,37 +25,69 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
 
 
 class AppSettings(BaseSettings):
-    """How the map is served and refreshed."""
+    """How the map is served and refreshed: the web app's own settings, the bare ``HBM_`` prefix."""
 
     model_config = SettingsConfigDict(env_prefix="HBM_", env_file=".env", extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = Field(8050, ge=1, le=65535)
-    refresh_seconds: float = Field(10.0, ge=1.0, le=3600.0)
-    tile_url: str | None = None
-    tile_attribution: str = "Tiles: see HBM_TILE_URL provider"
-    # HBM_BASEMAP_PMTILES: an offline PMTiles archive (vector or raster) the app serves itself, behind sign-in.
-    basemap_pmtiles: str | None = None
-    basemap_pmtiles_attribution: str = N_("Basemap: operator-supplied PMTiles archive")
-    region_bbox: str = "28.8,-1.8,33.2,4.4"
-    title: str = N_("HBM Operations Map")  # the default title is translated; a custom HBM_TITLE is shown as set
-    synthetic: bool = False
-    # Sign-in (issue 7): on unless turned off; `hbm demo` always turns it off, `hbm serve` warns loudly when off.
-    auth: bool = True
-    language: str = "en"  # HBM_LANGUAGE: en, fr or ar; each user's own choice overrides it (issue 12)
-    # Production server (issue 15): `hbm serve --workers N` (or HBM_WORKERS) runs gunicorn; 0 = Dash's own server.
-    workers: int = Field(0, ge=0, le=64)
-    threads: int = Field(4, ge=1, le=64)  # HBM_THREADS: requests served at once by each worker
-    worker_timeout: int = Field(120, ge=10, le=3600)  # HBM_WORKER_TIMEOUT: seconds before a stuck worker restarts
-    access_log: bool = True  # HBM_ACCESS_LOG: one line per request under gunicorn
-    log_format: Literal["text", "json"] = "text"  # HBM_LOG_FORMAT=json: JSON lines for a log collector
-    # One layer build per (View, revision) shared by this machine's workers (issue 15); a folder they can all write.
-    layer_cache: bool = True  # HBM_LAYER_CACHE
-    layer_cache_dir: str | None = None  # HBM_LAYER_CACHE_DIR (default: <tmp>/hbm-layer-cache-<uid>)
-    # Read replica (issue 15): map and statistics reads go to a streaming replica, writes to HBM_DATABASE_URL.
-    database_read_url: str | None = None  # HBM_DATABASE_READ_URL
-    replica_max_lag_seconds: float = Field(30.0, ge=0)  # HBM_REPLICA_MAX_LAG_SECONDS: the status line says so beyond
-    viewer_max_res: int = Field(6, ge=4, le=9)  # HBM_VIEWER_MAX_RES: finest H3 resolution for roles without raw
+    host: str = Field("127.0.0.1", description="Interface the web app listens on (`hbm serve`/`hbm demo --host`).")
+    port: int = Field(8050, ge=1, le=65535, description="Port the web app listens on (`--port`).")
+    refresh_seconds: float = Field(
+        10.0, ge=1.0, le=3600.0, description="Seconds between map refreshes in every browser (only changes are sent)."
+    )
+    tile_url: str | None = Field(
+        None,
+        description="An XYZ tile URL with {z}, {x} and {y} for the basemap (an offline tile server, or OSM when "
+        "online); unset: the bundled Natural Earth boundaries only.",
+    )
+    tile_attribution: str = Field("Tiles: see HBM_TILE_URL provider", description="Attribution shown for HBM_TILE_URL.")
+    basemap_pmtiles: str | None = Field(
+        None, description="An offline PMTiles archive (vector or raster) the app serves itself, behind sign-in."
+    )
+    basemap_pmtiles_attribution: str = Field(
+        N_("Basemap: operator-supplied PMTiles archive"), description="Attribution shown for HBM_BASEMAP_PMTILES."
+    )
+    region_bbox: str = Field(
+        "28.8,-1.8,33.2,4.4", description="Region of interest W,S,E,N in degrees: the map's first view and extent."
+    )
+    title: str = Field(
+        N_("HBM Operations Map"),
+        description="Title of the page, the map and exports (the default title is translated; a custom one is "
+        "shown as set).",
+    )
+    synthetic: bool = Field(
+        False,
+        description="Label the map and every export SYNTHETIC (demo data). `hbm demo` sets it; exports of a store "
+        "holding demo events are labelled SYNTHETIC whatever it says.",
+    )
+    auth: bool = Field(
+        True,
+        description="Sign-in in front of every page and callback (issue 7). `hbm demo` always turns it off; "
+        "`hbm serve` warns loudly when it is off.",
+    )
+    language: str = Field("en", description="Default language: en, fr or ar; each user's own choice overrides it.")
+    workers: int = Field(
+        0, ge=0, le=64, description="`hbm serve` runs gunicorn with this many worker processes; 0: Dash's own server."
+    )
+    threads: int = Field(4, ge=1, le=64, description="Requests served at once by each gunicorn worker.")
+    worker_timeout: int = Field(120, ge=10, le=3600, description="Seconds before gunicorn restarts a stuck worker.")
+    access_log: bool = Field(True, description="One log line per request under gunicorn.")
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or JSON for a log collector.")
+    layer_cache: bool = Field(
+        True, description="Share one layer build per (View, revision) between this machine's workers (issue 15)."
+    )
+    layer_cache_dir: str | None = Field(
+        None, description="Folder every worker can write for HBM_LAYER_CACHE (default: <tmp>/hbm-layer-cache-<uid>)."
+    )
+    database_read_url: str | None = Field(
+        None,
+        description="A streaming read replica for map and statistics reads; writes still go to HBM_DATABASE_URL.",
+    )
+    replica_max_lag_seconds: float = Field(
+        30.0, ge=0, description="The status line says so when the read replica is further behind than this."
+    )
+    viewer_max_res: int = Field(
+        6, ge=4, le=9, description="Finest H3 resolution shown to roles without raw access (viewers, partners)."
+    )
 
     @field_validator("region_bbox")
     @classmethod

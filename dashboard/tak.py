@@ -42,10 +42,14 @@ class TakSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HBM_TAK_", env_file=".env", extra="ignore")
 
-    url: str | None = None
-    raw: bool = False  # send exact alert positions and small counts (only to a TAK server inside the operation)
-    stale_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
-    timeout_s: float = Field(10.0, gt=0, le=120)
+    url: str | None = Field(None, description="The TAK server that `hbm tak send` sends CoT XML to: tcp://host:port.")
+    raw: bool = Field(
+        False,
+        description="Send exact alert positions and small counts (only to a TAK server inside the operation); "
+        "off: what a viewer sees.",
+    )
+    stale_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60, description="Minutes until a sent marker goes stale.")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="Seconds to wait for the TAK server.")
 
 
 def load_tak_settings(**overrides: object) -> TakSettings:

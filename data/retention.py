@@ -27,12 +27,16 @@ BATCH = 10_000
 
 
 class RetentionSettings(BaseSettings):
-    """How long raw events are kept, and whether their hourly aggregates outlive them."""
+    """How long raw events are kept, and whether their hourly aggregates outlive them (``HBM_RETENTION_*``)."""
 
     model_config = SettingsConfigDict(env_prefix="HBM_RETENTION_", env_file=".env", extra="ignore")
 
-    days: int = Field(365, ge=1, le=100_000)
-    keep_aggregates: bool = True
+    days: int = Field(
+        365, ge=1, le=100_000, description="Days raw events are kept; `hbm purge` deletes older ones (audited)."
+    )
+    keep_aggregates: bool = Field(
+        True, description="Keep the hourly per-cell counts of purged events, so long-run statistics stay."
+    )
 
 
 def load_retention_settings(**overrides: object) -> RetentionSettings:

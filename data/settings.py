@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -39,13 +39,29 @@ def parse_database_url(raw: str) -> URL:
     return url
 
 
+def env_names(current: str, *deprecated: str) -> AliasChoices:
+    """Return a setting's environment names: the current one first, then older names still read (deprecated)."""
+    return AliasChoices(current, *deprecated)
+
+
 class StoreSettings(BaseSettings):
-    """Where the data lives."""
+    """Where the data lives (``HBM_DATABASE_*``)."""
 
-    model_config = SettingsConfigDict(env_prefix="HBM_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="HBM_DATABASE_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
-    database_url: str = default_database_url()
-    connect_timeout_s: int = 3
+    database_url: str = Field(
+        default_factory=default_database_url,
+        validation_alias=env_names("HBM_DATABASE_URL"),
+        description="The store: sqlite:///PATH (embedded, the default: a file under the user's data folder) or "
+        "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB (PostGIS).",
+    )
+    connect_timeout_s: int = Field(
+        3,
+        validation_alias=env_names("HBM_DATABASE_CONNECT_TIMEOUT_S", "HBM_CONNECT_TIMEOUT_S"),
+        description="Seconds to wait for the database to accept a connection before the store counts as unavailable.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -59,11 +75,12 @@ class StoreSettings(BaseSettings):
         return parse_database_url(self.database_url)
 
 
-def config_error(exc: ValidationError) -> ConfigError:
+def config_error(exc: ValidationError, prefix: str = "HBM_") -> ConfigError:
     """Return a one-line ConfigError for the first problem pydantic found in ``HBM_*`` settings."""
     first = exc.errors()[0]
     cause = first.get("ctx", {}).get("error")
-    field = "HBM_" + str(first["loc"][0]).upper() if first["loc"] else "setting"
+    loc = str(first["loc"][0]).upper() if first["loc"] else ""
+    field = (loc if loc.startswith("HBM_") else prefix + loc) if loc else "setting"
     return ConfigError(str(cause) if cause else f"{field}: {first['msg']}")
 
 
@@ -72,4 +89,4 @@ def load_store_settings(**overrides: object) -> StoreSettings:
     try:
         return StoreSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise config_error(exc) from None
+        raise config_error(exc, "HBM_DATABASE_") from None

@@ -36,17 +36,32 @@ class HotspotEnv(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HBM_HOTSPOT_", env_file=".env", extra="ignore")
 
-    baseline_windows: int = Field(4, ge=1, le=12)
-    baseline_cycle: str = Field("auto", pattern="^(" + "|".join(CYCLES) + ")$")
-    min_baseline_windows: int = Field(2, ge=1, le=12)
-    large_increase: float = 0.25
-    moderate_increase: float = 0.10
-    large_decrease: float = -0.25
-    low_baseline_mean: float = Field(2.0, ge=0)
-    low_current_max: int = Field(5, ge=0)
-    neighbour_k: int = Field(1, ge=1, le=3)
-    fdr: bool = True
-    suppress_k: int = Field(5, ge=1, le=1000)
+    baseline_windows: int = Field(4, ge=1, le=12, description="Earlier windows the current one is compared with.")
+    baseline_cycle: str = Field(
+        "auto",
+        pattern="^(" + "|".join(CYCLES) + ")$",
+        description=f"How the baseline windows are spaced: {', '.join(CYCLES)} (auto: same hours on earlier days "
+        "for windows under a day, else back to back).",
+    )
+    min_baseline_windows: int = Field(
+        2, ge=1, le=12, description="Baseline windows with data a cell needs before it gets a change category."
+    )
+    large_increase: float = Field(0.25, description="Change over the baseline mean that counts as a large increase.")
+    moderate_increase: float = Field(0.10, description="Change that counts as a moderate increase.")
+    large_decrease: float = Field(-0.25, description="Change that counts as a large decrease (negative).")
+    low_baseline_mean: float = Field(
+        2.0, ge=0, description="A baseline mean at or under this is too low for a percentage change."
+    )
+    low_current_max: int = Field(5, ge=0, description="A current count at or under this is too low for a category.")
+    neighbour_k: int = Field(1, ge=1, le=3, description="Rings of neighbouring H3 cells in the Gi* statistic.")
+    fdr: bool = Field(True, description="Correct Gi* p-values for many cells (Benjamini-Hochberg false discoveries).")
+    suppress_k: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Counts of people below k never reach a role without raw access, in any value (windows, "
+        "means, evidence, frames, APIs, exports).",
+    )
 
 
 def load_hotspot_settings(**overrides: object) -> tuple[HotspotSettings, int]:

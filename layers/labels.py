@@ -14,8 +14,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import get_month_names
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from data.settings import env_names
 from geo.errors import ConfigError
 from layers.i18n import N_, _, current_language, field_label, value_label
 
@@ -79,11 +81,17 @@ EMPTY = "—"
 
 
 class DisplaySettings(BaseSettings):
-    """``HBM_DISPLAY_TZ``: the time zone every time is shown in (storage stays UTC)."""
+    """How times are shown (``HBM_DISPLAY_*``)."""
 
-    model_config = SettingsConfigDict(env_prefix="HBM_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="HBM_DISPLAY_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
-    display_tz: str = "UTC"
+    display_tz: str = Field(
+        "UTC",
+        validation_alias=env_names("HBM_DISPLAY_TZ"),
+        description="The IANA time zone every time is shown in, e.g. Africa/Kampala (storage stays UTC).",
+    )
 
 
 @lru_cache(maxsize=8)

@@ -310,7 +310,7 @@ def _lake_pixels(pdf: Path, tmp_path: Path) -> int:
     from matplotlib.colors import to_rgb
     from PIL import Image
 
-    from layers import sar_exports
+    from layers.services.exports import sar as sar_exports
 
     stem = tmp_path / "page"
     out = subprocess.run([_tool("pdftoppm"), "-r", "40", "-f", "1", "-l", "1", "-png", str(pdf), str(stem)])

@@ -6,7 +6,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from data import users
-from data.settings import config_error
+from data.settings import config_error, env_names
 from data.store import Store
 from geo.errors import ConfigError, StoreUnavailable
 
@@ -15,19 +15,71 @@ NO_USERS = "no users yet: add one with `hbm users add NAME --role admin`"
 
 
 class AuthSettings(BaseSettings):
-    """Secrets and limits of sign-in, from ``HBM_*`` environment variables or ``.env`` (never from the repo)."""
+    """Secrets and limits of sign-in (``HBM_AUTH_*``), from the environment or ``.env`` (never from the repo)."""
 
-    model_config = SettingsConfigDict(env_prefix="HBM_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HBM_AUTH_", env_file=".env", extra="ignore", populate_by_name=True)
 
-    secret_key: SecretStr | None = None
-    auth_proxy_header: str | None = None
-    session_hours: float = Field(12.0, gt=0, le=24 * 30)
-    cookie_secure: bool = True
-    auth_recheck_seconds: float = Field(0.0, ge=0, le=3600)  # 0: every request, so every worker and node sees a change
-    login_max_failures: int = Field(5, ge=1, le=1000)
-    login_max_failures_per_ip: int = Field(20, ge=1, le=100_000)
-    login_window_seconds: int = Field(300, ge=10, le=86_400)
-    trusted_proxies: int = Field(0, ge=0, le=5)
+    secret_key: SecretStr | None = Field(
+        None,
+        validation_alias=env_names("HBM_AUTH_SECRET_KEY", "HBM_SECRET_KEY"),
+        description="Signs the session cookies; required with sign-in on. At least 32 random characters, e.g. "
+        f"the output of {SECRET_HINT}.",
+    )
+    auth_proxy_header: str | None = Field(
+        None,
+        validation_alias=env_names("HBM_AUTH_PROXY_HEADER"),
+        description="Single sign-on: trust this header (e.g. X-Remote-User) set by the reverse proxy in front as "
+        "the signed-in user's name. Listen on 127.0.0.1 behind that proxy.",
+    )
+    session_hours: float = Field(
+        12.0,
+        gt=0,
+        le=24 * 30,
+        validation_alias=env_names("HBM_AUTH_SESSION_HOURS", "HBM_SESSION_HOURS"),
+        description="Hours a session lasts after sign-in.",
+    )
+    cookie_secure: bool = Field(
+        True,
+        validation_alias=env_names("HBM_AUTH_COOKIE_SECURE", "HBM_COOKIE_SECURE"),
+        description="Session cookies only over HTTPS; false only for tests and local plain-http use.",
+    )
+    auth_recheck_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        validation_alias=env_names("HBM_AUTH_RECHECK_SECONDS"),
+        description="Seconds a worker may reuse the user row behind a session; 0: re-read on every request, so "
+        "every worker and node sees a log-out or a disabled user at once.",
+    )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        validation_alias=env_names("HBM_AUTH_LOGIN_MAX_FAILURES", "HBM_LOGIN_MAX_FAILURES"),
+        description="Failed sign-ins per user name within the window before that name is refused (429).",
+    )
+    login_max_failures_per_ip: int = Field(
+        20,
+        ge=1,
+        le=100_000,
+        validation_alias=env_names("HBM_AUTH_LOGIN_MAX_FAILURES_PER_IP", "HBM_LOGIN_MAX_FAILURES_PER_IP"),
+        description="Failed sign-ins per client IP within the window before that IP is refused (429).",
+    )
+    login_window_seconds: int = Field(
+        300,
+        ge=10,
+        le=86_400,
+        validation_alias=env_names("HBM_AUTH_LOGIN_WINDOW_SECONDS", "HBM_LOGIN_WINDOW_SECONDS"),
+        description="The sliding window, in seconds, the failed sign-ins are counted in.",
+    )
+    trusted_proxies: int = Field(
+        0,
+        ge=0,
+        le=5,
+        validation_alias=env_names("HBM_AUTH_TRUSTED_PROXIES", "HBM_TRUSTED_PROXIES"),
+        description="Reverse proxies in front whose X-Forwarded-For/-Proto/-Host are trusted (client IPs in the "
+        "audit log and sign-in limits); 0: none.",
+    )
 
     @field_validator("secret_key")
     @classmethod
@@ -50,7 +102,7 @@ def load_auth_settings(**overrides: object) -> AuthSettings:
     try:
         return AuthSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise config_error(exc) from None
+        raise config_error(exc, "HBM_AUTH_") from None
 
 
 def require_secret(auth: AuthSettings) -> str:

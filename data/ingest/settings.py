@@ -27,20 +27,36 @@ class IngestSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HBM_INGEST_", env_file=".env", extra="ignore")
 
-    naive_timezone: str = "UTC"
-    batch_rows: int = Field(20_000, ge=1, le=1_000_000)
-    future_tolerance_s: int = Field(600, ge=0)
-    earliest_year: int = Field(1900, ge=1, le=9999)
-    region_bbox: str | None = None
-    # Plausible positions (README "Checks, per row"): how far from a named country a position may lie.
-    country_margin_km: float = Field(500.0, ge=0)
-    sea_margin_km: float = Field(1000.0, ge=0)
-    repair_geometry: bool = True
-    text_limit_name: int = Field(DEFAULT_TEXT_LIMITS["name"], ge=1)
-    text_limit_notes: int = Field(DEFAULT_TEXT_LIMITS["notes"], ge=1)
-    text_limit_source: int = Field(DEFAULT_TEXT_LIMITS["source"], ge=1)
-    text_limit_id: int = Field(DEFAULT_TEXT_LIMITS["id"], ge=1)
-    text_limit_other: int = Field(OTHER_TEXT_LIMIT, ge=1)
+    naive_timezone: str = Field(
+        "UTC", description="IANA time zone that timestamps without an offset are read in, e.g. Africa/Kampala."
+    )
+    batch_rows: int = Field(20_000, ge=1, le=1_000_000, description="Rows written to the store per batch.")
+    future_tolerance_s: int = Field(
+        600, ge=0, description="Seconds a timestamp may lie in the future (clock skew) before the row is rejected."
+    )
+    earliest_year: int = Field(1900, ge=1, le=9999, description="Rows dated before this year are rejected.")
+    region_bbox: str | None = Field(
+        None,
+        description="Region W,S,E,N used to detect swapped latitude/longitude (a row that fits only swapped is "
+        "rejected with that reason); unset: no check.",
+    )
+    # Plausible positions (docs: "Checks, per row"): how far from a named country a position may lie.
+    country_margin_km: float = Field(
+        500.0, ge=0, description="How far (km) a position may lie outside the country its row names."
+    )
+    sea_margin_km: float = Field(1000.0, ge=0, description="How far (km) off any coast a position may lie.")
+    repair_geometry: bool = Field(
+        True, description="Repair invalid polygons (make_valid) instead of rejecting them; repairs are reported."
+    )
+    text_limit_name: int = Field(
+        DEFAULT_TEXT_LIMITS["name"], ge=1, description="Longest name text (characters); longer is rejected, never cut."
+    )
+    text_limit_notes: int = Field(DEFAULT_TEXT_LIMITS["notes"], ge=1, description="Longest notes text (characters).")
+    text_limit_source: int = Field(DEFAULT_TEXT_LIMITS["source"], ge=1, description="Longest source text (characters).")
+    text_limit_id: int = Field(DEFAULT_TEXT_LIMITS["id"], ge=1, description="Longest id (characters).")
+    text_limit_other: int = Field(
+        OTHER_TEXT_LIMIT, ge=1, description="Longest text of any other field (characters)."
+    )
 
     @field_validator("naive_timezone")
     @classmethod

@@ -22,10 +22,17 @@ class ExportSettings(BaseSettings):
         min_length=1,
         max_length=80,
         validation_alias=AliasChoices("HBM_MARKING", "HBM_EXPORT_MARKING", "marking"),
+        description="Handling marking on every exported page, sheet and file (HBM_EXPORT_MARKING is read too).",
     )
-    allow_raw_events: bool = False
-    max_raw_events: int = Field(100_000, ge=1, le=2_000_000)
-    source_note: str = Field("HBM situational-awareness store", max_length=200)
+    allow_raw_events: bool = Field(
+        False, description="Let roles with raw access add raw event points to data exports."
+    )
+    max_raw_events: int = Field(
+        100_000, ge=1, le=2_000_000, description="Most raw events one export may hold; more is refused."
+    )
+    source_note: str = Field(
+        "HBM situational-awareness store", max_length=200, description="Source named in every export's metadata."
+    )
 
 
 def load_export_settings(**overrides: object) -> ExportSettings:
