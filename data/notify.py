@@ -52,7 +52,7 @@ class NotifySettings(BaseSettings):
     smtp_host: str | None = Field(
         None,
         validation_alias=env_names("HBM_NOTIFY_SMTP_HOST", "HBM_SMTP_HOST"),
-        description="SMTP server for alert e-mails; unset: e-mail targets wait in the outbox.",
+        description="SMTP server for alert e-mails; unset: e-mails fail, are retried, then kept as dead letters.",
     )
     smtp_port: int = Field(
         25,
@@ -109,6 +109,12 @@ class NotifySettings(BaseSettings):
         "",
         validation_alias=env_names("HBM_NOTIFY_DASHBOARD_URL", "HBM_DASHBOARD_URL"),
         description="The dashboard's address, linked from each message when set.",
+    )
+    worker: bool = Field(
+        False,
+        validation_alias=env_names("HBM_NOTIFY_WORKER"),
+        description="Run the outbox worker inside the web app (one process only; with several workers run "
+        "`hbm notify run --every N` instead).",
     )
 
 
@@ -327,7 +333,7 @@ def list_outbox(store: Store, status: str | None = None, limit: int = 200) -> li
 def send_email(item: Outgoing, settings: NotifySettings) -> None:
     """Send one e-mail through the configured SMTP server (raises on failure)."""
     if not settings.smtp_host:
-        raise HbmError("HBM_SMTP_HOST is not set")
+        raise HbmError("HBM_NOTIFY_SMTP_HOST is not set")
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = settings.smtp_from, item.target, item.subject
     mail.set_content(item.body)

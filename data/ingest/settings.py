@@ -42,9 +42,14 @@ class IngestSettings(BaseSettings):
     )
     # Plausible positions (docs: "Checks, per row"): how far from a named country a position may lie.
     country_margin_km: float = Field(
-        500.0, ge=0, description="How far (km) a position may lie outside the country its row names."
+        500.0,
+        ge=0,
+        description="A position this close (km) to the outline of the country its row names is kept as written; "
+        "further away, a lat/lng swap or sign change that puts it inside is applied as a correction.",
     )
-    sea_margin_km: float = Field(1000.0, ge=0, description="How far (km) off any coast a position may lie.")
+    sea_margin_km: float = Field(
+        1000.0, ge=0, description="A position at sea (outside every country outline) within this distance (km) is kept."
+    )
     repair_geometry: bool = Field(
         True, description="Repair invalid polygons (make_valid) instead of rejecting them; repairs are reported."
     )
