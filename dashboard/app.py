@@ -10,6 +10,7 @@ from flask import Response, send_file
 from dashboard.api import register_api
 from dashboard.auth import install_auth
 from dashboard.callbacks import register
+from dashboard.config import Settings
 from dashboard.i18n import install_i18n, page_title
 from dashboard.interop import register_interop
 from dashboard.layout import PMTILES_PATH, build_layout
@@ -21,8 +22,13 @@ from data.store import Store
 ASSETS = Path(__file__).parent / "assets"
 
 
-def create_app(settings: AppSettings, store: Store) -> Dash:
-    """Return the Dash app for ``settings``, reading from ``store``."""
+def create_app(settings: AppSettings, store: Store, config: Settings | None = None) -> Dash:
+    """Return the Dash app for ``settings``, reading from ``store``.
+
+    ``config`` holds every other concern's settings (``dashboard.config``); without it they are read from
+    the environment here, once, and passed to the parts that need them.
+    """
+    config = config or Settings(app=settings)
     app = Dash(
         __name__,
         title=page_title(settings),  # per request, in the request's language (dashboard.i18n)
@@ -39,9 +45,9 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
         from data.settings import load_store_settings
 
         read_store = open_store(load_store_settings(database_url=settings.database_read_url))
-    register(app, store, settings, read_store=read_store)
+    register(app, store, settings, read_store=read_store, hotspots=config.hotspots)
     for panel in load_panels():
-        panel.register(app, store, settings)
+        panel.register(app, store, settings, config)
 
     @app.server.route("/livez")
     def _live() -> Response:
@@ -75,9 +81,10 @@ def create_app(settings: AppSettings, store: Store) -> Dash:
             # conditional=True answers Range requests with 206 Partial Content (the client reads byte ranges).
             return send_file(archive, mimetype="application/octet-stream", conditional=True, max_age=3600)
 
-    register_api(app.server, store, settings)  # POST /api/v1/events (issue 6)
-    register_interop(app.server, store, settings)  # OGC API – Features, live KML (issue 16)
-    install_security_headers(app, settings)  # CSP and friends on every response (issue 7)
-    install_auth(app, store, settings)  # sign-in gate; sets flask.g.hbm_user for every request (issue 7)
+    register_api(app.server, store, settings, api=config.api, ingest=config.ingest)  # POST /api/v1/events (issue 6)
+    # OGC API – Features, live KML (issue 16)
+    register_interop(app.server, store, settings, k=config.suppress_k, notify=config.notify)
+    install_security_headers(app, settings, config.security)  # CSP and friends on every response (issue 7)
+    install_auth(app, store, settings, config.auth if settings.auth else None)  # sign-in gate (issue 7)
     install_i18n(app, store, settings)  # after the gate: a signed-in user's saved language (issue 12)
     return app

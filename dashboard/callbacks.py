@@ -18,7 +18,7 @@ from geo.errors import HbmError, InvalidView, StoreUnavailable
 from geo.suppression import is_small_count
 from layers.build_cache import BuildCache, default_folder
 from layers.features import hide_small_flows
-from layers.hotspots import load_hotspot_settings
+from layers.hotspots import HotspotSettings, load_hotspot_settings
 from layers.i18n import _, fill, value_label
 from layers.labels import display_zone, format_time, local_strftime
 from layers.refresh import RefreshResult, refresh
@@ -249,9 +249,18 @@ def layer_cache(store: Store, settings: AppSettings) -> BuildCache | None:
     return BuildCache(folder, f"{store.backend}:{getattr(store, 'label', '')}")
 
 
-def register(app: Dash, store: Store, settings: AppSettings, read_store: Store | None = None) -> None:
-    """Attach the callbacks to ``app``, bound to ``store`` and ``settings`` (map reads from ``read_store`` if given)."""
-    hotspot_k = load_hotspot_settings()[1]
+def register(
+    app: Dash,
+    store: Store,
+    settings: AppSettings,
+    read_store: Store | None = None,
+    hotspots: tuple[HotspotSettings, int] | None = None,
+) -> None:
+    """Attach the callbacks to ``app``, bound to ``store`` and ``settings`` (map reads from ``read_store`` if given).
+
+    ``hotspots`` is the hotspot statistics and small-count threshold k as loaded at start.
+    """
+    statistics, hotspot_k = hotspots or load_hotspot_settings()
     cache = layer_cache(store, settings)
 
     @app.callback(
@@ -330,7 +339,7 @@ def register(app: Dash, store: Store, settings: AppSettings, read_store: Store |
             props = (feature or {}).get("properties") or {}
             if name == "hotspots" and props.get("windows"):
                 return describe_hotspot(
-                    store, props, window, cstart, cend, current_user(), settings.viewer_max_res, hotspot_k
+                    store, props, window, cstart, cend, current_user(), settings.viewer_max_res, hotspot_k, statistics
                 )
             return describe_feature(feature, name)
         return no_update
@@ -366,4 +375,4 @@ def register(app: Dash, store: Store, settings: AppSettings, read_store: Store |
         cstart: str | None,
         cend: str | None,
     ) -> tuple[str, Any]:
-        return hotspot_legend_view(metric, statistic, playback, window, cstart, cend)
+        return hotspot_legend_view(metric, statistic, playback, window, cstart, cend, statistics)

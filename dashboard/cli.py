@@ -12,21 +12,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from dashboard.cli_common import configured_store
+from dashboard.config import Settings
 from dashboard.logs import configure_logging
 from dashboard.settings import AppSettings, load_app_settings
-from data.open import open_store
-from data.settings import load_store_settings
 from data.store import Store
 from geo.errors import HbmError, StoreUnavailable
 
 
-def _store() -> Store:
-    return open_store(load_store_settings())
-
-
 def cmd_db_init(_args: argparse.Namespace) -> int:
     """Create the schema (idempotent)."""
-    store = _store()
+    store = configured_store(_args.config)
     store.init_schema()
     print(f"schema ready ({store.backend}: {getattr(store, 'label', '')})")
     return 0
@@ -34,7 +30,7 @@ def cmd_db_init(_args: argparse.Namespace) -> int:
 
 def cmd_db_status(_args: argparse.Namespace) -> int:
     """Print the backend, table counts and the current revision."""
-    store = _store()
+    store = configured_store(_args.config)
     counts = store.counts()
     revs = store.revisions()
     print(f"backend   {store.backend} ({getattr(store, 'label', '')})")
@@ -48,7 +44,7 @@ def cmd_db_status(_args: argparse.Namespace) -> int:
 def _serve(store: Store, settings: AppSettings) -> None:
     from dashboard.app import create_app
 
-    app = create_app(settings, store)
+    app = create_app(settings, store)  # reads the other concerns' settings once, at start
     print(f"HBM map on http://{settings.host}:{settings.port}  (Ctrl+C to stop)", flush=True)
     app.run(host=settings.host, port=settings.port, debug=False)
 
@@ -58,17 +54,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {
         k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v is not None
     }
-    settings = load_app_settings(**overrides)
-    store = _store()
+    config = args.config.replace(app=load_app_settings(**overrides))
+    settings = config.app
+    store = configured_store(config)
     try:
         store.ping()
     except StoreUnavailable as exc:
         print(f"hbm: warning: {exc}; the map will show a banner until it is back", file=sys.stderr)
     if settings.auth:
-        from dashboard.auth import check_serve_ready, load_auth_settings
+        from dashboard.auth import check_serve_ready
 
         # A secret and at least one enabled user, or a one-line error; warnings for risky set-ups.
-        for warning in check_serve_ready(store, load_auth_settings(), settings.host):
+        for warning in check_serve_ready(store, config.auth, settings.host):
             print(f"hbm: WARNING: {warning}", file=sys.stderr, flush=True)
     else:
         print(
@@ -96,8 +93,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     overrides: dict[str, object] = {"synthetic": True, "auth": False}  # the demo never asks for a login
     overrides.update({k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None})
-    settings = load_app_settings(**overrides)
-    store = _store()
+    config = args.config.replace(app=load_app_settings(**overrides))
+    settings = config.app
+    store = configured_store(config)
     started = time.perf_counter()
     print("hbm demo: preparing the SYNTHETIC crisis store…", flush=True)
     store.init_schema()
@@ -200,8 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; errors print one line and exit 2."""
-    configure_logging(os.environ.get("HBM_LOG_FORMAT", "text").strip().lower())
+    config = Settings()  # each concern is read from the environment once, when a command first needs it
+    try:
+        log_format = config.app.log_format
+    except HbmError:  # a bad web-app setting: the command that needs it reports it; logs stay plain text
+        log_format = "text"
+    configure_logging(log_format)
     args = build_parser().parse_args(argv)
+    args.config = config
     if getattr(args, "events", 1) < 0:
         print("hbm: error: --events must be >= 0", file=sys.stderr)
         return 2

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dashboard.cli_common import configured_store
-from dashboard.settings import load_app_settings
 from data.alerts import Rule, acknowledge, list_alerts, load_rules, save_rule
 from geo.errors import HbmError
 from layers.services.alerts import ensure_default_rules, evaluate_rules
@@ -20,10 +19,10 @@ from layers.services.alerts import ensure_default_rules, evaluate_rules
 
 def cmd_alerts_run(args: argparse.Namespace) -> int:
     """Evaluate every enabled rule once and print what changed."""
-    store = configured_store()
+    store = configured_store(args.config)
     now = datetime.now(UTC)
     ensure_default_rules(store, now)
-    result = evaluate_rules(store, now, load_app_settings().region)
+    result = evaluate_rules(store, now, args.config.app.region)
     for label, alerts in (("opened", result.opened), ("updated", result.updated), ("closed", result.closed)):
         for alert in alerts:
             print(f"{label:<8} {alert.id}  {alert.severity:<8} {alert.title}")
@@ -35,7 +34,7 @@ def cmd_alerts_run(args: argparse.Namespace) -> int:
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
     """Print open and recent alerts, newest first."""
-    alerts = list_alerts(configured_store(), status=None if args.all else "open", limit=args.limit)
+    alerts = list_alerts(configured_store(args.config), status=None if args.all else "open", limit=args.limit)
     if args.json:
         print(json.dumps([a.to_json() for a in alerts], indent=1))
         return 0
@@ -49,14 +48,14 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 
 def cmd_alerts_ack(args: argparse.Namespace) -> int:
     """Acknowledge an alert."""
-    alert = acknowledge(configured_store(), args.alert_id, args.who, datetime.now(UTC))
+    alert = acknowledge(configured_store(args.config), args.alert_id, args.who, datetime.now(UTC))
     print(f"{alert.id} acknowledged by {alert.acked_by}")
     return 0
 
 
 def cmd_alerts_rules(args: argparse.Namespace) -> int:
     """List the stored rules (seeding the defaults on first use)."""
-    store = configured_store()
+    store = configured_store(args.config)
     ensure_default_rules(store, datetime.now(UTC))
     rules = load_rules(store)
     if args.json:
@@ -70,7 +69,7 @@ def cmd_alerts_rules(args: argparse.Namespace) -> int:
 
 def cmd_alerts_set_rule(args: argparse.Namespace) -> int:
     """Create or change a rule: kind, parameters (JSON), severity, on/off, clear-after time."""
-    store = configured_store()
+    store = configured_store(args.config)
     now = datetime.now(UTC)
     ensure_default_rules(store, now)
     existing = {r.id: r for r in load_rules(store)}.get(args.rule_id)

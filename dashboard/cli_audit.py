@@ -46,7 +46,7 @@ def cmd_audit_log(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     since = parse_when(args.since, now) if args.since else None
     until = parse_when(args.until, now) if args.until else None
-    store = configured_store()
+    store = configured_store(args.config)
     entries = audit_log.query(
         store, action=args.action, who=args.who, since=since, until=until, limit=args.limit, target=args.target
     )
@@ -76,7 +76,7 @@ def _log_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_audit_exports(args: argparse.Namespace) -> int:
     """List audited exports, newest first."""
-    store = configured_store()
+    store = configured_store(args.config)
     records = list_exports(store, limit=args.limit)
     if args.json:
         print(json.dumps([r.as_dict() for r in records], indent=2))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import getpass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 
+if TYPE_CHECKING:
+    from dashboard.config import Settings
 
-def configured_store() -> Store:
-    """Return the store HBM_DATABASE_URL names (the embedded SQLite file by default)."""
-    return open_store(load_store_settings())
+
+def configured_store(config: Settings | None = None) -> Store:
+    """Return the store HBM_DATABASE_URL names (the embedded SQLite file by default), from ``config`` if given."""
+    return open_store(config.store if config is not None else load_store_settings())
 
 
 def cli_actor() -> str:

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dashboard.settings import load_app_settings, parse_bbox
-from data.open import open_store
-from data.settings import load_store_settings
+from dashboard.cli_common import configured_store
+from dashboard.settings import parse_bbox
 from geo.errors import InvalidView
 from layers.i18n import LANGUAGES, use_language
 from layers.view import LAYER_NAMES, METRICS, STATISTICS, WINDOWS, View, parse_custom_time
@@ -50,11 +49,10 @@ def _view_from_args(args: argparse.Namespace, region: tuple[float, float, float,
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the View (default: all data, last 24 h, all layers) to ``--out``."""
     from layers.services.exports.collect import Page
-    from layers.services.exports.settings import load_export_settings
 
-    settings = load_app_settings()
-    export_settings = load_export_settings()
-    store = open_store(load_store_settings())
+    settings = args.config.app
+    export_settings = args.config.exports
+    store = configured_store(args.config)
     view = _view_from_args(args, settings.region, datetime.now(UTC))
     page = Page(args.page, args.orientation, args.dpi)
     with use_language(getattr(args, "language", None) or settings.language):

@@ -11,8 +11,8 @@ from typing import Any
 import h3
 
 from dashboard.cli_common import configured_store
-from dashboard.settings import load_app_settings, parse_bbox
-from layers.hotspots import hotspot_table, load_hotspot_settings
+from dashboard.settings import parse_bbox
+from layers.hotspots import hotspot_table
 from layers.view import WINDOWS, View
 
 TABLE_COLUMNS = (
@@ -44,9 +44,9 @@ def _span_text(span: Any) -> str:
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
     """Print the hotspot table of a window: counts, baseline, change category, Gi* and trend per cell."""
-    settings, _k = load_hotspot_settings()
+    settings, _k = args.config.hotspots
     now = datetime.now(UTC)
-    bbox = parse_bbox(args.bbox) if args.bbox else load_app_settings().region
+    bbox = parse_bbox(args.bbox) if args.bbox else args.config.app.region
     view = View(
         start=now - WINDOWS[args.window],
         end=now,
@@ -55,7 +55,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         metric=args.value,
         window_label=args.window,
     )
-    table = hotspot_table(configured_store(), view, settings)
+    table = hotspot_table(configured_store(args.config), view, settings)
     spans = table.attrs["windows"]
     table = table.sort_values(["gi_z", "current"], ascending=False)
     if args.limit:

@@ -10,11 +10,10 @@ import argparse
 import json
 from pathlib import Path
 
+from dashboard.cli_common import configured_store
 from data.ingest import Summary, ingest_file
 from data.ingest.settings import load_ingest_settings
-from data.open import open_store
 from data.schema import LAYER_TABLES
-from data.settings import load_store_settings
 
 
 def format_summary(summary: Summary) -> str:
@@ -45,7 +44,7 @@ def _reasons(by_reason: dict[str, int]) -> str:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Import FILE into the configured store; return 0, 1 (some rejected) or raise (fatal, exit 2)."""
     settings = load_ingest_settings(**({"region_bbox": args.region} if args.region else {}))
-    store = open_store(load_store_settings())
+    store = configured_store(args.config)
     try:
         store.init_schema()
         summary = ingest_file(

@@ -17,7 +17,7 @@ def cmd_notify_set(args: argparse.Namespace) -> int:
     from data.alerts import load_rules, save_rule
     from data.notify import check_notify
 
-    store = configured_store()
+    store = configured_store(args.config)
     rule = next((r for r in load_rules(store) if r.id == args.rule), None)
     if rule is None:
         raise HbmError(f"no rule {args.rule!r} (see the alerts panel or `hbm audit --action rule_change`)")
@@ -47,7 +47,7 @@ def cmd_notify_list(args: argparse.Namespace) -> int:
     from data.notify import list_outbox
 
     status = "dead" if args.command_name == "dead-letters" else args.status
-    _print_outbox(list_outbox(configured_store(), status, args.limit), args.json)
+    _print_outbox(list_outbox(configured_store(args.config), status, args.limit), args.json)
     return 0
 
 
@@ -57,7 +57,7 @@ def cmd_notify_run(args: argparse.Namespace) -> int:
 
     from data.notify import deliver_due
 
-    store = configured_store()
+    store = configured_store(args.config)
     while True:
         counts = deliver_due(store)
         print(f"sent {counts['sent']}, will retry {counts['retry']}, dead letters {counts['dead']}", flush=True)
@@ -70,7 +70,7 @@ def cmd_notify_retry(args: argparse.Namespace) -> int:
     """Queue dead letters again (all, or the ids given)."""
     from data.notify import retry_dead
 
-    n = retry_dead(configured_store(), args.ids or None, who=cli_actor())
+    n = retry_dead(configured_store(args.config), args.ids or None, who=cli_actor())
     print(f"{n} dead letter(s) queued again")
     return 0
 

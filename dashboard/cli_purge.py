@@ -9,16 +9,16 @@ from typing import Any
 
 from dashboard.cli_common import cli_actor, configured_store
 from data import audit_log
-from data.retention import count_older, load_retention_settings, parse_age, purge_events
+from data.retention import count_older, parse_age, purge_events
 from geo.errors import HbmError
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
     """Hard-delete raw events older than the retention period (audited)."""
-    retention = load_retention_settings()
+    retention = args.config.retention
     age = parse_age(args.older_than) if args.older_than else timedelta(days=retention.days)
     keep = retention.keep_aggregates if args.keep_aggregates is None else args.keep_aggregates
-    store = configured_store()
+    store = configured_store(args.config)
     now = datetime.now(UTC)
     cutoff = now - age
     found = count_older(store, cutoff)

@@ -6,12 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dashboard.cli_common import cli_actor
-from dashboard.settings import load_app_settings
+from dashboard.cli_common import cli_actor, configured_store
 from data import audit_log
-from data.open import open_store
 from data.sar_plans import (
     POA_MODES,
     PlanError,
@@ -22,14 +20,16 @@ from data.sar_plans import (
     plan_sectors,
     record_sortie,
 )
-from data.settings import load_store_settings
 from data.store import Store
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
 from layers.services.exports.sar import export_format, write_export, write_plan_sheets
 
+if TYPE_CHECKING:
+    from dashboard.config import Settings
 
-def _store() -> Store:
-    store = open_store(load_store_settings())
+
+def _store(config: Settings | None = None) -> Store:
+    store = configured_store(config)
     store.init_schema()  # also adds the plan columns to a store made before them
     return store
 
@@ -58,7 +58,7 @@ def cmd_sar_plan(args: argparse.Namespace) -> int:
     """Make a plan (search area, sectors, POA), save it in the store and write it to ``--out``."""
     if args.out:
         export_format(args.out)  # a bad extension fails before anything is saved
-    store = _store()
+    store = _store(args.config)
     area, source = _area_from_args(args, store)
     sectors, poas = plan_sectors(
         area, args.method, args.sector_km2, args.poa, args.rest_poa, store=store, rotate=not args.no_rotate
@@ -86,23 +86,24 @@ def cmd_sar_plan(args: argparse.Namespace) -> int:
     )
     if args.out:
         fmt = write_export(plan, args.out, args.track_spacing_m)
-        _audit_export(plan, fmt, args.out)
+        _audit_export(store, plan, fmt, args.out)
         print(f"hbm sar: wrote {args.out} ({fmt})", file=sys.stderr)
     return 0
 
 
-def _audit_export(plan: Any, fmt: str, out: str) -> None:
+def _audit_export(store: Store, plan: Any, fmt: str, out: str) -> None:
     """Write the field export to the audit log, as the panel's downloads are."""
     detail = {"plan_id": plan.id, "version": plan.version, "file": str(out)}
-    audit_log.note(_store(), "export", f"sar_{fmt}", detail, who=cli_actor())
+    audit_log.note(store, "export", f"sar_{fmt}", detail, who=cli_actor())
 
 
 def cmd_sar_export(args: argparse.Namespace) -> int:
     """Write a saved plan to ``--out`` (.geojson, .kml, .gpx or .csv)."""
     export_format(args.out)
-    plan = load_plan(_store(), args.plan_id)
+    store = _store(args.config)
+    plan = load_plan(store, args.plan_id)
     fmt = write_export(plan, args.out, args.track_spacing_m)
-    _audit_export(plan, fmt, args.out)
+    _audit_export(store, plan, fmt, args.out)
     print(f"hbm sar: wrote {args.out} ({fmt}, {len(plan.sectors)} sectors)", file=sys.stderr)
     return 0
 
@@ -111,17 +112,17 @@ def cmd_sar_sheets(args: argparse.Namespace) -> int:
     """Write the printable assignment sheets (PDF, one page per sector)."""
     if Path(args.out).suffix.lower() != ".pdf":
         raise SectorError(f"--out {args.out!r} must end in .pdf")
-    store = _store()
+    store = _store(args.config)
     plan = load_plan(store, args.plan_id)
-    pages = write_plan_sheets(store, plan, args.out, load_app_settings().synthetic, args.track_spacing_m)
-    _audit_export(plan, "pdf", args.out)
+    pages = write_plan_sheets(store, plan, args.out, args.config.app.synthetic, args.track_spacing_m)
+    _audit_export(store, plan, "pdf", args.out)
     print(f"hbm sar: wrote {args.out} ({pages} pages, one per sector)", file=sys.stderr)
     return 0
 
 
 def cmd_sar_list(_args: argparse.Namespace) -> int:
     """List the saved plans."""
-    plans = list_plans(_store())
+    plans = list_plans(_store(_args.config))
     if not plans:
         print("no SAR plans yet (make one with `hbm sar plan`)")
     for p in plans:
@@ -132,7 +133,7 @@ def cmd_sar_list(_args: argparse.Namespace) -> int:
 
 def cmd_sar_sortie(args: argparse.Namespace) -> int:
     """Record an unsuccessful sortie in one sector of a plan (by label); print the new POD figures."""
-    store = _store()
+    store = _store(args.config)
     plan = load_plan(store, args.plan_id)
     match = plan.sectors[plan.sectors["label"] == args.label.upper()]
     if match.empty:

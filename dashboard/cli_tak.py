@@ -14,7 +14,7 @@ def cmd_tak_send(args: argparse.Namespace) -> int:
 
     from dashboard.tak import push_to_tak
 
-    store = configured_store()
+    store = configured_store(args.config)
     while True:
         batch = push_to_tak(store, who=cli_actor())
         print(f"sent {batch.alerts} alert(s) and {batch.sectors} SAR sector(s) as CoT", flush=True)

@@ -32,7 +32,7 @@ def read_password(args: argparse.Namespace, name: str) -> str:
 def cmd_users_add(args: argparse.Namespace) -> int:
     """Add a user with a role; the password is asked for or read from stdin."""
     name, role = users.normalise_name(args.name), users.check_role(args.role)
-    store = configured_store()
+    store = configured_store(args.config)
     if users.get_user(store, name) is not None:  # before asking for a password nobody will use
         raise users.UserError(f"user {name!r} already exists (see `hbm users list`)")
     password = read_password(args, name)
@@ -43,7 +43,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 def cmd_users_list(args: argparse.Namespace) -> int:
     """List users (never their password hashes)."""
-    found = users.list_users(configured_store())
+    found = users.list_users(configured_store(args.config))
     if args.json:
         print(json.dumps([u.as_dict() for u in found], indent=2))
         return 0
@@ -60,28 +60,28 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 def cmd_users_disable(args: argparse.Namespace) -> int:
     """Disable a user and end their sessions."""
-    user = users.disable(configured_store(), args.name, by=cli_actor())
+    user = users.disable(configured_store(args.config), args.name, by=cli_actor())
     print(f"disabled {user.name}; their sessions are ended")
     return 0
 
 
 def cmd_users_enable(args: argparse.Namespace) -> int:
     """Enable a disabled user."""
-    user = users.enable(configured_store(), args.name, by=cli_actor())
+    user = users.enable(configured_store(args.config), args.name, by=cli_actor())
     print(f"enabled {user.name} ({user.role})")
     return 0
 
 
 def cmd_users_set_role(args: argparse.Namespace) -> int:
     """Give a user another role."""
-    user = users.set_role(configured_store(), args.name, args.role, by=cli_actor())
+    user = users.set_role(configured_store(args.config), args.name, args.role, by=cli_actor())
     print(f"{user.name} is now {user.role}")
     return 0
 
 
 def cmd_users_set_password(args: argparse.Namespace) -> int:
     """Set a new password (asked for, or from stdin) and end the user's sessions."""
-    store = configured_store()
+    store = configured_store(args.config)
     name = users.normalise_name(args.name)
     if users.get_user(store, name) is None:
         raise users.UserError(f"no user {name!r} (see `hbm users list`)")
@@ -92,7 +92,7 @@ def cmd_users_set_password(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     """Create an API token for a user and print it once."""
-    token = api_tokens.create_token(configured_store(), args.name, args.label, by=cli_actor())
+    token = api_tokens.create_token(configured_store(args.config), args.name, args.label, by=cli_actor())
     print(token)
     print(
         f"# API token for {args.name}: shown once, stored only as a hash. Use it as "
@@ -104,7 +104,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_tokens(args: argparse.Namespace) -> int:
     """List API tokens (never the tokens themselves)."""
-    found = api_tokens.list_tokens(configured_store(), args.name)
+    found = api_tokens.list_tokens(configured_store(args.config), args.name)
     if args.json:
         print(json.dumps([t.as_dict() for t in found], indent=2))
         return 0
@@ -122,7 +122,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     """Revoke one (``--prefix``) or all live API tokens of a user."""
-    n = api_tokens.revoke(configured_store(), args.name, args.prefix, by=cli_actor())
+    n = api_tokens.revoke(configured_store(args.config), args.name, args.prefix, by=cli_actor())
     print(f"revoked {n} token{'s' if n != 1 else ''} of {args.name}")
     return 0
 

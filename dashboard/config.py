@@ -67,6 +67,11 @@ class Settings:
             raise TypeError(f"unknown settings concern(s): {', '.join(sorted(unknown))}")
         self.__dict__.update(given)  # cached_property reads the instance dict first
 
+    def replace(self, **given: Any) -> Settings:
+        """Return Settings with ``given`` concerns replaced and those already loaded kept."""
+        loaded = {c.key: self.__dict__[c.key] for c in CONCERNS if c.key in self.__dict__}
+        return Settings(**{**loaded, **given})
+
     @cached_property
     def app(self) -> AppSettings:
         """The web app's settings."""

@@ -13,7 +13,7 @@ from dashboard.permissions import RAW, REQUEST_USER, User, acting_user, can
 from data.store import Store
 from geo.errors import HbmError
 from layers.features import LAYERS
-from layers.hotspots import load_hotspot_settings
+from layers.hotspots import HotspotSettings, load_hotspot_settings
 from layers.i18n import _, value_label
 from layers.labels import feature_rows, format_value
 from layers.styles import GI_LABELS, hotspot_legend, hotspot_title
@@ -43,6 +43,7 @@ def hotspot_legend_view(
     window: str | None = None,
     cstart: str | None = None,
     cend: str | None = None,
+    statistics: HotspotSettings | None = None,
 ) -> tuple[str, list[Any]]:
     """Return the hotspot legend's title and rows: the statistic's classes, or the fixed playback scale.
 
@@ -59,7 +60,8 @@ def hotspot_legend_view(
     statistic = statistic or "count"
     title = hotspot_title(statistic, metric)
     rows = legend_rows(hotspot_legend(statistic))
-    spans = _window_spans_text(window, cstart, cend, load_hotspot_settings()[0].baseline_windows) if window else []
+    statistics = statistics or load_hotspot_settings()[0]
+    spans = _window_spans_text(window, cstart, cend, statistics.baseline_windows, statistics) if window else []
     if spans:
         rows.append(
             html.Div(
@@ -132,7 +134,9 @@ def event_kinds_text(
     return ", ".join(f"{value_label(kind)} {int(n):,}" for kind, n, _p in rows[:4]) or "—"
 
 
-def _window_spans_text(window: str | None, cstart: str | None, cend: str | None, baselines: int) -> list[str]:
+def _window_spans_text(
+    window: str | None, cstart: str | None, cend: str | None, baselines: int, statistics: HotspotSettings | None = None
+) -> list[str]:
     """Return ``DD Mon HH:MM–HH:MM`` for the current window and each baseline (newest first), or [] if unknown."""
     from geo.windows import baseline_step, floor_hour, window_spans
 
@@ -140,7 +144,7 @@ def _window_spans_text(window: str | None, cstart: str | None, cend: str | None,
         return []
     try:
         start, end = window_bounds(window or "24h", datetime.now(UTC), cstart, cend)
-        cycle = load_hotspot_settings()[0].baseline_cycle
+        cycle = (statistics or load_hotspot_settings()[0]).baseline_cycle
         spans = window_spans(floor_hour(end), end - start, baseline_step(end - start, cycle), baselines, None)
     except (HbmError, ValueError):
         return []
@@ -156,6 +160,7 @@ def describe_hotspot(
     user: User | None = REQUEST_USER,
     max_res: int = 6,
     k: int | None = None,
+    statistics: HotspotSettings | None = None,
 ) -> Any:
     """Return a hotspot cell's panel: counts per window as bars, category, Gi* z and p, top event kinds."""
     user = acting_user(user)
@@ -163,7 +168,7 @@ def describe_hotspot(
     # None: a baseline window before the data (missing); "<k": withheld for a role without raw access.
     windows = [v if isinstance(v, str) else 0 if v is None else int(v) for v in raw]
     labels = [f"−{len(windows) - 1 - i}" for i in range(len(windows) - 1)] + [_("now")]
-    spans = _window_spans_text(window, cstart, cend, len(windows) - 1)
+    spans = _window_spans_text(window, cstart, cend, len(windows) - 1, statistics)
     if spans:  # oldest first, as the bars; a window before the data is marked missing
         labels = [
             _("{span} (no data yet)").format(span=s) if v is None else s for s, v in zip(spans[::-1], raw, strict=False)

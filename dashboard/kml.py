@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
-from dashboard.ogc import COLLECTIONS, BadRequest, collection_features, request_view
+from dashboard.ogc import COLLECTIONS, BadRequest, collection_features, request_view, suppress_k
 from dashboard.permissions import VIEW, acting_user, can
 from dashboard.settings import AppSettings
 from data.store import Store
@@ -93,8 +93,9 @@ def network_link_document(href: str, refresh_s: int, title: str) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def kml_blueprint(store: Store, settings: AppSettings) -> Blueprint:
-    """Return the blueprint serving ``/kml/network.kml`` and ``/kml/layers.kml``."""
+def kml_blueprint(store: Store, settings: AppSettings, k: int | None = None) -> Blueprint:
+    """Return the blueprint serving ``/kml/network.kml`` and ``/kml/layers.kml`` (``k``: small-count threshold)."""
+    k = suppress_k(k)
     bp = Blueprint("kml", __name__, url_prefix=PREFIX)
     title = settings.title + (" — SYNTHETIC" if settings.synthetic else "")
 
@@ -129,7 +130,7 @@ def kml_blueprint(store: Store, settings: AppSettings) -> Blueprint:
         view, bbox = request_view(request.args, settings, datetime.now(UTC))
         user = acting_user()
         sections = {
-            cid: collection_features(store, settings, cid, view, bbox, user)
+            cid: collection_features(store, settings, cid, view, bbox, user, k)
             for cid in KML_COLLECTIONS
             if cid in COLLECTIONS
         }

@@ -194,14 +194,21 @@ def _public(feature: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "id": fid, "geometry": feature["geometry"], "properties": props}
 
 
-def layer_features(store: Store, settings: AppSettings, view: View, layer: str, user: User | None) -> list[dict]:
+def suppress_k(k: int | None = None) -> int:
+    """Return ``k``, or HBM_HOTSPOT_SUPPRESS_K when the caller was not given one at start."""
+    return k if k is not None else load_hotspot_settings()[1]
+
+
+def layer_features(
+    store: Store, settings: AppSettings, view: View, layer: str, user: User | None, k: int | None = None
+) -> list[dict]:
     """Return one map layer's features as ``user`` sees it on the map for ``view`` (clamped, small flows hidden)."""
     view = clamp_view(view, user, settings.viewer_max_res)
     collection = LAYERS[layer].build(store, view)
     if layer in ("crossing_points", "routes") and not can(user, RAW):
-        collection = hide_small_flows(collection, load_hotspot_settings()[1])
+        collection = hide_small_flows(collection, suppress_k(k))
     if layer == "hotspots" and not can(user, RAW):
-        return scrub_small_values(list(collection["features"]), load_hotspot_settings()[1])
+        return scrub_small_values(list(collection["features"]), suppress_k(k))
     return list(collection["features"])
 
 
@@ -255,24 +262,32 @@ def alert_feature(alert: Alert, user: User | None, max_res: int, k: int) -> dict
     return {"type": "Feature", "id": alert.id, "geometry": geometry, "properties": props}
 
 
-def alert_features(store: Store, settings: AppSettings, view: View, user: User | None) -> list[dict[str, Any]]:
+def alert_features(
+    store: Store, settings: AppSettings, view: View, user: User | None, k: int | None = None
+) -> list[dict[str, Any]]:
     """Return the alerts open in, or updated during, the View's window, newest first."""
     sql = store
-    k = load_hotspot_settings()[1]
+    k = suppress_k(k)
     found = list_alerts(sql, status="open") + list_alerts(sql, status="closed", since=view.start, limit=1000)
     found = [a for a in found if a.opened_at < view.end and (a.closed_at is None or a.closed_at >= view.start)]
     return [alert_feature(a, user, settings.viewer_max_res, k) for a in found]
 
 
 def collection_features(
-    store: Store, settings: AppSettings, cid: str, view: View, bbox: BBox | None, user: User | None
+    store: Store,
+    settings: AppSettings,
+    cid: str,
+    view: View,
+    bbox: BBox | None,
+    user: User | None,
+    k: int | None = None,
 ) -> list[dict[str, Any]]:
     """Return every feature of collection ``cid`` for ``view`` as ``user`` may see it, filtered to ``bbox``."""
     spec = COLLECTIONS[cid]
     if spec.layer is None:
-        features = alert_features(store, settings, view, user)
+        features = alert_features(store, settings, view, user, k)
     else:
-        features = [f for f in layer_features(store, settings, view, spec.layer, user) if spec.keep(f)]
+        features = [f for f in layer_features(store, settings, view, spec.layer, user, k) if spec.keep(f)]
     if bbox is not None:
         area = box(*bbox)
         features = [f for f in features if f["geometry"] and shape(f["geometry"]).intersects(area)]
@@ -344,8 +359,12 @@ def items_page(features: list[dict[str, Any]], cid: str) -> dict[str, Any]:
     }
 
 
-def ogc_blueprint(store: Store, settings: AppSettings) -> Blueprint:
-    """Return the blueprint serving OGC API – Features under ``/ogc`` (the gate authenticates first)."""
+def ogc_blueprint(store: Store, settings: AppSettings, k: int | None = None) -> Blueprint:
+    """Return the blueprint serving OGC API – Features under ``/ogc`` (the gate authenticates first).
+
+    ``k`` is HBM_HOTSPOT_SUPPRESS_K as loaded at start (read here once when not given).
+    """
+    k = suppress_k(k)
     bp = Blueprint("ogc", __name__, url_prefix=PREFIX)
 
     @bp.before_request
@@ -414,7 +433,7 @@ def ogc_blueprint(store: Store, settings: AppSettings) -> Blueprint:
         if cid not in COLLECTIONS:
             return _error(404, f"no collection {cid[:60]!r}")
         view, bbox = request_view(request.args, settings, datetime.now(UTC))
-        features = collection_features(store, settings, cid, view, bbox, acting_user())
+        features = collection_features(store, settings, cid, view, bbox, acting_user(), k)
         return _json(items_page(features, cid), mimetype=GEOJSON)
 
     @bp.get("/collections/<cid>/items/<fid>")
@@ -422,7 +441,7 @@ def ogc_blueprint(store: Store, settings: AppSettings) -> Blueprint:
         if cid not in COLLECTIONS:
             return _error(404, f"no collection {cid[:60]!r}")
         view, _ = request_view(request.args, settings, datetime.now(UTC))
-        for feature in collection_features(store, settings, cid, view, None, acting_user()):
+        for feature in collection_features(store, settings, cid, view, None, acting_user(), k):
             if str(feature["id"]) == fid:
                 return _json(feature, mimetype=GEOJSON)
         return _error(404, f"no feature {fid[:60]!r} in {cid} for this View")

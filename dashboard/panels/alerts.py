@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dash_leaflet as dl
 import h3
@@ -38,6 +38,9 @@ from layers.hotspots import load_hotspot_settings
 from layers.i18n import N_, _, ngettext, value_label
 from layers.labels import evidence_rows, format_time, format_value
 from layers.services.alerts import AlertMonitor, alert_title, ensure_default_rules, place_text
+
+if TYPE_CHECKING:
+    from dashboard.config import Settings
 
 TITLE = N_("Alerts")
 LIST = "alerts-list"
@@ -166,7 +169,7 @@ def badge(alerts: list[Alert], small_k: int | None = None) -> tuple[str, str]:
 
 
 def alerts_view(
-    store: Store, monitor: AlertMonitor | None, now: datetime, user: User | None = REQUEST_USER
+    store: Store, monitor: AlertMonitor | None, now: datetime, user: User | None = REQUEST_USER, k: int | None = None
 ) -> tuple[Any, str, str, str, str]:
     """Return (alert cards, badge text, badge class, message, signature), evaluating the rules first when due.
 
@@ -187,7 +190,7 @@ def alerts_view(
     alerts = list_alerts(store, status="open") + [
         a for a in list_alerts(store, status="closed", since=now - RECENT, limit=10)
     ]
-    small_k = None if can(user, RAW) else load_hotspot_settings()[1]
+    small_k = None if can(user, RAW) else (k if k is not None else load_hotspot_settings()[1])
     if small_k:  # titles name counts too ("2 distress event(s) in …"): small ones read "under k"
         alerts = [replace(a, title=withhold_small_counts_in_text(a.title, small_k)) for a in alerts]
     can_ack = can(user, ACK_ALERTS)
@@ -250,10 +253,11 @@ def mark_feature(alert: Alert, centre: tuple[float, float], small_k: int | None 
     }
 
 
-def register(app: Dash, store: Store, settings: AppSettings) -> None:
+def register(app: Dash, store: Store, settings: AppSettings, config: Settings | None = None) -> None:
     """Attach the alert callbacks; the rules are seeded with defaults on first use."""
     sql = store
     monitor = AlertMonitor(sql, settings.region)
+    k = config.suppress_k if config is not None else load_hotspot_settings()[1]  # read once, at start
     seeded: list[bool] = []  # nothing touches the store at start-up: default rules are seeded on first poll
 
     @app.callback(
@@ -271,7 +275,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
             if not seeded:
                 ensure_default_rules(sql, datetime.now(UTC))
                 seeded.append(True)
-            view = alerts_view(sql, monitor, datetime.now(UTC), current_user())
+            view = alerts_view(sql, monitor, datetime.now(UTC), current_user(), k)
         except HbmError:
             return (no_update,) * 5  # the store banner reports the outage
         if view[4] == shown:
@@ -299,7 +303,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
         centre = fly_target(alert, user, settings.viewer_max_res) if alert is not None else None
         if alert is None or centre is None:
             return no_update, no_update
-        small_k = None if can(user, RAW) else load_hotspot_settings()[1]
+        small_k = None if can(user, RAW) else k
         return {"center": list(centre), "zoom": FLY_ZOOM, "transition": "flyTo"}, mark_feature(alert, centre, small_k)
 
     @app.callback(

@@ -7,7 +7,7 @@ permission; everyone else gets a one-line note and no rows, whatever their brows
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dash import Dash, Input, Output, html
 
@@ -17,6 +17,9 @@ from data import audit_log
 from data.store import Store
 from geo.errors import HbmError
 from layers.i18n import N_, _, format_time, value_label
+
+if TYPE_CHECKING:
+    from dashboard.config import Settings
 
 TITLE = N_("Audit (administrators)")
 NOTE = "audit-note"
@@ -56,7 +59,7 @@ def audit_rows(store: Store, user: User | None, limit: int = ROWS) -> tuple[str,
     return _("The latest {n} audit rows (hbm audit shows them all).").format(n=len(rows)), [header, *rows]
 
 
-def register(app: Dash, store: Store, settings: AppSettings) -> None:
+def register(app: Dash, store: Store, settings: AppSettings, config: Settings | None = None) -> None:
     """Attach the audit panel's callback."""
 
     @app.callback(Output(NOTE, "children"), Output(TABLE, "children"), Input(REFRESH, "n_clicks"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
@@ -36,6 +36,9 @@ from layers.hotspots import load_hotspot_settings
 from layers.i18n import N_, _, ngettext
 from layers.labels import display_zone, format_time, local_strftime
 from layers.services.playback import MODES, STEPS, Playback, load_playback
+
+if TYPE_CHECKING:
+    from dashboard.config import Settings
 
 TITLE = N_("Time playback")
 MODE_LABELS = {"windowed": N_("windowed"), "cumulative": N_("cumulative")}
@@ -213,9 +216,10 @@ def play_state(trigger: str | None, toggle: list[str] | None, ticking: bool) -> 
     return (not ticking), _(PAUSE_TEXT if ticking else PLAY_TEXT), False
 
 
-def register(app: Dash, store: Store, settings: AppSettings) -> None:
+def register(app: Dash, store: Store, settings: AppSettings, config: Settings | None = None) -> None:
     """Attach the playback callbacks."""
     cache = PlaybackCache()
+    k = config.suppress_k if config is not None else load_hotspot_settings()[1]  # read once, at start
 
     @app.callback(
         Output(SLIDER, "max"),
@@ -286,6 +290,7 @@ def register(app: Dash, store: Store, settings: AppSettings) -> None:
                 int(frame or 0),
                 current_user(),
                 settings.viewer_max_res,
+                k,
             )
         except HbmError as exc:
             return no_update, {"active": False}, _("Playback unavailable: {error}").format(error=exc)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
@@ -23,6 +23,9 @@ from layers.i18n import _
 from layers.services.exports.collect import Page
 from layers.services.exports.settings import ExportSettings, load_export_settings
 from layers.view import LAYER_NAMES
+
+if TYPE_CHECKING:
+    from dashboard.config import Settings
 
 
 def _or_keep(value: Any) -> Any:
@@ -111,9 +114,9 @@ function (pending) {
 """
 
 
-def register(app: Dash, store: Store, settings: AppSettings) -> None:
+def register(app: Dash, store: Store, settings: AppSettings, config: Settings | None = None) -> None:
     """Attach the export and permalink callbacks."""
-    export_settings = load_export_settings()
+    export_settings = config.exports if config is not None else load_export_settings()
 
     @app.callback(
         Output(ExportId.DOWNLOAD, "data"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
@@ -23,6 +23,9 @@ from data.sar_plans import load_plan
 from data.store import Store
 from geo.errors import HbmError
 from layers.i18n import _
+
+if TYPE_CHECKING:
+    from dashboard.config import Settings
 
 
 def role_state(user: User | None) -> tuple[Any, ...]:
@@ -69,7 +72,7 @@ def _form(*values: Any) -> dict[str, Any]:
     return form
 
 
-def register(app: Dash, store: Store, settings: AppSettings) -> None:
+def register(app: Dash, store: Store, settings: AppSettings, config: Settings | None = None) -> None:
     """Attach the SAR panel's callbacks."""
 
     @app.callback(
