@@ -31,10 +31,10 @@ from geo.errors import HbmError
 from geo.search_theory import TrackPlan, parallel_tracks
 from geo.sectors import reproject, utm_epsg
 from layers.context import CONTEXT_ATTRIBUTION, lakes_geojson, places, rivers_geojson
+from layers.i18n import _, value_label
 from layers.services.exports.collect import full_marking, holds_demo_data
 from layers.services.exports.labels import Label, crossing_priority, place_labels
 from layers.services.exports.settings import load_export_settings
-from layers.i18n import _, value_label
 from layers.styles import KIND_SHAPES
 
 EXPORT_FORMATS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".gpx": "gpx", ".csv": "csv"}
