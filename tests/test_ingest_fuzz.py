@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data.ingest.profiles import get_profile
-from data.ingest.readers import Source, open_source, parse_json_bytes
+from data.ingest.readers import open_source, parse_json_bytes
 from data.ingest.settings import load_ingest_settings
+from data.ingest.source import Source
 from data.ingest.validate import Context, validate
 from geo.errors import HbmError
 

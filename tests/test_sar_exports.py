@@ -15,11 +15,13 @@ from shapely.geometry import shape
 
 from dashboard.cli import main
 from data.open import open_store
-from data.sar_plans import Plan, create_plan, load_plan, plan_sectors, update_sector
+from data.sar_edits import update_sector
+from data.sar_plans import Plan, create_plan, load_plan, plan_sectors
 from data.settings import load_store_settings
 from data.store import Store
 from geo.sectors import area_km2, circle_area
-from layers.services.exports.sar import to_csv, to_geojson, to_gpx, to_kml, to_mgrs, write_sheets
+from layers.services.exports.sar import to_csv, to_geojson, to_gpx, to_kml, to_mgrs
+from layers.services.exports.sar_sheets import write_sheets
 from tests.conftest import unavailable
 
 NASTY = '=SUM(A1) Boat <1> & "Ω" $x$'
