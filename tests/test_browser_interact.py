@@ -328,12 +328,22 @@ return [smallest, where];
 """
 
 
+HOTSPOT_SCALE_IN_VIEW_JS = """
+const box = document.querySelector('.hbm-legend-box').getBoundingClientRect();
+const scale = document.getElementById('hotspot-legend');
+const rows = scale.querySelectorAll('.hbm-legend-row');
+const r = scale.getBoundingClientRect();
+return rows.length >= 3 && r.top >= box.top && r.bottom <= Math.min(box.bottom, window.innerHeight);
+"""
+
+
 def test_wall_mode_from_the_address_and_the_toggle(browser_ready: None, dash_duo: Any, alert_store: Store) -> None:
     start(dash_duo, alert_store, path="/?wall=1")
     dash_duo.driver.set_window_size(1600, 1000)
     until(lambda: "wall" in dash_duo.find_element("#app-root").get_attribute("class"), timeout=10)
     assert not dash_duo.find_element(".hbm-side").is_displayed()  # side panel collapsed away
     assert dash_duo.find_element("#legend").is_displayed()  # the legend stays in view
+    assert dash_duo.driver.execute_script(HOTSPOT_SCALE_IN_VIEW_JS), "the hotspot scale must be in view on a wall"
     dash_duo.wait_for_contains_text("#alert-badge", "alert", timeout=20)  # the banner for the open alert
     size, where = dash_duo.driver.execute_script(SMALLEST_TEXT_JS)
     assert size >= 14, where

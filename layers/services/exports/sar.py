@@ -22,9 +22,11 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from data.sar_plans import Plan
+from data.interfaces import Store
 from geo.errors import HbmError
 from geo.search_theory import TrackPlan, parallel_tracks
 from geo.sectors import reproject, utm_epsg
+from layers.services.exports.collect import holds_demo_data
 
 EXPORT_FORMATS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".gpx": "gpx", ".csv": "csv"}
 SECTOR_PROPS = (
@@ -79,10 +81,17 @@ def sector_records(plan: Plan) -> list[dict[str, Any]]:
     return [{k: _clean(v) for k, v in rec.items()} for rec in plan.sectors.to_dict("records")]
 
 
-def plan_is_synthetic(plan: Plan) -> bool:
-    """Return True when the plan is marked as demo data (SYNTHETIC in its name, notes or authority, or a demo id)."""
+def plan_is_synthetic(plan: Plan, store: Store | None = None) -> bool:
+    """Return True for demo data: SYNTHETIC in the plan's name, notes or authority, a demo id, or a demo store.
+
+    A store holds demo data when it has events from the SYNTHETIC demo generator: the test the briefing
+    exports use (``layers.services.exports.collect.holds_demo_data``), so a plan made on a demo store is marked
+    whatever its name says.
+    """
     texts = (plan.notes, plan.authority, plan.name)
-    return any("SYNTHETIC" in (v or "") for v in texts) or plan.id.startswith("demo-")
+    if any("SYNTHETIC" in (v or "") for v in texts) or plan.id.startswith("demo-"):
+        return True
+    return store is not None and holds_demo_data(store)
 
 
 def to_mgrs(lat: float, lng: float) -> str:
@@ -306,5 +315,3 @@ def write_export(plan: Plan, path: str | Path, track_spacing_m: float | None = N
 
 
 # -- PDF assignment sheets ------------------------------------------------------------------------
-
-
