@@ -10,19 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.cli_common import cli_actor, configured_store
 from data import audit_log
-from data.sar_plans import (
-    POA_MODES,
-    PlanError,
-    create_plan,
-    distress_event_area,
-    list_plans,
-    load_plan,
-    plan_sectors,
-    record_sortie,
-)
+from data.sar_edits import record_sortie
+from data.sar_plans import POA_MODES, PlanError, create_plan, distress_event_area, list_plans, load_plan, plan_sectors
 from data.store import Store
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
-from layers.services.exports.sar import export_format, write_export, write_plan_sheets
+from layers.services.exports.sar import export_format, write_export
+from layers.services.exports.sar_sheets import write_plan_sheets
 
 if TYPE_CHECKING:
     from dashboard.config import Settings

@@ -7,6 +7,7 @@ the contract can fail (it does not pass vacuously).
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -122,3 +123,31 @@ def test_a_cycle_is_found(tmp_path: Path, monkeypatch) -> None:
     assert module_cycles(*PACKAGES) == [["geo.cells", "geo.shapes"]]
     broken = lint_imports(tmp_path, tmp_path / "pyproject.toml")
     assert broken.returncode != 0 and "geo" in broken.stdout
+
+
+def _package_modules(*packages: str) -> list[Path]:
+    paths = [p for name in packages for p in sorted((ROOT / name).rglob("*.py")) if ".venv" not in p.parts]
+    assert len(paths) > 50, "found too few modules: the check would pass vacuously"
+    return paths
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    found = []
+    for path in _package_modules(*PACKAGES):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
+                found += [
+                    f"{path.relative_to(ROOT)}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and a.name != "_"
+                ]  # `_` is gettext
+    assert found == []
+
+
+def test_no_module_in_layers_data_or_geo_is_over_450_lines() -> None:
+    # dashboard/ joins this list when its panels are split (issue 14)
+    sizes = {
+        str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines())
+        for p in _package_modules("layers", "data", "geo")
+    }
+    assert {name: n for name, n in sizes.items() if n > 450} == {}

@@ -11,7 +11,8 @@ from sqlalchemy import text
 from data import audit_log
 from data.alerts import Alert, Rule, acknowledge, new_alert_id, save_rule, write_alert
 from data.audit import record_export
-from data.sar_plans import create_plan, delete_plan, load_plan, plan_sectors, record_sortie, split_sector, update_sector
+from data.sar_edits import record_sortie, split_sector, update_sector
+from data.sar_plans import create_plan, delete_plan, load_plan, plan_sectors
 from data.store import Store
 from geo.errors import HbmError, StoreUnavailable
 from geo.sectors import circle_area

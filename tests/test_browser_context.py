@@ -20,7 +20,8 @@ from shapely.geometry import Point, shape
 from dashboard.app import create_app
 from dashboard.layout import LAYER_ORDER, initial_zoom
 from dashboard.settings import load_app_settings
-from data.demo import demo_events, demo_features
+from data.demo import demo_features
+from data.demo_events import demo_events
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store

@@ -359,9 +359,10 @@ def test_html_export_in_arabic_is_rtl(export_store: Store, tmp_path: Path) -> No
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
 def test_sar_sheets_in_french(sqlite_store: Store, tmp_path: Path) -> None:
-    from data.sar_plans import create_plan, load_plan, plan_sectors, update_sector
+    from data.sar_edits import update_sector
+    from data.sar_plans import create_plan, load_plan, plan_sectors
     from geo.sectors import circle_area
-    from layers.services.exports.sar import write_sheets
+    from layers.services.exports.sar_sheets import write_sheets
 
     area = circle_area(1.4, 30.7, 6)
     sectors, poas = plan_sectors(area, "grid", 30)

@@ -104,7 +104,8 @@ def test_daily_cycle_without_surge_is_limited_change(daily_cycle_store: Store, w
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, datetime, str]:
     """The demo's 30 days of SYNTHETIC events."""
-    from data.demo import demo_events, demo_features
+    from data.demo import demo_features
+    from data.demo_events import demo_events
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     store = _open(path)

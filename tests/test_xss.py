@@ -29,7 +29,8 @@ from dashboard.panels.sar import save_new_plan, summary_text, table_rows
 from dashboard.permissions import DEMO_USER
 from dashboard.settings import load_app_settings
 from data.alerts import list_alerts
-from data.sar_plans import load_plan, update_sector
+from data.sar_edits import update_sector
+from data.sar_plans import load_plan
 from data.store import Store
 from layers.features import LAYERS
 from layers.services.alerts import ensure_default_rules, evaluate_rules

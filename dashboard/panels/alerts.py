@@ -37,7 +37,8 @@ from geo.suppression import withhold_small_counts, withhold_small_counts_in_text
 from layers.hotspots import load_hotspot_settings
 from layers.i18n import N_, _, ngettext, value_label
 from layers.labels import evidence_rows, format_time, format_value
-from layers.services.alerts import AlertMonitor, alert_title, ensure_default_rules, place_text
+from layers.services.alert_monitor import AlertMonitor
+from layers.services.alerts import alert_title, ensure_default_rules, place_text
 
 if TYPE_CHECKING:
     from dashboard.config import Settings

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from data.ingest.profile_base import ColumnProfile, Mapped, Profile, blank, clean_text, find_column
-from data.ingest.readers import Chunk, Source
+from data.ingest.source import Chunk, Source
 from geo.errors import IngestError
 
 HASHTAG = re.compile(r"^\s*#([A-Za-z][A-Za-z0-9_]*)((?:\s*\+\s*[A-Za-z][A-Za-z0-9_]*)*)\s*$")

@@ -18,7 +18,7 @@ from data.ingest.profile_base import (
     parse_counts,
     split_coordinates,
 )
-from data.ingest.readers import Chunk, Source
+from data.ingest.source import Chunk, Source
 from geo.errors import IngestError
 
 

@@ -16,7 +16,7 @@ import shapely
 from pandas.api.types import infer_dtype
 from shapely.geometry.base import BaseGeometry
 
-from data.ingest.readers import INVISIBLE, Chunk, Source, clean_name
+from data.ingest.source import INVISIBLE, Chunk, Source, clean_name
 from data.records import FIELDS, REQUIRED
 from data.schema import LAYER_TABLES
 from geo.errors import IngestError

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from dashboard.layout import initial_zoom
 from dashboard.settings import load_app_settings
-from data.demo import demo_events
+from data.demo_events import demo_events
 from data.store import SqlStore
 from layers.services.exports import ExportResult, run_export
 from layers.services.exports.collect import Page, collect

@@ -39,7 +39,8 @@ from dashboard.callbacks import LAYER_ORDER, refresh_map
 from dashboard.screen import Screen, screen_view
 from dashboard.settings import load_app_settings
 from data import users
-from data.demo import demo_events, demo_features
+from data.demo import demo_features
+from data.demo_events import demo_events
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import BBox, SqlStore

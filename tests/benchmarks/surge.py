@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dashboard.settings import load_app_settings
-from data.demo import demo_events
+from data.demo_events import demo_events
 from data.rollup import ceil_hour
 from data.store import BBox, SqlStore
 from geo.hotspots import HotspotSettings, hotspot_statistics

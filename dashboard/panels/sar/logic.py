@@ -12,6 +12,7 @@ from dashboard.downloads import send_bytes, send_string
 from dashboard.panels.sar.ids import EMPTY
 from dashboard.permissions import EDIT_SAR, EXPORT_DATA, REQUEST_USER, User, acting_user, require
 from data import audit_log
+from data.sar_edits import record_sortie, update_sector
 from data.sar_plans import (
     Plan,
     PlanConflict,
@@ -20,14 +21,13 @@ from data.sar_plans import (
     list_plans,
     load_plan,
     plan_sectors,
-    record_sortie,
-    update_sector,
 )
 from data.store import Store
 from geo.errors import HbmError
 from geo.sectors import SectorError, circle_area, parse_latlng, polygon_from_geojson
 from layers.i18n import _, value_label
-from layers.services.exports.sar import export_text, write_plan_sheets
+from layers.services.exports.sar import export_text
+from layers.services.exports.sar_sheets import write_plan_sheets
 
 
 class Preview(NamedTuple):
