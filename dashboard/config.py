@@ -20,7 +20,7 @@ from dashboard.security import SecuritySettings, load_security_settings
 from dashboard.settings import AppSettings, load_app_settings
 from dashboard.tak import TakSettings, load_tak_settings
 from data.ingest.settings import IngestSettings, load_ingest_settings
-from data.notify import NotifySettings, load_notify_settings
+from data.notify_settings import NotifySettings, load_notify_settings
 from data.retention import RetentionSettings, load_retention_settings
 from data.settings import StoreSettings, load_store_settings
 from layers.hotspots import HotspotEnv, HotspotSettings, load_hotspot_settings

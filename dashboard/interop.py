@@ -7,7 +7,7 @@ from flask import Flask
 from dashboard.kml import kml_blueprint
 from dashboard.ogc import ogc_blueprint
 from dashboard.settings import AppSettings
-from data.notify import NotifySettings, load_notify_settings
+from data.notify_settings import NotifySettings, load_notify_settings
 from data.store import Store
 
 

@@ -13,7 +13,7 @@ from dashboard import settings_doc
 from dashboard.auth.settings import load_auth_settings
 from dashboard.config import CONCERNS, Concern, Settings, load_settings
 from dashboard.security import load_security_settings
-from data.notify import load_notify_settings
+from data.notify_settings import load_notify_settings
 from data.settings import load_store_settings
 
 ROOT = Path(__file__).resolve().parent.parent
