@@ -30,7 +30,7 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from layers.hotspots import load_hotspot_settings
-from tests.test_roles_http import PASSWORD, auth_env, sign_in
+from tests.helpers.auth import PASSWORD, auth_env, sign_in
 
 K = load_hotspot_settings()[1]
 REGION = "29.5,-1.5,33.5,4.5"

@@ -38,7 +38,8 @@ from layers.exports.html import write_html
 from layers.exports.settings import load_export_settings
 from layers.features import LAYERS
 from layers.view import View
-from tests.conftest import free_port, pytest_setup_options, sample_events, sample_features
+from tests.helpers import chrome_options, free_port, sample_events, sample_features
+from tests.helpers.browser import OPEN_EVERY_POPUP_JS
 
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=1">'
@@ -182,7 +183,7 @@ def test_offline_html_export_shows_payloads_as_text(browser_ready: None, hostile
 
     out = tmp_path / "hostile.html"
     write_html(hostile_export, out)
-    driver = webdriver.Chrome(options=pytest_setup_options())
+    driver = webdriver.Chrome(options=chrome_options())
     try:
         driver.get(out.as_uri())
         driver.implicitly_wait(5)
@@ -201,19 +202,6 @@ def test_offline_html_export_shows_payloads_as_text(browser_ready: None, hostile
 
 
 # Every folium map is a global ``map_<id>``; open each feature's popup in turn and keep its content.
-OPEN_EVERY_POPUP_JS = """
-const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])[0];
-const keep = document.createElement('div'); keep.id = 'popups'; document.body.appendChild(keep);
-let n = 0;
-map.eachLayer(layer => {
-  if (layer.getPopup && layer.getPopup() && (layer.getLatLng || layer.getBounds)) {
-    layer.openPopup();
-    const content = layer.getPopup().getContent();
-    if (content instanceof Node) { keep.appendChild(content.cloneNode(true)); n += 1; }
-  }
-});
-return n;
-"""
 
 
 @pytest.mark.browser
