@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,14 +63,18 @@ def callback_spec(client: FlaskClient, output: str, needs_input: str) -> dict[st
     raise AssertionError(f"no callback writes {output} from {needs_input}")
 
 
-def _outputs(spec: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+def callback_outputs(spec: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+    """Return a callback request's ``outputs`` from its published ``output`` (pattern ids decoded from JSON)."""
     text = spec["output"]
     multi = text.startswith("..")
     parts = text.strip(".").split("...") if multi else [text]
     outs = []
     for part in parts:
         cid, prop = part.rsplit(".", 1)
-        outs.append({"id": cid, "property": prop.split("@")[0]})
+        decoded: Any = cid
+        if cid.startswith("{"):
+            decoded = json.loads(cid)
+        outs.append({"id": decoded, "property": prop.split("@")[0]})
     return outs if multi else outs[0]
 
 
@@ -83,7 +88,7 @@ def post_callback(
 
     body = {
         "output": spec["output"],
-        "outputs": _outputs(spec),
+        "outputs": callback_outputs(spec),
         "inputs": fill(spec["inputs"]),
         "state": fill(spec["state"]),
         "changedPropIds": [changed],
@@ -105,7 +110,7 @@ def post_pattern_callback(
     state = [{**d, "value": values.get(f"{d['id']}.{d['property']}")} for d in spec["state"]]
     body = {
         "output": spec["output"],
-        "outputs": _outputs(spec),
+        "outputs": callback_outputs(spec),
         "inputs": [pattern_inputs],
         "state": state,
         "changedPropIds": [changed],
