@@ -21,7 +21,7 @@ from data.settings import load_store_settings
 from data.store import Store
 from geo.sectors import area_km2, circle_area
 from layers.sar_exports import to_csv, to_geojson, to_gpx, to_kml, to_mgrs, write_sheets
-from tests.conftest import unavailable
+from tests.helpers import unavailable
 
 NASTY = '=SUM(A1) Boat <1> & "Ω" $x$'
 
