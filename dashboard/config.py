@@ -3,29 +3,30 @@
 Each concern has its own class and environment prefix, and lives in its own package (so ``data`` and
 ``layers`` never import upward). ``create_app`` and the CLI's ``main`` make one ``Settings`` at start and
 pass it (or the concern a callee needs) in; each concern is validated on first use, once, and then kept.
-``CONCERNS`` is the list ``docs/configuration.md`` is generated from (``python -m dashboard.settings_doc``).
+``concerns()`` is the list ``docs/configuration.md`` is generated from (``python -m dashboard.settings_doc``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic_settings import BaseSettings
+if TYPE_CHECKING:  # the classes are imported where first needed: `hbm --help` must not load dash or matplotlib
+    from pydantic_settings import BaseSettings
 
-from dashboard.api import ApiSettings, load_api_settings
-from dashboard.auth.settings import AuthSettings, load_auth_settings
-from dashboard.security import SecuritySettings, load_security_settings
-from dashboard.settings import AppSettings, load_app_settings
-from dashboard.tak import TakSettings, load_tak_settings
-from data.ingest.settings import IngestSettings, load_ingest_settings
-from data.notify_settings import NotifySettings, load_notify_settings
-from data.retention import RetentionSettings, load_retention_settings
-from data.settings import StoreSettings, load_store_settings
-from layers.hotspots import HotspotEnv, HotspotSettings, load_hotspot_settings
-from layers.labels import DisplaySettings
-from layers.services.exports.settings import ExportSettings, load_export_settings
+    from dashboard.api import ApiSettings
+    from dashboard.auth.settings import AuthSettings
+    from dashboard.security import SecuritySettings
+    from dashboard.settings import AppSettings
+    from dashboard.tak import TakSettings
+    from data.ingest.settings import IngestSettings
+    from data.notify_settings import NotifySettings
+    from data.retention import RetentionSettings
+    from data.settings import StoreSettings
+    from layers.hotspots import HotspotSettings
+    from layers.labels import DisplaySettings
+    from layers.services.exports.settings import ExportSettings
 
 
 @dataclass(frozen=True)
@@ -38,19 +39,40 @@ class Concern:
     about: str
 
 
-CONCERNS: tuple[Concern, ...] = (
-    Concern("app", "Web app", AppSettings, "How the map is served, refreshed and labelled (the bare `HBM_` prefix)."),
-    Concern("store", "Store", StoreSettings, "Where the data lives."),
-    Concern("auth", "Sign-in", AuthSettings, "Secrets and limits of sign-in (on unless `HBM_AUTH=false`)."),
-    Concern("security", "Transport security", SecuritySettings, "Security headers beyond the fixed ones."),
-    Concern("api", "Event push API", ApiSettings, "`POST /api/v1/events`: who may push events, how much at once."),
-    Concern("ingest", "Ingest checks", IngestSettings, "How files and API batches are read, checked and written."),
-    Concern("hotspots", "Hotspot statistics", HotspotEnv, "Hotspot thresholds; defaults follow ACLED Trendfinder."),
-    Concern("display", "Display", DisplaySettings, "How times are shown."),
-    Concern("exports", "Briefing exports", ExportSettings, "What may leave the system, and how it is labelled."),
-    Concern("notify", "Alert notifications", NotifySettings, "E-mail and webhook delivery of alerts (outbox)."),
-    Concern("tak", "TAK (Cursor on Target)", TakSettings, "Where `hbm tak send` sends open alerts and SAR sectors."),
-    Concern("retention", "Retention", RetentionSettings, "How long raw events are kept (`hbm purge`)."),
+def concerns() -> tuple[Concern, ...]:
+    """Return every concern's settings class, in the order docs/configuration.md lists them."""
+    from dashboard.api import ApiSettings
+    from dashboard.auth.settings import AuthSettings
+    from dashboard.security import SecuritySettings
+    from dashboard.settings import AppSettings
+    from dashboard.tak import TakSettings
+    from data.ingest.settings import IngestSettings
+    from data.notify_settings import NotifySettings
+    from data.retention import RetentionSettings
+    from data.settings import StoreSettings
+    from layers.hotspots import HotspotEnv
+    from layers.labels import DisplaySettings
+    from layers.services.exports.settings import ExportSettings
+
+    return (
+        Concern("app", "Web app", AppSettings, "How the map is served, refreshed and labelled (bare `HBM_` prefix)."),
+        Concern("store", "Store", StoreSettings, "Where the data lives."),
+        Concern("auth", "Sign-in", AuthSettings, "Secrets and limits of sign-in (on unless `HBM_AUTH=false`)."),
+        Concern("security", "Transport security", SecuritySettings, "Security headers beyond the fixed ones."),
+        Concern("api", "Event push API", ApiSettings, "`POST /api/v1/events`: who may push events, how much at once."),
+        Concern("ingest", "Ingest checks", IngestSettings, "How files and API batches are read, checked and written."),
+        Concern("hotspots", "Hotspot statistics", HotspotEnv, "Hotspot thresholds; defaults after ACLED Trendfinder."),
+        Concern("display", "Display", DisplaySettings, "How times are shown."),
+        Concern("exports", "Briefing exports", ExportSettings, "What may leave the system, and how it is labelled."),
+        Concern("notify", "Alert notifications", NotifySettings, "E-mail and webhook delivery of alerts (outbox)."),
+        Concern("tak", "TAK (Cursor on Target)", TakSettings, "Where `hbm tak send` sends alerts and SAR sectors."),
+        Concern("retention", "Retention", RetentionSettings, "How long raw events are kept (`hbm purge`)."),
+    )
+
+
+KEYS: tuple[str, ...] = (
+    "app", "store", "auth", "security", "api", "ingest", "hotspots",
+    "display", "exports", "notify", "tak", "retention",
 )
 
 
@@ -62,49 +84,63 @@ class Settings:
     """
 
     def __init__(self, **given: Any) -> None:
-        unknown = set(given) - {c.key for c in CONCERNS}
+        unknown = set(given) - set(KEYS)
         if unknown:
             raise TypeError(f"unknown settings concern(s): {', '.join(sorted(unknown))}")
         self.__dict__.update(given)  # cached_property reads the instance dict first
 
     def replace(self, **given: Any) -> Settings:
         """Return Settings with ``given`` concerns replaced and those already loaded kept."""
-        loaded = {c.key: self.__dict__[c.key] for c in CONCERNS if c.key in self.__dict__}
+        loaded = {key: self.__dict__[key] for key in KEYS if key in self.__dict__}
         return Settings(**{**loaded, **given})
 
     @cached_property
     def app(self) -> AppSettings:
         """The web app's settings."""
+        from dashboard.settings import load_app_settings
+
         return load_app_settings()
 
     @cached_property
     def store(self) -> StoreSettings:
         """Where the data lives."""
+        from data.settings import load_store_settings
+
         return load_store_settings()
 
     @cached_property
     def auth(self) -> AuthSettings:
         """Sign-in secrets and limits."""
+        from dashboard.auth.settings import load_auth_settings
+
         return load_auth_settings()
 
     @cached_property
     def security(self) -> SecuritySettings:
         """Transport security headers."""
+        from dashboard.security import load_security_settings
+
         return load_security_settings()
 
     @cached_property
     def api(self) -> ApiSettings:
         """The event push API."""
+        from dashboard.api import load_api_settings
+
         return load_api_settings()
 
     @cached_property
     def ingest(self) -> IngestSettings:
         """Ingest checks and limits."""
+        from data.ingest.settings import load_ingest_settings
+
         return load_ingest_settings()
 
     @cached_property
     def hotspots(self) -> tuple[HotspotSettings, int]:
         """The hotspot statistics and the small-count threshold k."""
+        from layers.hotspots import load_hotspot_settings
+
         return load_hotspot_settings()
 
     @property
@@ -120,26 +156,36 @@ class Settings:
     @cached_property
     def display(self) -> DisplaySettings:
         """How times are shown."""
+        from layers.labels import DisplaySettings
+
         return DisplaySettings()
 
     @cached_property
     def exports(self) -> ExportSettings:
         """Briefing export limits and marking."""
+        from layers.services.exports.settings import load_export_settings
+
         return load_export_settings()
 
     @cached_property
     def notify(self) -> NotifySettings:
         """Alert notification delivery."""
+        from data.notify_settings import load_notify_settings
+
         return load_notify_settings()
 
     @cached_property
     def tak(self) -> TakSettings:
         """Cursor on Target to TAK."""
+        from dashboard.tak import load_tak_settings
+
         return load_tak_settings()
 
     @cached_property
     def retention(self) -> RetentionSettings:
         """Retention of raw events."""
+        from data.retention import load_retention_settings
+
         return load_retention_settings()
 
 

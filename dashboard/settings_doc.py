@@ -1,6 +1,6 @@
 """Generate ``docs/configuration.md`` from the settings classes: ``python -m dashboard.settings_doc --write``.
 
-Every field of every concern in ``dashboard.config.CONCERNS`` is listed with its environment variable,
+Every field of every concern in ``dashboard.config.concerns()`` is listed with its environment variable,
 older names still read, type and range, default and description. ``--check`` exits 1 when the file is
 stale; tests/test_configuration_doc.py runs the same check.
 """
@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
-from dashboard.config import CONCERNS
+from dashboard.config import concerns
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 
@@ -119,10 +119,10 @@ def concern_rows(model: type[BaseSettings]) -> list[str]:
 def render() -> str:
     """Return the whole of docs/configuration.md."""
     lines = [HEADER.rstrip("\n")]
-    for concern in CONCERNS:
+    for concern in concerns():
         prefix = str(concern.model.model_config.get("env_prefix", "HBM_"))
         lines.append(f"| [{concern.title}](#{concern.key}) | `{prefix}` |")
-    for concern in CONCERNS:
+    for concern in concerns():
         lines += ["", f'<a id="{concern.key}"></a>', "", f"## {concern.title}", "", concern.about, ""]
         lines += ["| variable | older name (deprecated) | type | default | what it does |", "|---|---|---|---|---|"]
         lines += concern_rows(concern.model)
@@ -133,7 +133,7 @@ def undocumented() -> list[str]:
     """Return ``Class.field`` for every setting without a description."""
     return [
         f"{c.model.__name__}.{name}"
-        for c in CONCERNS
+        for c in concerns()
         for name, field in c.model.model_fields.items()
         if not (field.description or "").strip()
     ]

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dashboard import settings_doc
 from dashboard.auth.settings import load_auth_settings
-from dashboard.config import CONCERNS, Concern, Settings, load_settings
+from dashboard.config import KEYS, Concern, Settings, concerns, load_settings
 from dashboard.security import load_security_settings
 from data.notify_settings import load_notify_settings
 from data.settings import load_store_settings
@@ -32,7 +32,8 @@ def test_the_check_fails_on_an_undocumented_setting(monkeypatch: pytest.MonkeyPa
         described: int = Field(1, description="has one")
         bare: int = 2
 
-    monkeypatch.setattr(settings_doc, "CONCERNS", (*CONCERNS, Concern("loose", "Loose", Loose, "a test")))
+    extended = (*concerns(), Concern("loose", "Loose", Loose, "a test"))
+    monkeypatch.setattr(settings_doc, "concerns", lambda: extended)
     assert settings_doc.undocumented() == ["Loose.bare"]
     assert settings_doc.main(["--check"]) == 1
 
@@ -65,7 +66,7 @@ def test_rows_carry_name_type_default_and_description() -> None:
     field = Sample.model_fields["port"]
     assert settings_doc.type_text(field) == "integer (≥ 1, ≤ 65535)"
     assert settings_doc.default_text(field) == "`8050`"
-    rows = "\n".join(settings_doc.concern_rows(CONCERNS[0].model))
+    rows = "\n".join(settings_doc.concern_rows(concerns()[0].model))
     assert "| `HBM_PORT` |  | integer (≥ 1, ≤ 65535) | `8050` | Port the web app listens on" in rows
 
 
@@ -103,5 +104,6 @@ def test_settings_load_each_concern_once_and_take_given_ones(monkeypatch: pytest
     assert settings.suppress_k == 7  # read once, at first use
     given = Settings(app=settings.app)
     assert given.app is settings.app and given.suppress_k == 9
+    assert [c.key for c in concerns()] == list(KEYS)
     with pytest.raises(TypeError, match="unknown settings concern"):
         Settings(nonsense=1)
