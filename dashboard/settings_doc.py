@@ -8,6 +8,7 @@ stale; tests/test_configuration_doc.py runs the same check.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import types
 import typing
@@ -116,14 +117,19 @@ def concern_rows(model: type[BaseSettings]) -> list[str]:
     return rows
 
 
+def slug(heading: str) -> str:
+    """Return the anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
 def render() -> str:
     """Return the whole of docs/configuration.md."""
     lines = [HEADER.rstrip("\n")]
     for concern in concerns():
         prefix = str(concern.model.model_config.get("env_prefix", "HBM_"))
-        lines.append(f"| [{concern.title}](#{concern.key}) | `{prefix}` |")
+        lines.append(f"| [{concern.title}](#{slug(concern.title)}) | `{prefix}` |")
     for concern in concerns():
-        lines += ["", f'<a id="{concern.key}"></a>', "", f"## {concern.title}", "", concern.about, ""]
+        lines += ["", f"## {concern.title}", "", concern.about, ""]
         lines += ["| variable | older name (deprecated) | type | default | what it does |", "|---|---|---|---|---|"]
         lines += concern_rows(concern.model)
     return "\n".join(lines) + "\n" + FOOTER
