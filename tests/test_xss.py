@@ -222,6 +222,7 @@ def test_live_page_shows_payloads_as_text(browser_ready: None, dash_duo: Any, ho
     settings = load_app_settings(refresh_seconds=2, region_bbox="29.5,0.5,33.5,4.5")
     dash_duo.start_server(create_app(settings, hostile), port=free_port())
     dash_duo.wait_for_contains_text(".hbm-alerts", "Crossing point Alpha " + SCRIPT + " is closed", timeout=25)
+    dash_duo.wait_for_element(".cp-label", timeout=20)  # map layers may arrive after the alert
     labels = dash_duo.driver.execute_script(  # the crossing points' name tooltips, read at once (a refresh
         "return Array.from(document.querySelectorAll('.cp-label')).map(e => e.innerText)"  # may redraw them)
     )

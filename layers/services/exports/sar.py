@@ -21,8 +21,8 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from data.sar_plans import Plan
 from data.interfaces import Store
+from data.sar_plans import Plan
 from geo.errors import HbmError
 from geo.search_theory import TrackPlan, parallel_tracks
 from geo.sectors import reproject, utm_epsg

@@ -15,8 +15,8 @@ import shapely
 from matplotlib.transforms import Bbox
 from shapely.geometry.base import BaseGeometry
 
-from data.sar_plans import Plan
 from data.interfaces import Store
+from data.sar_plans import Plan
 from geo.sectors import reproject, utm_epsg
 from layers.context import CONTEXT_ATTRIBUTION, lakes_geojson, places, rivers_geojson
 from layers.i18n import _, value_label
