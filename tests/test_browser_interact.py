@@ -20,7 +20,7 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from geo.cells import resolution_for_zoom
-from tests.conftest import free_port, sample_features
+from tests.helpers import free_port, sample_features
 
 pytestmark = pytest.mark.browser
 
@@ -365,15 +365,15 @@ def test_offline_html_popups_are_labelled_in_order_without_internal_ids(
     from layers.services.exports.html import write_html
     from layers.services.exports.settings import load_export_settings
     from layers.view import View
-    from tests.conftest import pytest_setup_options
-    from tests.test_xss import OPEN_EVERY_POPUP_JS
+    from tests.helpers import chrome_options
+    from tests.helpers.browser import OPEN_EVERY_POPUP_JS
 
     monkeypatch.setenv("HBM_DISPLAY_TZ", "Africa/Kampala")
     now = datetime.now(UTC)
     view = View(start=now - timedelta(days=2), end=now, zoom=7.0, bbox=(29.0, 0.0, 33.5, 4.5), resolution=5)
     out = tmp_path / "brief.html"
     write_html(collect(map_store, view, load_export_settings(), who="test", title="Brief"), out)
-    driver = webdriver.Chrome(options=pytest_setup_options())
+    driver = webdriver.Chrome(options=chrome_options())
     try:
         driver.get(out.as_uri())
         driver.implicitly_wait(5)

@@ -23,7 +23,7 @@ from data.store import Store
 from geo.sectors import area_km2, circle_area
 from layers.services.exports.sar import to_csv, to_geojson, to_gpx, to_kml, to_mgrs
 from layers.services.exports.sar_sheets import write_sheets
-from tests.conftest import unavailable
+from tests.helpers import unavailable
 
 NASTY = '=SUM(A1) Boat <1> & "Ω" $x$'
 

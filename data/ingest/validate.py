@@ -3,7 +3,7 @@
 Vectorised over a chunk with numpy/pandas; Python loops run only over rows that have a
 problem. Nothing here writes; :mod:`data.ingest.run` decides what is committed.
 
-Reasons are ``code: detail`` text; the codes are listed in :data:`REASONS` (README "Ingest").
+Reasons are ``code: detail`` text; the codes are listed in :data:`REASONS` (docs/ingest.md).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from data import users
 from data.demo import demo_features
 from data.demo_events import demo_events
 from tests.benchmarks.refresh import emit, open_url, postgis_url
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.nodes import ROOT, node_env, start_node
 
 
