@@ -145,8 +145,9 @@ def test_serve_refuses_without_a_secret_or_users(
 ) -> None:
     monkeypatch.setenv("HBM_AUTH", "on")
     monkeypatch.delenv("HBM_SECRET_KEY", raising=False)
+    monkeypatch.delenv("HBM_AUTH_SECRET_KEY", raising=False)
     code, _, err = _run(["serve"], capsys)
-    _one_line_error(code, err, "HBM_SECRET_KEY is not set")
+    _one_line_error(code, err, "HBM_AUTH_SECRET_KEY is not set")
     assert "secrets.token_urlsafe" in err
     monkeypatch.setenv("HBM_SECRET_KEY", "short")
     _one_line_error(*_run(["serve"], capsys)[::2], "too short")

@@ -8,8 +8,8 @@ else (Dash's callbacks, layout, scripts, assets, downloads) gets 401. The gate s
 ``flask.g.hbm_user`` (read through ``dashboard.permissions.current_user``) and names the user in the
 audit log for whatever the request changes.
 
-Sessions: Flask's signed cookie (``HBM_SECRET_KEY``; HttpOnly, SameSite=Lax, Secure unless
-``HBM_COOKIE_SECURE=false``) carries a random token; the store keeps only its SHA-256 with the
+Sessions: Flask's signed cookie (``HBM_AUTH_SECRET_KEY``; HttpOnly, SameSite=Lax, Secure unless
+``HBM_AUTH_COOKIE_SECURE=false``) carries a random token; the store keeps only its SHA-256 with the
 user and expiry, so log-out and disabling a user end the session on the server, not just in the
 browser. The user row behind a session is re-read on every request (``HBM_AUTH_RECHECK_SECONDS``,
 default 0), so a log-out or a disabled user takes effect in every worker process and node at once.
