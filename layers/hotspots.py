@@ -91,7 +91,13 @@ def window_counts(
 
 
 def coverage_start(store: Store, bbox: Any) -> datetime | None:
-    """Return when the data in ``bbox`` begins: the earliest declared source coverage or first event there."""
+    """Return when the data in ``bbox`` begin: per source its declared coverage, else its first event there;
+    the earliest of those (``data.coverage``)."""
+    from data.coverage import area_coverage_start
+    from data.store import SqlStore
+
+    if isinstance(store, SqlStore):
+        return area_coverage_start(store, bbox)
     first = getattr(store, "first_event_time", None)
     return first(bbox) if first else None
 
