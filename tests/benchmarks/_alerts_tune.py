@@ -34,7 +34,9 @@ BASE = next(r for r in DEFAULT_RULES if r.kind == "hotspot_surge")
 
 def _hourly(frame: pd.DataFrame, res: int, hours: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Return (cells, events[cell, hour], people[cell, hour], first event hour)."""
-    cells = np.array([h3.str_to_int(h3.latlng_to_cell(a, b, res)) for a, b in zip(frame["lat"], frame["lng"])])
+    cells = np.array(
+        [h3.str_to_int(h3.latlng_to_cell(a, b, res)) for a, b in zip(frame["lat"], frame["lng"], strict=True)]
+    )
     hour = ((frame["occurred_at"] - pd.Timestamp(START)).dt.total_seconds() // 3600).to_numpy(np.int64)
     uniq, row = np.unique(cells, return_inverse=True)
     ev = np.zeros((uniq.size, hours))
@@ -89,9 +91,7 @@ def replay(seed: int, days: int, eval_days: int, grid: list[dict]) -> dict:
             matched: set[int] = set()
             for g in found:
                 gcells = {h3.int_to_str(int(c)) for c in g["cell"]}
-                hit = next(
-                    (a for a in state[rid] if id(a) not in matched and not a["near"].isdisjoint(gcells)), None
-                )
+                hit = next((a for a in state[rid] if id(a) not in matched and not a["near"].isdisjoint(gcells)), None)
                 if hit is None and g["p_value"].min() <= float(p["alpha"]):
                     top = int(g.sort_values(["people", "cell"], ascending=[False, True])["cell"].iloc[0])
                     lat, lng = h3.cell_to_latlng(h3.int_to_str(top))
