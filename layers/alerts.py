@@ -58,23 +58,23 @@ DEFAULT_RULES = (
     Rule(
         id="surge-r6-24h",
         name=(
-            "Surge: events of the last 3–24 h above the same hours on the same weekday "
-            "(exact Poisson test, p ≤ 0.0001) at res 6, ≥ 50 people in 24 h"
+            "Surge: events of the last 3–48 h above the same hours on the same weekday "
+            "(exact Poisson test, p ≤ 0.001) at res 6, ≥ 50 people in 24 h"
         ),
         kind="hotspot_surge",
         params={  # tuned on seeds 0-99 of tests/benchmarks/alerts.py (docs/early-warning.md)
             "method": "rate",
             "res": 6,
-            "lengths_h": [3, 6, 12, 24],
+            "lengths_h": [3, 6, 12, 24, 48],
             "cycle": "weekly",  # market days are no surge
-            "weeks": 4,
+            "weeks": 8,  # as many as are covered, up to 8
             "ratio0": 1.0,
-            "alpha": 1e-4,
-            "alpha_keep": 0.01,  # hysteresis: an open alert stays open while p <= 0.01
+            "alpha": 1e-3,
+            "alpha_keep": 0.05,  # hysteresis: an open alert stays open while p <= 0.05
             "min_people": 50,
         },
         severity="critical",
-        clear_after_s=12 * 3600,  # one surge, one alert: closes after 12 h back to normal
+        clear_after_s=24 * 3600,  # one surge, one alert: closes after 24 h back to normal
     ),
     Rule(
         id="distress-in-sar",
