@@ -15,7 +15,7 @@ from data.store import Store, as_sql_store
 from geo.hotspots import INSUFFICIENT, HotspotSettings
 from layers.hotspots import hotspot_table
 from layers.view import WINDOWS, View
-from tests.conftest import POSTGIS_URL
+from tests.helpers import POSTGIS_URL, reset_postgis
 
 NOW = datetime(2026, 11, 20, 12, 5, tzinfo=UTC)
 SITE = (3.58, 32.06)
@@ -116,9 +116,8 @@ def test_hbm_ingest_declares_coverage_and_hbm_hotspots_uses_it(
     if backend == "postgis":
         if not POSTGIS_URL:
             pytest.skip("PostGIS tests need HBM_TEST_POSTGIS_URL")
-        from tests.conftest import _reset_postgis
 
-        _reset_postgis(POSTGIS_URL)
+        reset_postgis(POSTGIS_URL)
         url = POSTGIS_URL
     else:
         url = f"sqlite:///{tmp_path / 'cov.sqlite'}"
