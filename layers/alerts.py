@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -106,11 +106,18 @@ class Evaluation:
 
 
 def ensure_default_rules(store: SqlStore, now: datetime) -> None:
-    """Store the default rules when the store has none yet (user edits are never overwritten)."""
-    if load_rules(store):
-        return
-    for rule in DEFAULT_RULES:
+    """Store the default rules when the store has none yet; bring untouched default rules up to date.
+
+    A stored rule last saved by "default" whose parameters differ from today's default (the surge
+    rule before the rate test) is replaced; a rule anyone edited is never overwritten.
+    """
+    stored = {r.id: r for r in load_rules(store)}
+    for rule in DEFAULT_RULES if not stored else ():
         save_rule(store, rule, now, who="default")
+    for rule in DEFAULT_RULES:
+        old = stored.get(rule.id)
+        if old is not None and old.updated_by == "default" and (old.params, old.name) != (rule.params, rule.name):
+            save_rule(store, replace(rule, enabled=old.enabled, state=old.state), now, who="default")
 
 
 def _distress_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:

@@ -116,7 +116,6 @@ def test_hbm_ingest_declares_coverage_and_hbm_hotspots_uses_it(
     if backend == "postgis":
         if not POSTGIS_URL:
             pytest.skip("PostGIS tests need HBM_TEST_POSTGIS_URL")
-
         reset_postgis(POSTGIS_URL)
         url = POSTGIS_URL
     else:
