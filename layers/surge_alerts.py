@@ -128,7 +128,6 @@ def _rate_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | No
         test_hours = int(top["test_hours"])
         test_start = end - timedelta(hours=test_hours)
         evidence = {
-            "method": "rate",
             "p_value": float(f"{float(top['p_value']):.2g}"),
             "test_hours": test_hours,
             "window_events": int(top["window_events"]),
