@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dashboard.cli_common import configured_store
+from data.coverage import declare_coverage
 from data.ingest import Summary, ingest_file
 from data.ingest.settings import load_ingest_settings
 from data.schema import LAYER_TABLES
@@ -41,10 +43,20 @@ def _reasons(by_reason: dict[str, int]) -> str:
     return (": " + ", ".join(f"{code} {n:,}" for code, n in by_reason.items())) if by_reason else ""
 
 
+def parse_coverage_start(text: str) -> datetime:
+    """Return a coverage start from ``YYYY-MM-DD`` or an ISO time (UTC when no zone is given)."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"coverage start {text!r} is not YYYY-MM-DD or an ISO time") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Import FILE into the configured store; return 0, 1 (some rejected) or raise (fatal, exit 2)."""
     settings = load_ingest_settings(**({"region_bbox": args.region} if args.region else {}))
     store = configured_store(args.config)
+    declared: list[str] = []
     try:
         store.init_schema()
         summary = ingest_file(
@@ -55,9 +67,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             rejects_path=Path(args.rejects) if args.rejects else None,
             settings=settings,
         )
+        if args.coverage_start is not None and summary.sources:
+            declared = declare_coverage(store, summary.sources, args.coverage_start, who="cli")
     finally:
         store.dispose()
-    print(json.dumps(summary.as_dict(), indent=2) if args.json else format_summary(summary))
+    if args.json:
+        out = summary.as_dict()
+        if args.coverage_start is not None:
+            out["coverage"] = {"start": args.coverage_start.isoformat(), "sources": declared}
+        print(json.dumps(out, indent=2))
+    else:
+        print(format_summary(summary))
+        if args.coverage_start is not None:
+            names = ", ".join(repr(n) for n in declared) or "none (no events written)"
+            print(f"coverage  complete from {args.coverage_start:%Y-%m-%d %H:%M} UTC for source(s) {names}")
     return summary.exit_code
 
 
@@ -77,5 +100,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--region",
         metavar="W,S,E,N",
         help="region of interest for swapped lat/lon without a named country (default HBM_INGEST_REGION_BBOX)",
+    )
+    p.add_argument(
+        "--coverage-start",
+        type=parse_coverage_start,
+        metavar="YYYY-MM-DD",
+        help="declare the events' sources complete from this date (UTC): hotspot baselines before it count as "
+        "missing, empty ones after it as true zeros (docs/early-warning.md)",
     )
     p.set_defaults(func=cmd_ingest)

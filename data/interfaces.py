@@ -91,6 +91,10 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    def first_event_time(self, bbox: BBox | None = None) -> datetime | None:
+        """Return when the data in ``bbox`` begin: the first live event there (None when there is none)."""
+
+    @abc.abstractmethod
     def event_points(
         self, start: datetime, end: datetime, bbox: BBox | None = None, kinds: Sequence[str] | None = None
     ) -> pd.DataFrame:

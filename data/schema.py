@@ -241,6 +241,14 @@ def build_metadata(dialect: str) -> MetaData:
         Column("notes", Text),
     )
     # -- ingest (issue 6) --
+    Table(
+        "source_coverage",  # data/coverage.py: from when a source's data are complete (declared at ingest; issue 11)
+        md,
+        Column("source", Text, primary_key=True),  # the events' ``source`` value; "" for events without one
+        Column("coverage_start", ts, nullable=False),
+        Column("declared_at", ts, nullable=False),
+        Column("declared_by", Text),
+    )
     # -- users and audit (issue 7) --
     Table(
         "users",  # data/users.py; password_hash is argon2id (argon2-cffi), never the password

@@ -11,6 +11,7 @@ from typing import Any
 
 import geopandas as gpd
 import h3
+import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, inspect, text
@@ -396,8 +397,9 @@ class SqlStore(Store):
 
 def _window_frame(rows: Sequence[Any]) -> pd.DataFrame:
     """Return ``cell, window, events, people`` (int64) from query rows."""
-    frame = pd.DataFrame(rows, columns=["cell", "window", "events", "people"])
-    return frame.astype({"cell": "int64", "window": "int64", "events": "int64", "people": "int64"})
+    # One int64 array: pandas probes SQLAlchemy Row objects attribute by attribute (10x slower).
+    values = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 4)
+    return pd.DataFrame({name: values[:, i] for i, name in enumerate(("cell", "window", "events", "people"))})
 
 
 COMMON_WRITE_COLUMNS = ("id", "geom", "min_lng", "min_lat", "max_lng", "max_lat", "revision", "deleted_at")

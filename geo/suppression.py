@@ -128,7 +128,7 @@ COUNT_KEYS = frozenset(
     }
 )
 #: Values derived from the baseline; withheld with it, since they would give the withheld counts back.
-DERIVED_FROM_BASELINE = ("baseline_mean", "baseline_mean_people", "change_pct")
+DERIVED_FROM_BASELINE = ("baseline_mean", "baseline_mean_people", "change_pct", "p_value")
 
 
 def is_small_count(value: object, k: int) -> bool:

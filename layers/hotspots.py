@@ -106,9 +106,11 @@ def window_counts(
 
 
 def coverage_start(store: Store, bbox: Any) -> datetime | None:
-    """Return when the data in ``bbox`` begins: the earliest declared source coverage or first event there."""
-    first = getattr(store, "first_event_time", None)
-    return first(bbox) if first else None
+    """Return when the data in ``bbox`` begin: per source its declared coverage, else its first event there;
+    the earliest of those (``data.coverage``)."""
+    from data.coverage import area_coverage_start
+
+    return area_coverage_start(store, bbox)
 
 
 def table_windows(store: Store, view: View, settings: HotspotSettings) -> list[WindowSpan]:

@@ -13,19 +13,9 @@ def test_small_scale_alert_benchmark_prints_every_figure(capsys: pytest.CaptureF
     assert alerts.main(["--seeds", "3", "--days", "30", "--eval-days", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     figures = {json.loads(line)["figure"]: json.loads(line) for line in lines if line.startswith("{")}
-    expected = {
-        "surges",
-        "detect_50",
-        "detect_100",
-        "detect_300",
-        "median_delay_h",
-        "p90_delay_h",
-        "false_per_region_week",
-        "null_region_weeks",
-        "alerts_per_surge",
-        "exactly_one_share",
-    }
+    expected = set(alerts.FIGURES)
     assert set(figures) == expected
+    assert "load_average" in expected and figures["seeds"]["value"] == 1
     assert figures["surges"]["value"] == alerts.SURGE_REGIONS
     assert figures["null_region_weeks"]["value"] == pytest.approx(round((len(alerts.REGIONS) - 2) * 3 / 7, 3))
     assert figures["detect_100"]["target"] == 0.9
@@ -53,3 +43,14 @@ def test_a_logged_run_summarises_to_the_same_figures(tmp_path, capsys: pytest.Ca
     assert alerts.main(["--from-log", str(log)]) == 0
     again = capsys.readouterr().out.splitlines()
     assert first[:-1] == again[:-1]  # the same figures; only the summary's seed label differs
+
+
+def test_tuning_variants_are_separate_rules_with_their_own_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    variants = '[{"alpha": 1e-12}, {"alpha": 0.05, "alpha_keep": 0.05}]'
+    assert alerts.main(["--seeds", "3", "--days", "30", "--eval-days", "3", "--rule", variants]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    figures = {line["figure"]: line["value"] for line in lines if "figure" in line}
+    assert [line["params"]["alpha"] for line in lines if "variant" in line] == [1e-12, 0.05]
+    # p <= 1e-12 is far stricter than p <= 0.05: never more alerts, so never a shorter delay or more false ones
+    assert figures["bench-0.false_per_region_week"] <= figures["bench-1.false_per_region_week"]
+    assert figures["bench-0.alerts_per_surge"] <= figures["bench-1.alerts_per_surge"]

@@ -102,3 +102,18 @@ def test_a_rule_with_bad_parameters_is_reported_and_does_not_stop_the_others(sql
     assert result.errors and "2y" in result.errors[0]
     with pytest.raises(AlertError):
         save_rule(sqlite_store, Rule(id="x", name="X", kind="nonsense", params={}), NOW)  # type: ignore[arg-type]
+
+
+def test_an_untouched_old_default_surge_rule_is_upgraded_and_an_edited_one_is_kept(sqlite_store: Store) -> None:
+    from dataclasses import replace
+
+    old_params = {"res": 6, "window": "24h", "min_people": 50, "categories": ["large_increase"], "min_gi_bin": 2}
+    old = replace(surge_rule(), name="Surge (old default)", params=old_params)
+    save_rule(sqlite_store, old, NOW, who="default")  # type: ignore[arg-type]
+    ensure_default_rules(sqlite_store, NOW)  # type: ignore[arg-type]
+    stored = {r.id: r for r in load_rules(sqlite_store)}  # type: ignore[arg-type]
+    assert stored[old.id].params == surge_rule().params and stored[old.id].params["method"] == "rate"
+    edited = replace(old, params={**old_params, "min_people": 100})
+    save_rule(sqlite_store, edited, NOW, who="ada")  # type: ignore[arg-type]
+    ensure_default_rules(sqlite_store, NOW + timedelta(minutes=1))  # type: ignore[arg-type]
+    assert next(r for r in load_rules(sqlite_store) if r.id == old.id).params == edited.params  # type: ignore[arg-type]

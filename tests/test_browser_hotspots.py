@@ -122,8 +122,12 @@ def test_a_new_alert_shows_in_the_badge_and_is_acknowledged(
     dash_duo.start_server(create_app(settings, growing_store), port=free_port())
     dash_duo.wait_for_contains_text("#alert-badge", "new alert", timeout=30)
     dash_duo.find_element("#alerts-who").send_keys("Wall screen 1")
-    dash_duo.find_element(".hbm-alert.unacked button[id*='alert-ack']").click()
+    opened = list_alerts(growing_store, status="open")  # type: ignore[arg-type]
+    assert {a.rule_id for a in opened} == {"distress-in-sar", "surge-r6-24h"}  # the rate test sees the new place
+    for n in range(len(opened), 0, -1):  # each acknowledgement takes one off the badge
+        dash_duo.wait_for_contains_text("#alert-badge", f"{n} new alert", timeout=10)
+        dash_duo.find_element(".hbm-alert.unacked button[id*='alert-ack']").click()
     dash_duo.wait_for_contains_text("#alerts-list", "Acknowledged by Wall screen 1", timeout=10)
     dash_duo.wait_for_text_to_equal("#alert-badge", "", timeout=10)
     acked = [a for a in list_alerts(growing_store) if a.acked_by]  # type: ignore[arg-type]
-    assert [a.acked_by for a in acked] == ["Wall screen 1"]
+    assert [a.acked_by for a in acked] == ["Wall screen 1"] * len(opened)

@@ -189,15 +189,22 @@ def test_surge_alerts_state_their_windows_and_never_fire_on_an_insufficient_base
     store, now = _rule_store(tmp_path / "r.sqlite", days)
     rule = next(r for r in DEFAULT_RULES if r.kind == "hotspot_surge")
     save_rule(store, rule, now)  # type: ignore[arg-type]
-    loose = type(rule)(**{**rule.__dict__, "id": "loose", "params": {**rule.params, "combine": "or", "min_gi_bin": 0}})
+    category = {"method": "category", "window": "24h", "categories": ["large_increase", "new"], "cycle": "weekly"}
+    loose = type(rule)(**{**rule.__dict__, "id": "loose", "params": {**category, "combine": "or", "min_gi_bin": 0}})
     save_rule(store, loose, now)  # type: ignore[arg-type]
     opened = evaluate_rules(store, now).opened  # type: ignore[arg-type]
-    if days == 2:  # a same-weekday baseline needs 29 days: insufficient, so not even the loose rule fires
+    if days == 2:  # a same-weekday baseline needs 29 days: insufficient, so neither rule fires
         assert opened == []
         return
-    assert "loose" in {a.rule_id for a in opened}  # one lone site is no Gi* cluster: only the loose rule
+    assert {a.rule_id for a in opened} == {"loose", rule.id}  # the rate test needs no Gi* cluster
     evidence = next(a for a in opened if a.rule_id == "loose").evidence
     start, end = (datetime.fromisoformat(evidence[k]) for k in ("window_start", "window_end"))
     assert end == now.replace(minute=0) and end - start == timedelta(hours=24)
     ends = [datetime.fromisoformat(e) for _, e in evidence["baseline_windows"]]
+    assert [end - e for e in ends] == [timedelta(days=7 * i) for i in range(1, 5)]
+    rate = next(a for a in opened if a.rule_id == rule.id).evidence  # the test window that gave the lowest p
+    start, end = (datetime.fromisoformat(rate[k]) for k in ("window_start", "window_end"))
+    assert end == now.replace(minute=0) and end - start == timedelta(hours=rate["test_hours"])
+    assert rate["p_value"] <= rule.params["alpha"] and rate["window_events"] > 3 * rate["baseline_mean"]
+    ends = [datetime.fromisoformat(e) for _, e in rate["baseline_windows"]]
     assert [end - e for e in ends] == [timedelta(days=7 * i) for i in range(1, 5)]

@@ -77,6 +77,7 @@ class Summary:
     corrections_path: str | None = None
     notes: list[str] = field(default_factory=list)
     items: list[ItemResult] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)  # the events' source names written ("" for none)
     # read/check run in the main thread; write in the writer thread; wait is the main thread blocked on it.
     stage_seconds: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys(("read", "check", "write", "wait"), 0.0)
@@ -317,6 +318,8 @@ class Importer:
         s.stage_seconds["wait"] += time.perf_counter() - t0
         problems, fixes = batch.problems, batch.fixes
         s.written += 0 if batch.frame is None else len(batch.frame)
+        if self.kind == "events" and batch.frame is not None:
+            s.sources.update(batch.frame["source"].fillna("").astype(str).unique())
         s.batches += 1
         s.read += n
         s.rejected += len(problems)

@@ -7,17 +7,12 @@ the rule's ``clear_after_s`` closes itself.
 
 Rule kinds and their parameters:
 
-- ``hotspot_surge``: ``res`` (H3 resolution), ``window`` (6h/24h/7d/30d), ``min_people``,
-  ``categories`` (change categories that count, e.g. large_increase, new), ``min_gi_bin``,
-  ``combine`` ("and" or "or"), optional ``cycle`` (the baseline cycle for this rule: auto,
-  daily, weekly, adjacent) and ``min_change_pct`` (a stricter rise than the category).
-  A cell is flagged when it has a listed category and/or a Gi* bin of at least
-  ``min_gi_bin``; flagged cells that touch form one surge, which fires when its people
-  in the window reach ``min_people``. The default rule uses "and": a rise that is also
-  a significant cluster. "or" is noisier: a busy crossing is a Gi* hot spot every day,
-  and small cells swing by more than 25 % from one day to the next. A later surge is
-  the same alert when it shares or touches one of the alert's cells. Cells whose baseline is too
-  short (``insufficient_baseline``) are never flagged.
+- ``hotspot_surge``: a rise of the events at a place above its usual level for the same hours;
+  ``method`` "rate" (the default rule: an exact Poisson rate test against the same hours in earlier
+  weeks, with hysteresis) or "category" (change category and Gi* bin; rules stored before the rate
+  test). Parameters and statistics: ``layers.services.surge_alerts``, ``geo.surge``, docs/early-warning.md.
+  A later surge is the same alert when it shares or touches one of the alert's cells. Cells whose
+  baseline is too short (``insufficient_baseline``) are never flagged.
 - ``distress_in_sar``: ``window``, ``kinds`` (default distress). Fires per SAR zone holding
   such an event; an event counts in the smallest zone that contains it.
 - ``crossing_closed``: fires when a crossing point's status changes to closed, and stays
@@ -26,9 +21,8 @@ Rule kinds and their parameters:
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -51,26 +45,33 @@ from data.alerts import (
 from data.interfaces import BBox, Store
 from geo.errors import HbmError
 from geo.suppression import withhold_small_counts_in_text
+from layers.services.findings import Finding, nearest_place, rule_window
 from layers.i18n import _, ngettext
-from layers.view import WINDOWS, View
+from layers.services.surge_alerts import surge_findings
+
+__all__ = ["DEFAULT_RULES", "Evaluation", "Finding", "evaluate_rules", "nearest_place"]
 
 DEFAULT_RULES = (
     Rule(
         id="surge-r6-24h",
-        name="Surge: ≥ +60 % on the same weekday and a Gi* hot spot (95 %) at res 6, ≥ 50 people in 24 h",
+        name=(
+            "Surge: events of the last 3–48 h above the same hours on the same weekday "
+            "(exact Poisson test, p ≤ 0.001) at res 6, ≥ 50 people in 24 h"
+        ),
         kind="hotspot_surge",
-        params={
+        params={  # tuned on seeds 0-99 of tests/benchmarks/alerts.py (docs/early-warning.md)
+            "method": "rate",
             "res": 6,
-            "window": "24h",
+            "lengths_h": [3, 6, 12, 24, 48],
+            "cycle": "weekly",  # market days are no surge
+            "weeks": 8,  # as many as are covered, up to 8
+            "ratio0": 1.0,
+            "alpha": 1e-3,
+            "alpha_keep": 0.05,  # hysteresis: an open alert stays open while p <= 0.05
             "min_people": 50,
-            "categories": ["large_increase", "new"],
-            "min_gi_bin": 2,
-            "combine": "and",
-            "cycle": "weekly",  # tuned on tests/benchmarks/alerts.py: market days are no surge
-            "min_change_pct": 60,  # +25 % is within a busy site's day-to-day noise
         },
         severity="critical",
-        clear_after_s=24 * 3600,  # one surge, one alert: a dip of a few hours does not re-open it
+        clear_after_s=24 * 3600,  # one surge, one alert: closes after 24 h back to normal
     ),
     Rule(
         id="distress-in-sar",
@@ -92,18 +93,6 @@ DEFAULT_RULES = (
 
 
 @dataclass
-class Finding:
-    """One place where a rule's condition holds now."""
-
-    subject: str
-    title: str
-    lat: float | None
-    lng: float | None
-    evidence: dict[str, Any]
-    cells: list[str] = field(default_factory=list)
-
-
-@dataclass
 class Evaluation:
     """What one evaluation changed."""
 
@@ -114,104 +103,23 @@ class Evaluation:
 
 
 def ensure_default_rules(store: Store, now: datetime) -> None:
-    """Store the default rules when the store has none yet (user edits are never overwritten)."""
-    if load_rules(store):
-        return
-    for rule in DEFAULT_RULES:
+    """Store the default rules when the store has none yet; bring untouched default rules up to date.
+
+    A stored rule last saved by "default" whose parameters differ from today's default (the surge
+    rule before the rate test) is replaced; a rule anyone edited is never overwritten.
+    """
+    stored = {r.id: r for r in load_rules(store)}
+    for rule in DEFAULT_RULES if not stored else ():
         save_rule(store, rule, now, who="default")
-
-
-def nearest_place(store: Store, lat: float, lng: float) -> str:
-    """Return where a point is, for an alert title: "near Elegu (4 km)", or "" with no crossing points stored."""
-    points = store.features("crossing_points")
-    if points.empty:
-        return ""
-    xs, ys = points.geometry.x.to_numpy(float), points.geometry.y.to_numpy(float)
-    # Equirectangular distance: plenty for naming the closest crossing point.
-    dx = (xs - lng) * 111.32 * math.cos(math.radians(lat))
-    dy = (ys - lat) * 110.57
-    km = (dx**2 + dy**2) ** 0.5
-    i = int(km.argmin())
-    return f"near {points['name'].iloc[i]} ({km[i]:,.0f} km)"
-
-
-def _window(params: dict[str, Any]) -> Any:
-    name = params.get("window", "24h")
-    if name not in WINDOWS:
-        raise AlertError(f"rule window {name!r} must be one of {', '.join(WINDOWS)}")
-    return WINDOWS[name]
-
-
-def _surge_findings(store: Store, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
-    from dataclasses import replace
-
-    from geo.hotspots import INSUFFICIENT
-    from geo.windows import CYCLES
-    from layers.hotspots import flagged_groups, hotspot_table, load_hotspot_settings
-
-    p = rule.params
-    res = int(p.get("res", 6))
-    view = View(start=now - _window(p), end=now, resolution=res, bbox=region, metric="people")
-    settings, _k = load_hotspot_settings()
-    if "cycle" in p:
-        if p["cycle"] not in CYCLES:
-            raise AlertError(f"rule cycle {p['cycle']!r} must be one of {', '.join(CYCLES)}")
-        settings = replace(settings, baseline_cycle=p["cycle"])
-    table = hotspot_table(store, view, settings)
-    spans = table.attrs["windows"]
-    rising = table["category"].isin(p.get("categories", ["large_increase"]))
-    if "min_change_pct" in p:  # a stricter rise than the category's threshold ("new" has no percentage)
-        rising &= (table["change_pct"] >= float(p["min_change_pct"])) | (table["category"] == "new")
-    clustered = table["gi_bin"] >= int(p.get("min_gi_bin", 3))
-    combine = p.get("combine", "or")
-    if combine not in ("and", "or"):
-        raise AlertError(f"rule combine {combine!r} must be 'and' or 'or'")
-    flagged = table[((rising & clustered) if combine == "and" else (rising | clustered))]
-    flagged = flagged[flagged["category"] != INSUFFICIENT]  # too short a baseline is never alerted on
-    findings = []
-    for group in flagged_groups(flagged):
-        people, events = int(group["people"].sum()), int(group["events"].sum())
-        if people < int(p.get("min_people", 0)):
-            continue
-        top = group.sort_values(["people", "cell"], ascending=[False, True]).iloc[0]
-        lat, lng = h3.cell_to_latlng(h3.int_to_str(int(top["cell"])))
-        cells = sorted(h3.int_to_str(int(c)) for c in group["cell"])
-        place = nearest_place(store, lat, lng)
-        findings.append(
-            Finding(
-                subject=f"surge:{cells[0]}",
-                title=(
-                    f"Surge {place}: {people:,} people, {events:,} events in {p.get('window', '24h')}, "
-                    f"{len(cells)} cells"
-                ).replace("Surge :", "Surge:"),
-                lat=lat,
-                lng=lng,
-                cells=cells,
-                evidence={
-                    "place": place,
-                    "people": people,
-                    "events": events,
-                    "cells": len(cells),
-                    "baseline_mean_people": round(float(group["baseline_mean"].sum()), 1),
-                    "categories": sorted(set(group["category"])),
-                    "max_gi_bin": int(group["gi_bin"].max()),
-                    "max_gi_z": round(float(group["gi_z"].max()), 2),
-                    "resolution": res,
-                    "window": p.get("window", "24h"),
-                    "window_start": spans[0].to_json()["start"],
-                    "window_end": spans[0].to_json()["end"],
-                    "baseline_windows": [
-                        [w["start"], w["end"]] for w in (s.to_json() for s in spans[1:]) if w["covered"]
-                    ],
-                },
-            )
-        )
-    return findings
+    for rule in DEFAULT_RULES:
+        old = stored.get(rule.id)
+        if old is not None and old.updated_by == "default" and (old.params, old.name) != (rule.params, rule.name):
+            save_rule(store, replace(rule, enabled=old.enabled, state=old.state), now, who="default")
 
 
 def _distress_findings(store: Store, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
     p = rule.params
-    events = store.event_points(now - _window(p), now, region, p.get("kinds") or ["distress"])
+    events = store.event_points(now - rule_window(p), now, region, p.get("kinds") or ["distress"])
     zones = store.features("sar_zones")
     if events.empty or zones.empty:
         return []
@@ -284,7 +192,7 @@ def _closed_findings(store: Store, rule: Rule, now: datetime, region: BBox | Non
     return findings
 
 
-FINDERS = {"hotspot_surge": _surge_findings, "distress_in_sar": _distress_findings, "crossing_closed": _closed_findings}
+FINDERS = {"hotspot_surge": surge_findings, "distress_in_sar": _distress_findings, "crossing_closed": _closed_findings}
 
 
 def _touches(alert: Alert, finding: Finding) -> bool:
@@ -303,6 +211,8 @@ def _reconcile(store: Store, rule: Rule, findings: list[Finding], now: datetime,
     matched: set[str] = set()
     for finding in findings:
         alert = next((a for a in current if a.id not in matched and _touches(a, finding)), None)
+        if alert is None and not finding.opens:
+            continue  # not back to normal, but not strong enough to open an alert of its own
         if alert is None:
             alert = Alert(
                 id=new_alert_id(),
