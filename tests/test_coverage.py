@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.cli import main
 from data.coverage import area_coverage_start, declare_coverage, declared_coverage
-from data.store import Store, as_sql_store
+from data.store import Store
 from geo.hotspots import INSUFFICIENT, HotspotSettings
 from layers.hotspots import hotspot_table
 from layers.view import WINDOWS, View
@@ -53,7 +53,7 @@ def test_a_declared_later_start_makes_earlier_baselines_missing(store: Store) ->
     assert [s.covered for s in before.attrs["windows"][1:]] == [True, True, True, False]  # 30 days: 3 of 4
     assert INSUFFICIENT not in set(before["category"])
     # The field team says its records before 16 days ago are incomplete (a partial backfill).
-    declare_coverage(as_sql_store(store), ["field team"], NOW - timedelta(days=16))
+    declare_coverage(store, ["field team"], NOW - timedelta(days=16))
     after = _table(store)
     assert [s.covered for s in after.attrs["windows"][1:]] == [True, False, False, False]
     assert set(after["category"]) == {INSUFFICIENT}  # one covered baseline < the minimum of 2
@@ -64,7 +64,7 @@ def test_a_declared_earlier_start_makes_old_empty_windows_true_zeros(store: Stor
     store.upsert("events", _events("field team", 10))  # data only for the last 10 days
     before = _table(store)
     assert set(before["category"]) == {INSUFFICIENT}  # no 7-day baseline starts after the first event
-    declare_coverage(as_sql_store(store), ["field team"], NOW - timedelta(days=60))  # watched, nothing seen
+    declare_coverage(store, ["field team"], NOW - timedelta(days=60))  # watched, nothing seen
     after = _table(store)
     assert all(s.covered for s in after.attrs["windows"][1:])
     row = after.iloc[0]
@@ -73,7 +73,7 @@ def test_a_declared_earlier_start_makes_old_empty_windows_true_zeros(store: Stor
 
 
 def test_the_area_starts_at_the_earliest_start_of_the_sources_seen_there(store: Store) -> None:
-    sql = as_sql_store(store)
+    sql = store
     store.upsert("events", _events("radio", 20) + _events("field team", 5) + _events("ngo", 40, place=FAR))
     first = area_coverage_start(sql, None)
     assert first == NOW - timedelta(hours=40 * 24 - 6, minutes=30)  # nothing declared: the first event anywhere

@@ -85,7 +85,9 @@ class AuthSettings(BaseSettings):
     @classmethod
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value() and len(value.get_secret_value()) < 16:
-            raise ConfigError(f"HBM_AUTH_SECRET_KEY is too short: use at least 32 random characters, e.g. {SECRET_HINT}")
+            raise ConfigError(
+                f"HBM_AUTH_SECRET_KEY is too short: use at least 32 random characters, e.g. {SECRET_HINT}"
+            )
         return value if value is not None and value.get_secret_value() else None
 
     @field_validator("auth_proxy_header")
@@ -108,7 +110,9 @@ def load_auth_settings(**overrides: object) -> AuthSettings:
 def require_secret(auth: AuthSettings) -> str:
     """Return the session secret, or raise ConfigError saying how to set one."""
     if auth.secret_key is None:
-        raise ConfigError(f"HBM_AUTH_SECRET_KEY is not set; authentication needs it: set it to the output of {SECRET_HINT}")
+        raise ConfigError(
+            f"HBM_AUTH_SECRET_KEY is not set; authentication needs it: set it to the output of {SECRET_HINT}"
+        )
     return auth.secret_key.get_secret_value()
 
 
@@ -122,7 +126,9 @@ def check_serve_ready(store: Store, auth: AuthSettings, host: str = "127.0.0.1")
             f"{host}: listen on 127.0.0.1 behind the proxy that sets it"
         )
     if not auth.cookie_secure:
-        warnings.append("HBM_AUTH_COOKIE_SECURE=false: session cookies travel over plain http (tests and local use only)")
+        warnings.append(
+            "HBM_AUTH_COOKIE_SECURE=false: session cookies travel over plain http (tests and local use only)"
+        )
     try:
         enabled = users.count_users(store)
     except StoreUnavailable:

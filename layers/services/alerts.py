@@ -45,8 +45,8 @@ from data.alerts import (
 from data.interfaces import BBox, Store
 from geo.errors import HbmError
 from geo.suppression import withhold_small_counts_in_text
-from layers.services.findings import Finding, nearest_place, rule_window
 from layers.i18n import _, ngettext
+from layers.services.findings import Finding, nearest_place, rule_window
 from layers.services.surge_alerts import surge_findings
 
 __all__ = ["DEFAULT_RULES", "Evaluation", "Finding", "evaluate_rules", "nearest_place"]

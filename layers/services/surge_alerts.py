@@ -32,8 +32,8 @@ from geo.errors import InvalidView
 from geo.hotspots import INSUFFICIENT
 from geo.surge import rate_surge_test
 from geo.windows import CYCLES, baseline_step, covered_baselines, floor_hour, window_spans
-from layers.services.findings import Finding, nearest_place, rule_window
 from layers.hotspots import coverage_start, flagged_groups, hotspot_table, load_hotspot_settings
+from layers.services.findings import Finding, nearest_place, rule_window
 from layers.view import View
 
 HOUR = timedelta(hours=1)
