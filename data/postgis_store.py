@@ -9,14 +9,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pandas as pd
 import psycopg
 import shapely
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from data.store import SqlStore, event_rows, event_write_columns, feature_write_columns
+from data.store import SqlStore, feature_write_columns
 from geo.errors import StoreUnavailable
 
 
@@ -177,9 +176,3 @@ class PostGISStore(SqlStore):
             rec = {**r, "geom": geom, "revision": revision, "deleted_at": None}
             values.append(tuple(rec.get(c) for c in columns))
         _copy_upsert(conn, table, columns, values)
-
-    def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None:
-        pts = shapely.set_srid(shapely.points(frame["lng"].to_numpy(float), frame["lat"].to_numpy(float)), 4326)
-        geoms = shapely.to_wkb(pts, hex=True, include_srid=True).tolist()
-        times = frame["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00").tolist()
-        _copy_upsert(conn, "events", event_write_columns(), event_rows(frame, revision, geoms, times))

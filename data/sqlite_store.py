@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import shapely
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import URL
 
 from data.schema import LAYER_TABLES
-from data.store import SqlStore, event_rows, event_write_columns, feature_write_columns
+from data.store import SqlStore, feature_write_columns
 
 
 def _to_ms(when: datetime | None) -> int | None:
@@ -102,8 +101,3 @@ class SQLiteStore(SqlStore):
                 rec["last_observed_at"] = _to_ms(rec["last_observed_at"])
             values.append(tuple(rec.get(c) for c in columns))
         conn.exec_driver_sql(self._upsert_sql(table, columns), values)
-
-    def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None:
-        geoms = shapely.to_wkb(shapely.points(frame["lng"].to_numpy(float), frame["lat"].to_numpy(float))).tolist()
-        rows = event_rows(frame, revision, geoms, frame["occurred_ms"].tolist())
-        conn.exec_driver_sql(self._upsert_sql("events", event_write_columns()), rows)

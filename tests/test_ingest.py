@@ -213,7 +213,7 @@ def test_rejects_of_a_geojson_keep_the_geometry_as_wkt(store: Store, tmp_path: P
     assert (fixed.exit_code, store.counts()["events"]) == (0, 3)
 
 
-def test_store_error_mid_file_is_fatal_for_its_batch_only(store: Store, tmp_path: Path) -> None:
+def test_store_error_in_an_events_import_commits_nothing(store: Store, tmp_path: Path) -> None:
     with store.connect(write=True) as conn:
         if store.backend == "sqlite":
             conn.execute(
@@ -234,9 +234,14 @@ def test_store_error_mid_file_is_fatal_for_its_batch_only(store: Store, tmp_path
     path.write_text(
         "id,occurred_at,kind,people,lat,lon\n" + "".join(f"e{i},2026-01-10,rescue,1,2.5,31.2\n" for i in range(1, 7))
     )
-    with pytest.raises(HbmError, match=r"batch 2 \(lines 4-5\) was not written.*2 rows from earlier batches.*boom"):
+    before = store.revisions()["_all"].revision
+    with pytest.raises(
+        HbmError, match=r"6 accepted rows could not be merged.*nothing from this import was committed.*boom"
+    ):
         ingest_file(store, path, settings=load_ingest_settings(batch_rows=2), rejects_path=tmp_path / "r.csv", now=NOW)
-    assert sorted(store.changes_since("events", 0)["id"]) == ["e1", "e2"]
+    # Events are staged batch by batch and merged in one transaction: all or nothing, the revision unmoved.
+    assert store.changes_since("events", 0).empty
+    assert store.revisions()["_all"].revision == before
 
 
 def test_cli_fatal_store_error_exits_2_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
