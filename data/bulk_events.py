@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
-from data import rollup
+from data import partitions, rollup
 from data.records import prepare_events
 from data.schema import GLOBAL_REVISION, H3_COLUMNS
 
@@ -157,6 +157,7 @@ class EventLoad:
     ) -> None:
         self.conn, self.dialect, self.bump, self.to_db_time = conn, dialect, bump, to_db_time
         self.result = LoadResult()
+        self.months: set[tuple[int, int]] = set()  # (year, month) of the staged events: PostGIS partitions
         if dialect != "postgresql":
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
         conn.exec_driver_sql(_stage_ddl(dialect))
@@ -167,6 +168,8 @@ class EventLoad:
         if prepared.empty:
             return 0
         _write_stage(self.conn, self.dialect, _stage_rows(prepared, self.dialect))
+        when = prepared["occurred_at"].dt
+        self.months |= {divmod(int(m), 12) for m in np.unique(when.year.to_numpy() * 12 + when.month.to_numpy() - 1)}
         self.result.staged += len(prepared)
         return len(prepared)
 
@@ -195,6 +198,8 @@ class EventLoad:
         if not result.changed and not any_new:
             return self._done()
         rev = self.bump(conn, ["events"])
+        if dialect == "postgresql":  # events are partitioned by month: create the months this load needs
+            partitions.ensure_months(conn, {(y, m + 1) for y, m in self.months})
         skip = {"skip": self._hours(touched), "rev": rev}
         if any_new:
             result.new = self._insert_new(skip)

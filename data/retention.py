@@ -1,6 +1,8 @@
 """Retention: hard-delete raw events older than the retention period, optionally keeping the hourly aggregates.
 
-Raw events are deleted in batches, one transaction per batch, so a large purge never holds one
+On PostGIS, events are partitioned by month (data/partitions.py): the months wholly before the
+cutoff are dropped as whole partitions, which frees their space at once without row deletes.
+The remaining raw events are deleted in batches, one transaction per batch, so a large purge never holds one
 long lock and can be stopped and re-run. Each batch bumps the events revision, so open maps
 refresh. The hourly per-cell rollup (``event_cell_hours``, data/rollup.py) is left alone when
 aggregates are kept: the purge never recomputes those hours from the (now missing) events. When
@@ -18,7 +20,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, text
 
-from data import audit_log, rollup
+from data import audit_log, partitions, rollup
 from data.settings import config_error
 from data.store import Store, as_sql_store
 from geo.errors import HbmError
@@ -52,6 +54,7 @@ class PurgeResult:
     aggregate_rows: int
     keep_aggregates: bool
     batches: int
+    partitions: int = 0  # PostGIS: whole monthly partitions dropped (their events are in ``events``)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as JSON-safe values."""
@@ -61,6 +64,7 @@ class PurgeResult:
             "aggregate_rows": self.aggregate_rows,
             "keep_aggregates": self.keep_aggregates,
             "batches": self.batches,
+            "partitions": self.partitions,
         }
 
 
@@ -121,7 +125,13 @@ def purge_events(
     sql = as_sql_store(store)
     cutoff = (now or datetime.now(UTC)) - older_than
     db_cutoff = sql.to_db_time(cutoff)
-    total = batches = 0
+    total = batches = dropped = 0
+    if sql.dialect == "postgresql":  # whole months before the cutoff: drop their partitions, no row deletes
+        with sql.connect(write=True) as conn:
+            total, names = partitions.drop_before(conn, cutoff)
+            dropped = len(names)
+            if names:
+                sql._bump(conn, ["events"])
     while True:
         with sql.connect(write=True) as conn:
             deleted = _delete_batch(conn, sql.dialect, db_cutoff, batch)
@@ -136,7 +146,7 @@ def purge_events(
         with sql.connect(write=True) as conn:
             aggregate_rows = _drop_aggregates(conn, sql.dialect, sql.to_db_time, cutoff)
             sql._bump(conn, ["events"])
-    result = PurgeResult(cutoff, total, aggregate_rows, keep_aggregates, batches)
+    result = PurgeResult(cutoff, total, aggregate_rows, keep_aggregates, batches, dropped)
     audit_log.note(
         store, "purge", "events", {**result.as_dict(), "older_than_days": older_than / timedelta(days=1)}, who=who
     )
