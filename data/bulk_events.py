@@ -182,6 +182,9 @@ class EventLoad:
         if not result.staged:
             return self._done()
         if dialect == "postgresql":
+            # Events are partitioned by month: create the months this load needs before events is read,
+            # so that a concurrent writer never holds a lock on events that the partition DDL waits for.
+            partitions.ensure_months(conn, {(y, m + 1) for y, m in self.months})
             conn.exec_driver_sql(f"ANALYZE {STAGE}")  # a temporary table has no statistics until analysed
         op = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
         differs = " OR ".join(["e.deleted_at IS NOT NULL", *(f"e.{c} {op} s.{c}" for c in COMPARED)])
@@ -198,8 +201,6 @@ class EventLoad:
         if not result.changed and not any_new:
             return self._done()
         rev = self.bump(conn, ["events"])
-        if dialect == "postgresql":  # events are partitioned by month: create the months this load needs
-            partitions.ensure_months(conn, {(y, m + 1) for y, m in self.months})
         skip = {"skip": self._hours(touched), "rev": rev}
         if any_new:
             result.new = self._insert_new(skip)

@@ -91,10 +91,7 @@ def count_older(store: Store, cutoff: datetime) -> int:
 def _delete_batch(conn: Connection, dialect: str, cutoff: Any, batch: int) -> int:
     params = {"c": cutoff, "n": batch}
     if dialect == "sqlite":
-        # The R*Tree index is kept by triggers on insert and update only: drop the batch's boxes first,
-        # or a later insert that reuses a rowid would collide with a stale box.
         pick = "SELECT rowid FROM events WHERE occurred_at < :c ORDER BY rowid LIMIT :n"
-        conn.execute(text(f"DELETE FROM rtree_events WHERE rid IN ({pick})"), params)
         return int(conn.execute(text(f"DELETE FROM events WHERE rowid IN ({pick})"), params).rowcount)
     pick = "SELECT id FROM events WHERE occurred_at < :c LIMIT :n"
     return int(conn.execute(text(f"DELETE FROM events WHERE id IN ({pick})"), params).rowcount)

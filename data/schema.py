@@ -59,24 +59,36 @@ def _time_type(dialect: str) -> TypeEngine:
     return BigInteger() if dialect == "sqlite" else DateTime(timezone=True)
 
 
-def _geometry_type(dialect: str, kind: str) -> TypeEngine:
+def _geometry_type(dialect: str, kind: str, indexed: bool = True) -> TypeEngine:
     if dialect == "sqlite":
         return LargeBinary()
     from geoalchemy2 import Geometry
 
     # GeoAlchemy2 creates the GiST index itself (spatial_index=True).
-    return Geometry(geometry_type=kind, srid=4326, spatial_index=True)
+    return Geometry(geometry_type=kind, srid=4326, spatial_index=indexed)
+
+
+# Indexes events no longer has: no query of the app uses them, and each one slowed every load (issue 15;
+# EXPLAIN evidence in docs/performance-ingest.md). Store.init_schema drops them from older stores.
+RETIRED_EVENT_INDEXES = (
+    "ix_events_revision",
+    "ix_events_crossing_point_id",
+    "ix_events_route_id",
+    *(f"ix_events_{col}" for col in H3_COLUMNS),
+    "idx_events_geom",
+)
 
 
 def _common(table: str, dialect: str) -> list[Column]:
+    indexed = table != "events"  # events are found by time (and id); see RETIRED_EVENT_INDEXES
     return [
         Column("id", Text, primary_key=True),
-        Column("geom", _geometry_type(dialect, GEOMETRY_TYPES[table]), nullable=False),
+        Column("geom", _geometry_type(dialect, GEOMETRY_TYPES[table], indexed), nullable=False),
         Column("min_lng", Float, nullable=False),
         Column("min_lat", Float, nullable=False),
         Column("max_lng", Float, nullable=False),
         Column("max_lat", Float, nullable=False),
-        Column("revision", BigInteger, nullable=False, index=True),
+        Column("revision", BigInteger, nullable=False, index=indexed),
         Column("deleted_at", _time_type(dialect)),
     ]
 
@@ -132,10 +144,10 @@ def build_metadata(dialect: str) -> MetaData:
         Column("lng", Float, nullable=False),
         Column("location_precision_m", Float),
         Column("source", Text),
-        Column("crossing_point_id", Text, index=True),
-        Column("route_id", Text, index=True),
+        Column("crossing_point_id", Text),
+        Column("route_id", Text),
         Column("notes", Text),
-        *[Column(col, BigInteger, nullable=False, index=True) for col in H3_COLUMNS],
+        *[Column(col, BigInteger, nullable=False) for col in H3_COLUMNS],
         *([_events_time_index()] if postgres else []),
         **({"postgresql_partition_by": "RANGE (occurred_at)"} if postgres else {}),
     )

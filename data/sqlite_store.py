@@ -13,6 +13,8 @@ from sqlalchemy.engine import URL
 from data.schema import LAYER_TABLES
 from data.store import SqlStore, feature_write_columns
 
+RTREE_TABLES = tuple(t for t in LAYER_TABLES if t != "events")
+
 
 def _to_ms(when: datetime | None) -> int | None:
     return None if when is None else int(when.timestamp() * 1000)
@@ -43,14 +45,19 @@ class SQLiteStore(SqlStore):
         super().__init__(engine, str(path))
 
     def _init_extras(self, conn: Connection) -> None:
-        for table in LAYER_TABLES:
+        # Events are found by time, never by an R*Tree box (docs/performance-ingest.md): a store made
+        # before issue 15 loses that index, which every event insert had to keep.
+        for name in ("trg_events_insert_rtree", "trg_events_update_rtree"):
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS rtree_events")
+        for table in RTREE_TABLES:
             conn.exec_driver_sql(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS rtree_{table} USING rtree(rid, min_lng, max_lng, min_lat, max_lat)"
             )
 
     def _init_triggers(self, conn: Connection) -> None:
         # R*Tree virtual tables ignore OR REPLACE, so an update deletes the old box first.
-        for table in LAYER_TABLES:
+        for table in RTREE_TABLES:
             box = "(NEW.rowid, NEW.min_lng, NEW.max_lng, NEW.min_lat, NEW.max_lat)"
             conn.exec_driver_sql(
                 f"CREATE TRIGGER IF NOT EXISTS trg_{table}_insert_rtree AFTER INSERT ON {table} "
@@ -79,6 +86,8 @@ class SQLiteStore(SqlStore):
         return int(length.total_seconds() * 1000)
 
     def _bbox_sql(self, table: str) -> str:
+        if table not in RTREE_TABLES:
+            return "max_lng >= :w AND min_lng <= :e AND max_lat >= :s AND min_lat <= :n"
         return (
             f"rowid IN (SELECT rid FROM rtree_{table} WHERE max_lng >= :w AND min_lng <= :e "
             "AND max_lat >= :s AND min_lat <= :n)"

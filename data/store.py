@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from data import rollup
 from data.bulk_events import EventLoad
 from data.records import FIELDS, events_frame, prepare_rows
-from data.schema import GLOBAL_REVISION, LAYER_TABLES, build_metadata
+from data.schema import GLOBAL_REVISION, LAYER_TABLES, RETIRED_EVENT_INDEXES, build_metadata
 from geo.cells import STORED_RESOLUTIONS
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 
@@ -216,6 +216,8 @@ class SqlStore(Store):
         with self._connect(write=True) as conn:
             self._init_extras(conn)
             self.metadata.create_all(conn)
+            for name in RETIRED_EVENT_INDEXES:  # indexes no query uses (they only slowed every load)
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
             self._add_missing_columns(conn)
             self._init_triggers(conn)
             if rollup.needs_direct_cells(conn):  # a store from before direct cells: re-index and rebuild
