@@ -226,7 +226,7 @@ def parse_times(values: pd.Series, ctx: Context, formats: tuple[str, ...]) -> tu
         idx = np.flatnonzero(is_str)
         if aware.any():
             parsed = pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True)
-            out.iloc[idx[aware.to_numpy()]] = parsed.to_numpy()
+            out.iloc[idx[aware.to_numpy()]] = parsed.dt.as_unit("us").array  # stays datetime64: no Timestamp objects
         naive = ~aware
         if naive.any():
             parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
@@ -236,7 +236,7 @@ def parse_times(values: pd.Series, ctx: Context, formats: tuple[str, ...]) -> tu
                     break
                 parsed[left] = pd.to_datetime(text[naive][left], format=fmt, errors="coerce")
             local = parsed.astype("datetime64[us]").dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-            out.iloc[idx[naive.to_numpy()]] = local.dt.tz_convert(UTC).to_numpy()
+            out.iloc[idx[naive.to_numpy()]] = local.dt.tz_convert(UTC).dt.as_unit("us").array
     other = present & ~is_str
     for i in np.flatnonzero(other):
         v = vals.iloc[i]
