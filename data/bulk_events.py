@@ -186,6 +186,7 @@ class EventLoad:
             # so that a concurrent writer never holds a lock on events that the partition DDL waits for.
             partitions.ensure_months(conn, {(y, m + 1) for y, m in self.months})
             conn.exec_driver_sql(f"ANALYZE {STAGE}")  # a temporary table has no statistics until analysed
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # the hourly aggregate stays in memory
         op = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
         differs = " OR ".join(["e.deleted_at IS NOT NULL", *(f"e.{c} {op} s.{c}" for c in COMPARED)])
         drop = " ON COMMIT DROP" if dialect == "postgresql" else ""

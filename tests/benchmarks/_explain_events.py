@@ -23,7 +23,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import h3
 from sqlalchemy import event
 
 from data.demo import demo_events
@@ -48,7 +47,13 @@ def queries(store: Any, now: datetime) -> list[tuple[str, Callable[[], Any]]]:
     """Return (name, call) for every store query the app runs on events."""
     end = now.replace(minute=0, second=0, microsecond=0)
     bbox = (30.0, 0.0, 32.0, 3.0)
-    cell = int(h3.str_to_int(h3.latlng_to_cell(1.3, 31.0, 8)))
+    with store.engine.connect() as conn:  # the busiest res-8 cell of the last week: a popup with content
+        cell = int(
+            conn.exec_driver_sql(
+                "SELECT h3_r8 FROM events WHERE occurred_at >= %(t)s GROUP BY h3_r8 ORDER BY COUNT(*) DESC LIMIT 1",
+                {"t": now - timedelta(days=7)},
+            ).scalar_one()
+        )
     s, day, week = store, timedelta(days=1), timedelta(days=7)
     return [
         ("hotspot windows, whole hours (rollup), res 6", lambda: s.window_cell_counts(6, end, day, 8, bbox)),
