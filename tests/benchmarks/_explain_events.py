@@ -29,7 +29,7 @@ from data.demo import demo_events
 from data.open import open_store
 from data.schema import RETIRED_EVENT_INDEXES
 from data.settings import load_store_settings
-from tests.conftest import _reset_postgis
+from tests.helpers import reset_postgis
 
 # The indexes events had before issue 15 (PostGIS), so the planner can pick any of them.
 LEGACY = {
@@ -130,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.postgis_url:
         sys.exit("give --postgis-url or set HBM_TEST_POSTGIS_URL (its tables are dropped)")
-    _reset_postgis(args.postgis_url)
+    reset_postgis(args.postgis_url)
     store = open_store(load_store_settings(database_url=args.postgis_url))
     store.init_schema()
     now = datetime.now(UTC)

@@ -29,7 +29,7 @@ import pandas as pd
 from data.demo import demo_events
 from data.open import open_store
 from data.settings import load_store_settings
-from tests.conftest import _reset_postgis
+from tests.helpers import reset_postgis
 
 # Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
 # small-scale CI run, and the figures every run must print.
@@ -124,7 +124,7 @@ def rate_figure(backend: str, summary: dict, wall: float, target: int) -> None:
 
 def store_baseline(url: str, rows: int = 100_000) -> float:
     """Return rows/s of one ``store.upsert_events`` call of ``rows`` new events (no ingest checks)."""
-    _reset_postgis(url)
+    reset_postgis(url)
     store = open_store(load_store_settings(database_url=url))
     store.init_schema()
     frame = demo_events(rows, datetime.now(UTC))
@@ -152,7 +152,7 @@ def main() -> None:
         t0 = time.perf_counter()
         write_csv(path, args.rows)
         log(f"CSV ready: {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t0:.1f} s")
-        _reset_postgis(args.postgis_url)
+        reset_postgis(args.postgis_url)
         log(f"hbm ingest -> PostGIS (load average {os.getloadavg()[0]:.1f}) …")
         pg, pg_wall, pg_rss = run_ingest(path, args.postgis_url, folder, args.batch_rows)
         rate_figure("PostGIS", pg, pg_wall, TARGET_ROWS_PER_S)

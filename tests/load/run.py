@@ -32,7 +32,7 @@ from sqlalchemy import text
 from data import users
 from data.demo import demo_events, demo_features
 from tests.benchmarks.refresh import emit, open_url, postgis_url
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.nodes import ROOT, node_env, start_node
 
 
