@@ -169,7 +169,8 @@ class EventLoad:
             return 0
         _write_stage(self.conn, self.dialect, _stage_rows(prepared, self.dialect))
         when = prepared["occurred_at"].dt
-        self.months |= {divmod(int(m), 12) for m in np.unique(when.year.to_numpy() * 12 + when.month.to_numpy() - 1)}
+        for key in np.unique(when.year.to_numpy() * 100 + when.month.to_numpy()):  # yyyymm
+            self.months.add((int(key) // 100, int(key) % 100))
         self.result.staged += len(prepared)
         return len(prepared)
 
@@ -184,7 +185,7 @@ class EventLoad:
         if dialect == "postgresql":
             # Events are partitioned by month: create the months this load needs before events is read,
             # so that a concurrent writer never holds a lock on events that the partition DDL waits for.
-            partitions.ensure_months(conn, {(y, m + 1) for y, m in self.months})
+            partitions.ensure_months(conn, self.months)
             conn.exec_driver_sql(f"ANALYZE {STAGE}")  # a temporary table has no statistics until analysed
             conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # the hourly aggregate stays in memory
         op = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
