@@ -145,8 +145,8 @@ def needs_direct_cells(conn: Connection) -> bool:
     if not found.has_table("event_cell_hours"):
         return False
     keys = [sorted(u["column_names"]) for u in found.get_unique_constraints("event_cell_hours")]
-    if conn.dialect.name == "sqlite":  # SQLite reports UNIQUE table constraints as unique indexes too
-        keys += [sorted(i["column_names"]) for i in found.get_indexes("event_cell_hours") if i.get("unique")]
+    # SQLite reports UNIQUE table constraints as unique indexes; PostgreSQL as constraints (both are read).
+    keys += [sorted(i["column_names"]) for i in found.get_indexes("event_cell_hours") if i.get("unique")]
     return sorted(["hour", "h3_r7", "fit"]) in keys
 
 

@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dashboard.settings import load_app_settings
-from data.demo import demo_events
+from data.demo_events import demo_events
 from data.rollup import ceil_hour
 from data.store import BBox, SqlStore
 from geo.hotspots import HotspotSettings, hotspot_statistics
 from layers.hotspots import hotspot_table, hotspots_features
-from layers.playback import load_playback
+from layers.services.playback import load_playback
 from layers.view import View
 from tests.benchmarks.refresh import emit, open_url, postgis_url, seed, timings_ms
 

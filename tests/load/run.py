@@ -30,7 +30,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from data import users
-from data.demo import demo_events, demo_features
+from data.demo import demo_features
+from data.demo_events import demo_events
 from tests.benchmarks.refresh import emit, open_url, postgis_url
 from tests.helpers import free_port
 from tests.nodes import ROOT, node_env, start_node
