@@ -379,3 +379,12 @@ def test_real_routes_json_that_is_not_geojson_is_refused(sqlite_store: Store) ->
     with pytest.raises(IngestError, match="not GeoJSON"):
         ingest_file(sqlite_store, realdata("migration_routes_giocopp.json"), kind="routes")
     assert sqlite_store.counts()["routes"] == 0
+
+
+def test_a_time_read_as_year_zero_is_rejected_with_a_reason(sqlite_store: Store, tmp_path: Path) -> None:
+    # Found by the fuzz test: ISO 8601 parsing reads "/1" as year 0, which strftime cannot format.
+    path = tmp_path / "dtm.csv"
+    path.write_text("FMP ID,FMP Name,Latitude,Longitude,Survey Date,Total Individuals\nx,x,3.58,32.06,/1,12\n")
+    summary = ingest_file(sqlite_store, path, profile="dtm-fmp", rejects_path=tmp_path / "r.csv", now=NOW)
+    assert summary.rejected == 1 and set(summary.rejected_by_reason) == {"date_too_old"}
+    assert "0000-01-01 is before 1900" in (tmp_path / "r.csv").read_text()

@@ -168,19 +168,20 @@ def _check_times(frame: pd.DataFrame, kind: str, m: Mapped, ctx: Context, issues
         limit = pd.Timestamp(ctx.now + timedelta(seconds=ctx.settings.future_tolerance_s))
         future = ok & (times > limit).to_numpy()
         old = ok & (times < pd.Timestamp(ctx.settings.earliest)).to_numpy()
+        # isoformat, not strftime: a time such as year 0 ("/1" read as ISO 8601) is outside strftime's range.
         add_issues(
             issues,
             m.src,
             future,
             label,
-            lambda i, t=times: f"date_in_future: {t.iloc[i]:%Y-%m-%d %H:%M} UTC is after now",
+            lambda i, t=times: f"date_in_future: {t.iloc[i].isoformat(sep=' ')[:16]} UTC is after now",
         )
         add_issues(
             issues,
             m.src,
             old,
             label,
-            lambda i, t=times: f"date_too_old: {t.iloc[i]:%Y-%m-%d} is before {ctx.settings.earliest_year}",
+            lambda i, t=times: f"date_too_old: {t.iloc[i].isoformat()[:10]} is before {ctx.settings.earliest_year}",
         )
         frame[name] = times.where(ok & ~future & ~old)
 
