@@ -205,6 +205,7 @@ class PostGISStore(SqlStore):
             rec = {**r, "geom": geom, "revision": revision, "deleted_at": None}
             values.append(tuple(rec.get(c) for c in columns))
         _copy_upsert(conn, table, columns, values)
+
     def merge_insert(
         self, conn: Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]], conflict_sql: str
     ) -> None:
