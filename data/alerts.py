@@ -182,7 +182,9 @@ def _alert(store: Store, r: Sequence[Any]) -> Alert:
     )
 
 
-def list_alerts(store: Store, status: str | None = None, since: datetime | None = None, limit: int = 50) -> list[Alert]:
+def list_alerts(
+    store: Store, status: str | None = None, since: datetime | None = None, limit: int = 50
+) -> list[Alert]:
     """Return alerts, newest first: all, or only ``open``/``closed``; optionally updated since a time."""
     where: list[str] = ["1 = 1"]
     params: dict[str, Any] = {"limit": int(limit)}

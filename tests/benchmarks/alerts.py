@@ -133,7 +133,9 @@ def _region_of(lat: float, lng: float) -> int:
 def run_seed(seed: int, days: int, eval_days: int, rule_params: dict, workdir: Path) -> dict:
     """Build one seed's store, step the clock hourly through the rules, return its alerts and surges."""
     frame, surges = scenario(seed, days, eval_days)
-    store: Store = open_store(load_store_settings(database_url=f"sqlite:///{workdir / f's{seed}.sqlite'}"))
+    store: Store = (
+        open_store(load_store_settings(database_url=f"sqlite:///{workdir / f's{seed}.sqlite'}"))
+    )
     store.init_schema()
     store.upsert_events(frame)
     first = START + timedelta(days=days - eval_days)
