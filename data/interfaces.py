@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, Engine, MetaData
 
+from data.bulk_events import EventLoad
 from geo.validate import BBox
 
 __all__ = ["BBox", "Revision", "Store"]
@@ -57,6 +58,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def upsert_events(self, frame: pd.DataFrame) -> int:
         """Insert or update an events DataFrame (lat/lng columns) by id; return the new revision."""
+
+    @abc.abstractmethod
+    def bulk_events(self) -> AbstractContextManager[EventLoad]:
+        """Return a context yielding a bulk load of events: ``load.add(frame)`` stages, the block's end merges.
+
+        Identical events are not rewritten; when nothing is new or changed the revision does not move.
+        ``load.result`` tells what was written. An exception inside the block writes nothing.
+        """
 
     @abc.abstractmethod
     def soft_delete(self, table: str, ids: Sequence[str]) -> int:

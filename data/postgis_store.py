@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -10,15 +11,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pandas as pd
 import psycopg
 import shapely
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from data.store import SqlStore, event_rows, event_write_columns, feature_write_columns
+from data import partitions
+from data.store import SqlStore, feature_write_columns
 from geo.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def _copy_rows(conn: Connection, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -27,6 +30,18 @@ def _copy_rows(conn: Connection, table: str, columns: list[str], rows: Iterable[
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+# The key an upsert of events merges on. Events are partitioned by month of occurred_at (data/partitions.py)
+# and a partitioned table's primary key must hold the partition column, so the key is (id, occurred_at),
+# not id alone. An upsert that moves an event to another time deletes the old row first (_copy_upsert).
+EVENTS_CONFLICT_KEY: tuple[str, ...] = ("id", "occurred_at")
+FEATURES_CONFLICT_KEY: tuple[str, ...] = ("id",)
+
+
+def conflict_key(table: str) -> tuple[str, ...]:
+    """Return the columns an upsert into ``table`` merges on."""
+    return EVENTS_CONFLICT_KEY if table == "events" else FEATURES_CONFLICT_KEY
 
 
 def _copy_upsert(conn: Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -41,11 +56,16 @@ def _copy_upsert(conn: Connection, table: str, columns: list[str], rows: list[tu
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
     _copy_rows(conn, stage, columns, rows)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "id")
+    key = conflict_key(table)
+    if len(key) > 1:  # an id is unique on its own: drop its old row where the rest of the key moved
+        moved = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in key if c != "id")
+        conn.exec_driver_sql(f"DELETE FROM {table} AS t USING {stage} AS s WHERE t.id = s.id AND ({moved})")
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {stage} "
-        f"ON CONFLICT (id) DO UPDATE SET {updates}"
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
     )
+    conn.exec_driver_sql(f"TRUNCATE {stage}")  # a second upsert in the same transaction starts empty
 
 
 class RetryBackoff:
@@ -149,6 +169,13 @@ class PostGISStore(SqlStore):
         has = conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).first()
         if not has:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        if partitions.detach_unpartitioned(conn):  # a store from before monthly partitions
+            log.warning("events is not partitioned: moving its rows into monthly partitions")
+
+    def _init_triggers(self, conn: Connection) -> None:
+        moved = partitions.migrate_rows(conn)  # same transaction as the schema: all or nothing
+        if moved:
+            log.warning("moved %d events into monthly partitions", moved)
 
     def _time_param(self, when: datetime) -> Any:
         return when
@@ -178,12 +205,6 @@ class PostGISStore(SqlStore):
             rec = {**r, "geom": geom, "revision": revision, "deleted_at": None}
             values.append(tuple(rec.get(c) for c in columns))
         _copy_upsert(conn, table, columns, values)
-
-    def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None:
-        pts = shapely.set_srid(shapely.points(frame["lng"].to_numpy(float), frame["lat"].to_numpy(float)), 4326)
-        geoms = shapely.to_wkb(pts, hex=True, include_srid=True).tolist()
-        times = frame["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00").tolist()
-        _copy_upsert(conn, "events", event_write_columns(), event_rows(frame, revision, geoms, times))
 
     def merge_insert(
         self, conn: Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]], conflict_sql: str

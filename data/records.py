@@ -221,7 +221,7 @@ def prepare_events(frame: pd.DataFrame) -> pd.DataFrame:
     Vectorised: one pass of numpy checks, then H3 cells at every stored resolution.
     Raises IngestError naming the first invalid row; nothing is written in that case.
     """
-    df = frame.loc[:, list(EVENT_COLUMNS)].copy()
+    df = frame.reindex(columns=list(EVENT_COLUMNS)).copy()  # optional columns may be left out
     if df.empty:
         return df
     ids = df["id"]

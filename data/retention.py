@@ -1,6 +1,8 @@
 """Retention: hard-delete raw events older than the retention period, optionally keeping the hourly aggregates.
 
-Raw events are deleted in batches, one transaction per batch, so a large purge never holds one
+On PostGIS, events are partitioned by month (data/partitions.py): the months wholly before the
+cutoff are dropped as whole partitions, which frees their space at once without row deletes.
+The remaining raw events are deleted in batches, one transaction per batch, so a large purge never holds one
 long lock and can be stopped and re-run. Each batch bumps the events revision, so open maps
 refresh. The hourly per-cell rollup (``event_cell_hours``, data/rollup.py) is left alone when
 aggregates are kept: the purge never recomputes those hours from the (now missing) events. When
@@ -18,7 +20,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, text
 
-from data import audit_log, rollup
+from data import audit_log, partitions, rollup
 from data.interfaces import Store
 from data.settings import config_error
 from geo.errors import HbmError
@@ -56,6 +58,7 @@ class PurgeResult:
     aggregate_rows: int
     keep_aggregates: bool
     batches: int
+    partitions: int = 0  # PostGIS: whole monthly partitions dropped (their events are in ``events``)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as JSON-safe values."""
@@ -65,6 +68,7 @@ class PurgeResult:
             "aggregate_rows": self.aggregate_rows,
             "keep_aggregates": self.keep_aggregates,
             "batches": self.batches,
+            "partitions": self.partitions,
         }
 
 
@@ -110,7 +114,13 @@ def purge_events(
     if batch < 1:
         raise HbmError("batch must be at least 1")
     cutoff = (now or datetime.now(UTC)) - older_than
-    total = batches = 0
+    total = batches = dropped = 0
+    if store.dialect == "postgresql":  # whole months before the cutoff: drop their partitions, no row deletes
+        with store.connect(write=True) as conn:
+            total, names = partitions.drop_before(conn, cutoff)
+            dropped = len(names)
+            if names:
+                store.bump_revisions(conn, ["events"])
     while True:
         with store.connect(write=True) as conn:
             deleted = store.delete_events_before(conn, cutoff, batch)
@@ -125,7 +135,7 @@ def purge_events(
         with store.connect(write=True) as conn:
             aggregate_rows = _drop_aggregates(conn, store.dialect, store.to_db_time, cutoff)
             store.bump_revisions(conn, ["events"])
-    result = PurgeResult(cutoff, total, aggregate_rows, keep_aggregates, batches)
+    result = PurgeResult(cutoff, total, aggregate_rows, keep_aggregates, batches, dropped)
     audit_log.note(
         store, "purge", "events", {**result.as_dict(), "older_than_days": older_than / timedelta(days=1)}, who=who
     )

@@ -5,8 +5,8 @@ of that hour. Every cell column is indexed directly from the position (geo.cells
 so a coarse cell always contains the events counted in it.
 After a write, the hours it touched (the new times, and the old times of events it updated or
 deleted) are recomputed from the events table in the same transaction, so a re-import or an
-edit can never double-count. Only a big batch of events that are all new adds its own
-aggregate into the rows instead (no rescan), which keeps chunked bulk loads linear. Windows that start
+edit can never double-count. New events add their own aggregate into the rows instead (no
+rescan), once per load (data/bulk_events.py), which keeps bulk loads linear. Windows that start
 and end on whole hours (6h, 24h, 7d, 30d) at resolutions 4-7 are summed from here; anything
 else falls back to the events table.
 """
@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Connection, inspect, text
 
 from geo.cells import STORED_RESOLUTIONS, precision_limit_m
@@ -30,14 +29,27 @@ _HOUR_SQL = {
     "sqlite": "(occurred_at / 3600000)",
     "postgresql": "CAST(floor(extract(epoch FROM occurred_at) / 3600) AS bigint)",
 }
+ROLLUP_COLUMNS = ("hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit", "lat", "lng", "events", "people")
+# Merges an aggregate of new events into existing (hour, cells, fit) rows: counts add, positions average.
+ROLLUP_MERGE = (
+    "ON CONFLICT (hour, h3_r4, h3_r5, h3_r6, h3_r7, fit) DO UPDATE SET "
+    "lat = (event_cell_hours.lat * event_cell_hours.events + excluded.lat * excluded.events) "
+    "/ (event_cell_hours.events + excluded.events), "
+    "lng = (event_cell_hours.lng * event_cell_hours.events + excluded.lng * excluded.events) "
+    "/ (event_cell_hours.events + excluded.events), "
+    "events = event_cell_hours.events + excluded.events, "
+    "people = event_cell_hours.people + excluded.people"
+)
 _IDS_SQL = {
     "sqlite": "id IN (SELECT value FROM json_each(:ids))",
     "postgresql": "id = ANY(:ids)",
 }
 _CHUNK = 50_000
-BULK_ROWS = 5_000  # an all-new batch at least this big appends its own aggregate instead of recomputing
-MergeInsert = Callable[[Connection, str, list[str], list[tuple[Any, ...]], str], None]
-_COLUMNS = ("hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit", "lat", "lng", "events", "people")
+
+
+def hour_sql(dialect: str, column: str = "occurred_at") -> str:
+    """SQL for the epoch hour (hours since 1970-01-01 UTC) of a time column."""
+    return _HOUR_SQL[dialect].replace("occurred_at", column)
 
 
 def precision_case_sql(top_res: int, value: Callable[[int], str]) -> tuple[str, dict[str, float]]:
@@ -72,14 +84,6 @@ def ceil_hour(when: datetime) -> datetime:
     """Return ``when`` rounded up to the next whole hour (unchanged when already whole)."""
     floor = when.replace(minute=0, second=0, microsecond=0)
     return floor if floor == when else floor + HOUR
-
-
-def hours_of(times: pd.Series) -> set[int]:
-    """Return the epoch hours of aware timestamps."""
-    if times.empty:
-        return set()
-    epoch = pd.Timestamp(0, tz="UTC")
-    return {int(h) for h in ((pd.to_datetime(times, utc=True) - epoch) // pd.Timedelta(hours=1)).unique()}
 
 
 def hours_of_ids(conn: Connection, dialect: str, ids: Sequence[str]) -> set[int]:
@@ -121,51 +125,6 @@ def refresh_hours(conn: Connection, dialect: str, to_db_time: Any, hours: Iterab
             ),
             {**params, "t0": t0, "t1": t1},
         )
-
-
-def fit_of(precision_m: pd.Series) -> np.ndarray:
-    """Return the fitted resolution (4-7) of each precision, as the SQL ``_fit_sql`` decides it."""
-    p = precision_m.to_numpy(dtype=float)
-    fit = np.full(p.shape, STORED_RESOLUTIONS[0], dtype=np.int64)
-    for r in range(STORED_RESOLUTIONS[0] + 1, ROLLUP_MAX_RES + 1):  # coarse to fine: the finest that fits wins
-        fit[p <= precision_limit_m(r)] = r
-    fit[np.isnan(p)] = ROLLUP_MAX_RES
-    return fit
-
-
-def append_batch(conn: Connection, frame: pd.DataFrame, merge_insert: MergeInsert) -> None:
-    """Add the aggregate of a batch of new events to the rollup, merging into existing (hour, cell, fit) rows.
-
-    Only for events that did not exist before (an update could otherwise be counted twice).
-    ``merge_insert`` is the store's bulk insert-or-merge (COPY through a staging table on PostGIS).
-    """
-    epoch = pd.Timestamp(0, tz="UTC")
-    grouped = (
-        frame.assign(
-            hour=(pd.to_datetime(frame["occurred_at"], utc=True) - epoch) // pd.Timedelta(hours=1),
-            fit=fit_of(frame["location_precision_m"]),
-            n=1,
-        )
-        .groupby(["hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit"], as_index=False)
-        .agg(lat=("lat", "mean"), lng=("lng", "mean"), events=("n", "sum"), people=("people", "sum"))
-    )
-    if grouped.empty:
-        return
-    merge = (
-        "ON CONFLICT (hour, h3_r4, h3_r5, h3_r6, h3_r7, fit) DO UPDATE SET "
-        "lat = (event_cell_hours.lat * event_cell_hours.events + excluded.lat * excluded.events) "
-        "/ (event_cell_hours.events + excluded.events), "
-        "lng = (event_cell_hours.lng * event_cell_hours.events + excluded.lng * excluded.events) "
-        "/ (event_cell_hours.events + excluded.events), "
-        "events = event_cell_hours.events + excluded.events, "
-        "people = event_cell_hours.people + excluded.people"
-    )
-    tuples = [tuple(map(_plain, r)) for r in grouped[list(_COLUMNS)].itertuples(index=False)]
-    merge_insert(conn, "event_cell_hours", list(_COLUMNS), tuples, merge)
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def rebuild(conn: Connection, dialect: str, to_db_time: Any) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -58,26 +59,51 @@ def _time_type(dialect: str) -> TypeEngine:
     return BigInteger() if dialect == "sqlite" else DateTime(timezone=True)
 
 
-def _geometry_type(dialect: str, kind: str) -> TypeEngine:
+def _geometry_type(dialect: str, kind: str, indexed: bool = True) -> TypeEngine:
     if dialect == "sqlite":
         return LargeBinary()
     from geoalchemy2 import Geometry
 
     # GeoAlchemy2 creates the GiST index itself (spatial_index=True).
-    return Geometry(geometry_type=kind, srid=4326, spatial_index=True)
+    return Geometry(geometry_type=kind, srid=4326, spatial_index=indexed)
+
+
+# Indexes events no longer has: no query of the app uses them, and each one slowed every load (issue 15;
+# EXPLAIN evidence in docs/performance-ingest.md). Store.init_schema drops them from older stores.
+RETIRED_EVENT_INDEXES = (
+    "ix_events_revision",
+    "ix_events_crossing_point_id",
+    "ix_events_route_id",
+    *(f"ix_events_{col}" for col in H3_COLUMNS),
+    "idx_events_geom",
+)
 
 
 def _common(table: str, dialect: str) -> list[Column]:
+    indexed = table != "events"  # events are found by time (and id); see RETIRED_EVENT_INDEXES
     return [
         Column("id", Text, primary_key=True),
-        Column("geom", _geometry_type(dialect, GEOMETRY_TYPES[table]), nullable=False),
+        Column("geom", _geometry_type(dialect, GEOMETRY_TYPES[table], indexed), nullable=False),
         Column("min_lng", Float, nullable=False),
         Column("min_lat", Float, nullable=False),
         Column("max_lng", Float, nullable=False),
         Column("max_lat", Float, nullable=False),
-        Column("revision", BigInteger, nullable=False, index=True),
+        Column("revision", BigInteger, nullable=False, index=indexed),
         Column("deleted_at", _time_type(dialect)),
     ]
+
+
+EVENTS_TIME_INDEX = "ix_events_occurred_at_cells"
+
+
+def _events_time_index() -> Index:
+    """The PostGIS time index of events, covering what the hotspot query reads (an index-only scan).
+
+    A time window of raw events used to fetch every row from the heap (264k rows, 11.6k pages at 1M
+    events, 7-day window); with these columns in the index the heap is not read (docs/performance.md).
+    """
+    cols = ["deleted_at", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "people", "lat", "lng"]
+    return Index(EVENTS_TIME_INDEX, "occurred_at", postgresql_include=cols)
 
 
 def build_metadata(dialect: str) -> MetaData:
@@ -104,21 +130,26 @@ def build_metadata(dialect: str) -> MetaData:
         Column("risk", Text, nullable=False),
         Column("last_observed_at", ts),
     )
+    postgres = dialect == "postgresql"
     Table(
         "events",
         md,
         *_common("events", dialect),
-        Column("occurred_at", ts, nullable=False, index=True),
+        # PostGIS partitions events by month of occurred_at (data/partitions.py), and a partitioned table's
+        # key must hold the partition column: there the key is (id, occurred_at) (EVENTS_CONFLICT_KEY).
+        Column("occurred_at", ts, nullable=False, index=not postgres, primary_key=postgres),
         Column("kind", Text, nullable=False),
         Column("people", Integer, nullable=False),
         Column("lat", Float, nullable=False),
         Column("lng", Float, nullable=False),
         Column("location_precision_m", Float),
         Column("source", Text),
-        Column("crossing_point_id", Text, index=True),
-        Column("route_id", Text, index=True),
+        Column("crossing_point_id", Text),
+        Column("route_id", Text),
         Column("notes", Text),
-        *[Column(col, BigInteger, nullable=False, index=True) for col in H3_COLUMNS],
+        *[Column(col, BigInteger, nullable=False) for col in H3_COLUMNS],
+        *([_events_time_index()] if postgres else []),
+        **({"postgresql_partition_by": "RANGE (occurred_at)"} if postgres else {}),
     )
     Table(
         "sar_zones",

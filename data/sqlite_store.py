@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-import pandas as pd
 import shapely
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import URL
 
 from data.schema import LAYER_TABLES
-from data.store import SqlStore, event_rows, event_write_columns, feature_write_columns
+from data.store import SqlStore, feature_write_columns
+
+RTREE_TABLES = tuple(t for t in LAYER_TABLES if t != "events")
 
 
 def _to_ms(when: datetime | None) -> int | None:
@@ -46,14 +47,19 @@ class SQLiteStore(SqlStore):
         super().__init__(engine, str(path))
 
     def _init_extras(self, conn: Connection) -> None:
-        for table in LAYER_TABLES:
+        # Events are found by time, never by an R*Tree box (docs/performance-ingest.md): a store made
+        # before issue 15 loses that index, which every event insert had to keep.
+        for name in ("trg_events_insert_rtree", "trg_events_update_rtree"):
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS rtree_events")
+        for table in RTREE_TABLES:
             conn.exec_driver_sql(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS rtree_{table} USING rtree(rid, min_lng, max_lng, min_lat, max_lat)"
             )
 
     def _init_triggers(self, conn: Connection) -> None:
         # R*Tree virtual tables ignore OR REPLACE, so an update deletes the old box first.
-        for table in LAYER_TABLES:
+        for table in RTREE_TABLES:
             box = "(NEW.rowid, NEW.min_lng, NEW.max_lng, NEW.min_lat, NEW.max_lat)"
             conn.exec_driver_sql(
                 f"CREATE TRIGGER IF NOT EXISTS trg_{table}_insert_rtree AFTER INSERT ON {table} "
@@ -82,6 +88,8 @@ class SQLiteStore(SqlStore):
         return int(length.total_seconds() * 1000)
 
     def _bbox_sql(self, table: str) -> str:
+        if table not in RTREE_TABLES:
+            return "max_lng >= :w AND min_lng <= :e AND max_lat >= :s AND min_lat <= :n"
         return (
             f"rowid IN (SELECT rid FROM rtree_{table} WHERE max_lng >= :w AND min_lng <= :e "
             "AND max_lat >= :s AND min_lat <= :n)"
@@ -105,17 +113,9 @@ class SQLiteStore(SqlStore):
             values.append(tuple(rec.get(c) for c in columns))
         conn.exec_driver_sql(self._upsert_sql(table, columns), values)
 
-    def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None:
-        geoms = shapely.to_wkb(shapely.points(frame["lng"].to_numpy(float), frame["lat"].to_numpy(float))).tolist()
-        rows = event_rows(frame, revision, geoms, frame["occurred_ms"].tolist())
-        conn.exec_driver_sql(self._upsert_sql("events", event_write_columns()), rows)
-
     def delete_events_before(self, conn: Connection, cutoff: datetime, batch: int) -> int:
         params = {"c": self.to_db_time(cutoff), "n": batch}
-        # The R*Tree index is kept by triggers on insert and update only: drop the batch's boxes first,
-        # or a later insert that reuses a rowid would collide with a stale box.
-        pick = "SELECT rowid FROM events WHERE occurred_at < :c ORDER BY rowid LIMIT :n"
-        conn.execute(text(f"DELETE FROM rtree_events WHERE rid IN ({pick})"), params)
+        pick = "SELECT rowid FROM events WHERE occurred_at < :c ORDER BY rowid LIMIT :n"  # events have no R*Tree
         return int(conn.execute(text(f"DELETE FROM events WHERE rowid IN ({pick})"), params).rowcount)
 
     @contextmanager

@@ -18,9 +18,10 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from data import rollup
+from data.bulk_events import EventLoad
 from data.interfaces import BBox, Revision, Store
-from data.records import EVENT_COLUMNS, FIELDS, events_frame, prepare_events, prepare_rows
-from data.schema import GLOBAL_REVISION, H3_COLUMNS, LAYER_TABLES, build_metadata
+from data.records import FIELDS, events_frame, prepare_rows
+from data.schema import GLOBAL_REVISION, LAYER_TABLES, RETIRED_EVENT_INDEXES, build_metadata
 from geo.cells import STORED_RESOLUTIONS
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 
@@ -53,9 +54,6 @@ class SqlStore(Store):
 
     @abc.abstractmethod
     def write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None: ...
-
-    @abc.abstractmethod
-    def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None: ...
 
     @abc.abstractmethod
     def _time_param(self, when: datetime) -> Any: ...
@@ -127,6 +125,8 @@ class SqlStore(Store):
         with self._connect(write=True) as conn:
             self._init_extras(conn)
             self.metadata.create_all(conn)
+            for name in RETIRED_EVENT_INDEXES:  # indexes no query uses (they only slowed every load)
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
             self._add_missing_columns(conn)
             self._init_triggers(conn)
             if rollup.needs_direct_cells(conn):  # a store from before direct cells: re-index and rebuild
@@ -172,18 +172,16 @@ class SqlStore(Store):
         return rev
 
     def upsert_events(self, frame: pd.DataFrame) -> int:
-        prepared = prepare_events(frame)
+        with self.bulk_events() as load:
+            load.add(frame)
+        return int(load.result.revision or 0)
+
+    @contextmanager
+    def bulk_events(self) -> Iterator[EventLoad]:
         with self._connect(write=True) as conn:
-            rev = self.bump_revisions(conn, ["events"])
-            if not prepared.empty:
-                touched = rollup.hours_of_ids(conn, self.dialect, prepared["id"].tolist())
-                self._write_events(conn, prepared, rev)
-                if not touched and len(prepared) >= rollup.BULK_ROWS:
-                    rollup.append_batch(conn, prepared, self.merge_insert)  # a bulk load of new events: no rescan
-                else:
-                    touched |= rollup.hours_of(prepared["occurred_at"])
-                    rollup.refresh_hours(conn, self.dialect, self._time_param, touched)
-        return rev
+            load = EventLoad(conn, self.dialect, self.bump_revisions, self._time_param)
+            yield load
+            load.finish()
 
     def soft_delete(self, table: str, ids: Sequence[str]) -> int:
         self._check_table(table)
@@ -408,30 +406,3 @@ COMMON_WRITE_COLUMNS = ("id", "geom", "min_lng", "min_lat", "max_lng", "max_lat"
 def feature_write_columns(table: str) -> list[str]:
     """Return the columns written for a feature table, in order."""
     return [*COMMON_WRITE_COLUMNS, *FIELDS[table]]
-
-
-def event_write_columns() -> list[str]:
-    """Return the events columns written by the bulk path, in order."""
-    return [*COMMON_WRITE_COLUMNS, *(c for c in EVENT_COLUMNS if c != "id"), *H3_COLUMNS]
-
-
-def event_rows(frame: pd.DataFrame, revision: int, geoms: list[Any], times: list[Any]) -> list[tuple[Any, ...]]:
-    """Return one tuple per event in ``event_write_columns()`` order, with backend-encoded geometry and time."""
-    lat, lng = frame["lat"].to_numpy(float).tolist(), frame["lng"].to_numpy(float).tolist()
-    n = len(frame)
-    data: dict[str, list[Any]] = {
-        "geom": geoms,
-        "min_lng": lng,
-        "max_lng": lng,
-        "min_lat": lat,
-        "max_lat": lat,
-        "revision": [revision] * n,
-        "deleted_at": [None] * n,
-        "occurred_at": times,
-    }
-    columns = event_write_columns()
-    for col in columns:
-        if col not in data:
-            series = frame[col]
-            data[col] = series.astype(object).where(series.notna(), None).tolist()
-    return list(zip(*(data[c] for c in columns), strict=True))

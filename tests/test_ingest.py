@@ -213,7 +213,7 @@ def test_rejects_of_a_geojson_keep_the_geometry_as_wkt(store: Store, tmp_path: P
     assert (fixed.exit_code, store.counts()["events"]) == (0, 3)
 
 
-def test_store_error_mid_file_is_fatal_for_its_batch_only(store: Store, tmp_path: Path) -> None:
+def test_store_error_in_an_events_import_commits_nothing(store: Store, tmp_path: Path) -> None:
     with store.connect(write=True) as conn:
         if store.backend == "sqlite":
             conn.execute(
@@ -234,9 +234,14 @@ def test_store_error_mid_file_is_fatal_for_its_batch_only(store: Store, tmp_path
     path.write_text(
         "id,occurred_at,kind,people,lat,lon\n" + "".join(f"e{i},2026-01-10,rescue,1,2.5,31.2\n" for i in range(1, 7))
     )
-    with pytest.raises(HbmError, match=r"batch 2 \(lines 4-5\) was not written.*2 rows from earlier batches.*boom"):
+    before = store.revisions()["_all"].revision
+    with pytest.raises(
+        HbmError, match=r"6 accepted rows could not be merged.*nothing from this import was committed.*boom"
+    ):
         ingest_file(store, path, settings=load_ingest_settings(batch_rows=2), rejects_path=tmp_path / "r.csv", now=NOW)
-    assert sorted(store.changes_since("events", 0)["id"]) == ["e1", "e2"]
+    # Events are staged batch by batch and merged in one transaction: all or nothing, the revision unmoved.
+    assert store.changes_since("events", 0).empty
+    assert store.revisions()["_all"].revision == before
 
 
 def test_cli_fatal_store_error_exits_2_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -374,3 +379,12 @@ def test_real_routes_json_that_is_not_geojson_is_refused(sqlite_store: Store) ->
     with pytest.raises(IngestError, match="not GeoJSON"):
         ingest_file(sqlite_store, realdata("migration_routes_giocopp.json"), kind="routes")
     assert sqlite_store.counts()["routes"] == 0
+
+
+def test_a_time_read_as_year_zero_is_rejected_with_a_reason(sqlite_store: Store, tmp_path: Path) -> None:
+    # Found by the fuzz test: ISO 8601 parsing reads "/1" as year 0, which strftime cannot format.
+    path = tmp_path / "dtm.csv"
+    path.write_text("FMP ID,FMP Name,Latitude,Longitude,Survey Date,Total Individuals\nx,x,3.58,32.06,/1,12\n")
+    summary = ingest_file(sqlite_store, path, profile="dtm-fmp", rejects_path=tmp_path / "r.csv", now=NOW)
+    assert summary.rejected == 1 and set(summary.rejected_by_reason) == {"date_too_old"}
+    assert "0000-01-01 is before 1900" in (tmp_path / "r.csv").read_text()

@@ -234,7 +234,7 @@ def test_rollup_follows_updates_and_deletes_without_double_counting(store: Store
 def test_a_bulk_load_of_new_events_is_rolled_up_like_a_recompute(store: Store) -> None:
     from data import rollup
 
-    n = rollup.BULK_ROWS + 10
+    n = 5_010
     rows = [
         _event(
             f"b{i}",
@@ -246,12 +246,18 @@ def test_a_bulk_load_of_new_events_is_rolled_up_like_a_recompute(store: Store) -
         )
         for i in range(n)
     ]
-    store.upsert("events", rows)  # all new and big: appended from the batch itself
-    appended = store.window_cell_counts(5, NOW, timedelta(hours=24), windows=3).sort_values(["cell", "window"])
-    store.upsert("events", rows[:3])  # an update: the touched hours are recomputed from the table
+
+    def rolled() -> tuple[list[int], list[int]]:
+        frame = store.window_cell_counts(5, NOW, timedelta(hours=24), windows=3).sort_values(["cell", "window"])
+        return frame["events"].tolist(), frame["people"].tolist()
+
+    store.upsert("events", rows[:4_000])  # all new: their aggregate is added from the staged rows
+    store.upsert("events", rows[4_000:])  # new again, into hours that already hold rows: merged into them
+    # Mixed: three changed (people, and one moved by 30 hours) and two new, in one load.
+    changed = [{**rows[0], "people": 9}, {**rows[1], "people": 8}, _event("b2", 40, 2.0, 31.0, people=7)]
+    store.upsert("events", changed + [_event("n1", 2, 2.05, 31.0), _event("n2", 50, 2.0, 31.05, precision=None)])
+    appended = rolled()
     with store.connect(write=True) as conn:  # type: ignore[attr-defined]
         rollup.rebuild(conn, "sqlite" if store.backend == "sqlite" else "postgresql", store.to_db_time)  # type: ignore[attr-defined]
-    rebuilt = store.window_cell_counts(5, NOW, timedelta(hours=24), windows=3).sort_values(["cell", "window"])
-    assert appended["events"].tolist() == rebuilt["events"].tolist()
-    assert appended["people"].tolist() == rebuilt["people"].tolist()
-    assert int(rebuilt["events"].sum()) == sum(1 for i in range(n) if 1 + i % 70 < 72)
+    assert appended == rolled()
+    assert sum(appended[0]) == sum(1 for i in range(n) if 1 + i % 70 < 72) + 2

@@ -26,6 +26,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from data.ingest import fast_csv
 from data.ingest.ogr_reader import read_ogr
 from data.ingest.source import Chunk, Source, check_readable, clean_name, detect_format, first_line, unique_names
 from geo.errors import IngestError
@@ -104,40 +105,74 @@ class _Lines:
             yield line
 
 
+def _careful_chunks(
+    lines: _Lines, reader: Any, columns: list[str], delimiter: str, chunk_rows: int, offset: int
+) -> Iterator[Chunk]:
+    """Yield chunks row by row with the csv module (quotes, NULs, wrong field counts); ``offset`` lines came before."""
+    width = len(columns)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    errors: dict[int, tuple[str, str]] = {}
+    last = offset + reader.line_num
+    for row in reader:
+        start, last = last + 1, offset + reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line
+        pos = len(rows)
+        if any(n in lines.nul_lines for n in range(start, last + 1)):
+            errors[pos] = ("_row", "malformed_row: the line contains NUL bytes (a binary or damaged file)")
+        if len(row) != width:
+            extra = f" (extra: {delimiter.join(row[width:])[:200]})" if len(row) > width else ""
+            errors.setdefault(pos, ("_row", f"malformed_row: {len(row)} fields where the header has {width}{extra}"))
+            row = (row + [""] * width)[:width]
+        rows.append(row)
+        numbers.append(start)
+        if len(rows) >= chunk_rows:
+            yield Chunk(pd.DataFrame(rows, columns=columns, dtype=object), np.array(numbers), None, errors)
+            rows, numbers, errors = [], [], {}
+    if rows:
+        yield Chunk(pd.DataFrame(rows, columns=columns, dtype=object), np.array(numbers), None, errors)
+
+
+def _fast_chunks(path: Path, encoding: str, delimiter: str, chunk_rows: int) -> Iterator[Chunk] | None:
+    """Return chunks read by the fast path (data/ingest/fast_csv.py), or None when the header rules it out."""
+    with path.open("rb") as raw:
+        head = raw.readline()
+    text = head.decode(encoding)
+    if not text.strip() or '"' in text or "\0" in text or "\r" in text.rstrip("\r\n"):
+        return None
+    columns = unique_names(next(csv.reader([text], delimiter=delimiter)))
+
+    def chunks() -> Iterator[Chunk]:
+        with path.open("rb") as raw:
+            raw.readline()
+            for frame, found, line in fast_csv.plain_blocks(raw, columns, delimiter, encoding, chunk_rows, 2):
+                if frame is None:  # the rest needs the careful reader, from this block's first line on
+                    rest = io.BufferedReader(fast_csv.Rejoined(b"".join(found), raw))
+                    stream = io.TextIOWrapper(rest, encoding=encoding.replace("-sig", ""), newline="")
+                    lines = _Lines(stream)
+                    lines.number = line - 1
+                    reader = csv.reader(lines, delimiter=delimiter)
+                    yield from _careful_chunks(lines, reader, columns, delimiter, chunk_rows, line - 1)
+                    return
+                yield Chunk(frame, found, None, {})
+
+    return chunks()
+
+
 def _csv_chunks(path: Path, encoding: str, delimiter: str, chunk_rows: int) -> Iterator[Chunk]:
     try:
+        fast = _fast_chunks(path, encoding, delimiter, chunk_rows) if encoding in fast_csv.ASCII_COMPATIBLE else None
+        if fast is not None:
+            yield from fast
+            return
         with path.open("r", encoding=encoding, newline="") as stream:
             lines = _Lines(stream)
             reader = csv.reader(lines, delimiter=delimiter)
             header = next(reader, None)
             if header is None:
                 return
-            columns = unique_names(header)
-            width = len(columns)
-            rows: list[list[str]] = []
-            numbers: list[int] = []
-            errors: dict[int, tuple[str, str]] = {}
-            last = reader.line_num
-            for row in reader:
-                start, last = last + 1, reader.line_num
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # blank line
-                pos = len(rows)
-                if any(n in lines.nul_lines for n in range(start, last + 1)):
-                    errors[pos] = ("_row", "malformed_row: the line contains NUL bytes (a binary or damaged file)")
-                if len(row) != width:
-                    extra = f" (extra: {delimiter.join(row[width:])[:200]})" if len(row) > width else ""
-                    errors.setdefault(
-                        pos, ("_row", f"malformed_row: {len(row)} fields where the header has {width}{extra}")
-                    )
-                    row = (row + [""] * width)[:width]
-                rows.append(row)
-                numbers.append(start)
-                if len(rows) >= chunk_rows:
-                    yield Chunk(pd.DataFrame(rows, columns=columns, dtype=object), np.array(numbers), None, errors)
-                    rows, numbers, errors = [], [], {}
-            if rows:
-                yield Chunk(pd.DataFrame(rows, columns=columns, dtype=object), np.array(numbers), None, errors)
+            yield from _careful_chunks(lines, reader, unique_names(header), delimiter, chunk_rows, 0)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise IngestError(f"{path.name}: cannot be read as CSV ({exc})") from None
 

@@ -1,19 +1,19 @@
-"""Orchestrate an import: chunked read -> profile -> validate -> one upsert transaction per batch -> summary.
+"""Orchestrate an import: chunked read -> profile -> validate -> write -> summary.
 
 Every row read is either accepted (committed, possibly with a flagged correction) or rejected
 (written to the rejects file with its line, field and reason): ``read == accepted + rejected``.
-A fatal problem (unreadable file, missing column, a store error during a batch) raises
-IngestError; the batch being written is rolled back, earlier batches stay committed (re-running
-is idempotent: every record is upserted by id).
+Events are staged chunk by chunk in one bulk load and merged once at the end, in one transaction
+(data/bulk_events.py): a fatal problem (unreadable file, missing column, a store error) raises
+IngestError and commits nothing. Other records are upserted one transaction per batch; a failed
+batch is rolled back and earlier ones stay committed. Re-running is idempotent (upserts by id).
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from data.bulk_events import EventLoad
 from data.ingest.context import Context
 from data.ingest.profile_base import Issue, Profile
 from data.ingest.profiles import get_profile
@@ -29,88 +30,12 @@ from data.ingest.readers import open_source, read_json_items
 from data.ingest.rejects import RowFile
 from data.ingest.settings import IngestSettings, load_ingest_settings
 from data.ingest.source import Chunk, Source, detect_format
+from data.ingest.summary import ItemResult, Summary
 from data.ingest.validate import Checked, content_hash, feature_rows, id_hash, validate
 from data.interfaces import Store
 from data.records import EVENT_COLUMNS
 from data.schema import LAYER_TABLES
 from geo.errors import HbmError, IngestError, StoreUnavailable
-
-
-@dataclass
-class ItemResult:
-    """What happened to one source row (for the API's per-item answer)."""
-
-    index: int
-    status: str  # accepted | corrected | rejected
-    ids: list[str] = field(default_factory=list)
-    problems: list[dict[str, str]] = field(default_factory=list)
-    corrections: list[dict[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the result as JSON-ready data."""
-        out: dict[str, Any] = {"index": self.index, "status": self.status, "ids": self.ids}
-        if self.problems:
-            out["problems"] = self.problems
-        if self.corrections:
-            out["corrections"] = self.corrections
-        return out
-
-
-@dataclass
-class Summary:
-    """Counts of one import; ``read == accepted + rejected`` (rows), ``written`` counts records."""
-
-    source: str
-    format: str
-    profile: str
-    kind: str
-    read: int = 0
-    accepted: int = 0
-    corrected: int = 0
-    rejected: int = 0
-    written: int = 0
-    batches: int = 0
-    seconds: float = 0.0
-    rejected_by_reason: Counter[str] = field(default_factory=Counter)
-    corrected_by_reason: Counter[str] = field(default_factory=Counter)
-    rejects_path: str | None = None
-    corrections_path: str | None = None
-    notes: list[str] = field(default_factory=list)
-    items: list[ItemResult] = field(default_factory=list)
-    sources: set[str] = field(default_factory=set)  # the events' source names written ("" for none)
-    # read/check run in the main thread; write in the writer thread; wait is the main thread blocked on it.
-    stage_seconds: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(("read", "check", "write", "wait"), 0.0)
-    )
-
-    @property
-    def exit_code(self) -> int:
-        """Return 0 when every row was accepted, 1 when some were rejected."""
-        return 1 if self.rejected else 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the summary as JSON-ready data (without per-item results)."""
-        return {
-            "source": self.source,
-            "format": self.format,
-            "profile": self.profile,
-            "kind": self.kind,
-            "read": self.read,
-            "accepted": self.accepted,
-            "corrected": self.corrected,
-            "rejected": self.rejected,
-            "written": self.written,
-            "rejected_by_reason": dict(self.rejected_by_reason.most_common()),
-            "corrected_by_reason": dict(self.corrected_by_reason.most_common()),
-            "batches": self.batches,
-            "seconds": round(self.seconds, 3),
-            "rows_per_s": round(self.read / self.seconds) if self.seconds > 0 else None,
-            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
-            "rejects": self.rejects_path,
-            "corrections": self.corrections_path,
-            "notes": self.notes,
-            "exit_code": self.exit_code,
-        }
 
 
 def _code(reason: str) -> str:
@@ -189,13 +114,6 @@ def _event_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write(store: Store, kind: str, frame: pd.DataFrame, geometry: list[Any] | None) -> None:
-    if kind == "events":
-        store.upsert_events(_event_frame(frame))
-    else:
-        store.upsert(kind, feature_rows(frame, geometry, kind))
-
-
 @dataclass
 class Batch:
     """One checked chunk: the records to write (None if none) and the rows' problems and corrections."""
@@ -229,6 +147,7 @@ class Importer:
         self.summary = Summary(source.name, source.format, profile.name, kind, notes=list(source.notes))
         self.collect = collect_items
         self.overlap = overlap
+        self.load: EventLoad | None = None  # the bulk load events are staged in (kind "events")
         self.rejects = self.corrections = None
         if rejects_path is not None:
             corrections_path = corrections_path_for(rejects_path)
@@ -242,6 +161,44 @@ class Importer:
         self.profile.check_columns(self.source, self.kind)
         if self.ctx.transformer is not None:
             self.summary.notes.append(f"reprojected from {self.ctx.crs} to EPSG:4326")
+        try:
+            if self.kind == "events":
+                self._load_events()
+            else:
+                self._run_chunks()
+        finally:
+            for f in (self.rejects, self.corrections):
+                if f is not None:
+                    f.close()
+            self.summary.seconds = time.perf_counter() - started
+        if self.rejects is not None and self.rejects.rows:
+            self.summary.rejects_path = str(self.rejects.path)
+        if self.corrections is not None and self.corrections.rows:
+            self.summary.corrections_path = str(self.corrections.path)
+        return self.summary
+
+    def _load_events(self) -> None:
+        """Stage every chunk of events in one bulk load, then merge it once (identical events are not rewritten)."""
+        merging = False
+        try:
+            with self.store.bulk_events() as load:
+                self.load = load
+                self._run_chunks()
+                merging, t0 = True, time.perf_counter()
+            self.summary.stage_seconds["merge"] = time.perf_counter() - t0
+        except Exception as exc:
+            if not merging:
+                raise
+            detail = str(exc) if isinstance(exc, HbmError) else f"{type(exc).__name__}: {exc}"
+            message = (
+                f"the {self.summary.accepted:,} accepted rows could not be merged into the store, nothing from this "
+                f"import was committed: {detail.strip().splitlines()[0]}"
+            )
+            raise (StoreUnavailable if isinstance(exc, StoreUnavailable) else IngestError)(message) from None
+        self.summary.unchanged = load.result.unchanged
+
+    def _run_chunks(self) -> None:
+        """Read, check and write every chunk; with ``overlap`` the next chunk is checked while one is written."""
         stages = self.summary.stage_seconds
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hbm-ingest") if self.overlap else None
         pending: tuple[Batch, Future[float] | None] | None = None
@@ -268,15 +225,6 @@ class Importer:
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)  # a batch already sent finishes (or fails) before we return
-            for f in (self.rejects, self.corrections):
-                if f is not None:
-                    f.close()
-            self.summary.seconds = time.perf_counter() - started
-        if self.rejects is not None and self.rejects.rows:
-            self.summary.rejects_path = str(self.rejects.path)
-        if self.corrections is not None and self.corrections.rows:
-            self.summary.corrections_path = str(self.corrections.path)
-        return self.summary
 
     def _prepare(self, chunk: Chunk) -> Batch:
         """Return the chunk checked: what to write, and the rows' problems and corrections."""
@@ -296,8 +244,12 @@ class Importer:
     def _write(self, batch: Batch) -> float:
         """Write one batch in one store transaction; return the seconds it took."""
         t0 = time.perf_counter()
-        if batch.frame is not None:
-            _write(self.store, self.kind, batch.frame, batch.geometry)
+        if batch.frame is None:
+            pass
+        elif self.load is not None:
+            self.load.add(_event_frame(batch.frame))
+        else:
+            self.store.upsert(self.kind, feature_rows(batch.frame, batch.geometry, self.kind))
         return time.perf_counter() - t0
 
     def _commit(self, batch: Batch, future: Future[float] | None) -> None:
@@ -310,9 +262,14 @@ class Importer:
         except Exception as exc:  # noqa: BLE001 - any store failure ends the import with one line
             first_line, last_line = (int(chunk.lines[0]), int(chunk.lines[-1])) if n else (0, 0)
             detail = str(exc) if isinstance(exc, HbmError) else f"{type(exc).__name__}: {exc}"
+            committed = (
+                "nothing from this import was committed"
+                if self.load is not None
+                else f"nothing from it was committed ({s.accepted:,} rows from earlier batches were)"
+            )
             message = (
-                f"batch {s.batches + 1} (lines {first_line}-{last_line}) was not written, nothing from it was "
-                f"committed ({s.accepted:,} rows from earlier batches were): {detail.strip().splitlines()[0]}"
+                f"batch {s.batches + 1} (lines {first_line}-{last_line}) was not written, {committed}: "
+                f"{detail.strip().splitlines()[0]}"
             )
             raise (StoreUnavailable if isinstance(exc, StoreUnavailable) else IngestError)(message) from None
         s.stage_seconds["wait"] += time.perf_counter() - t0

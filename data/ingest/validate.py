@@ -125,7 +125,7 @@ def parse_times(values: pd.Series, ctx: Context, formats: tuple[str, ...]) -> tu
         idx = np.flatnonzero(is_str)
         if aware.any():
             parsed = pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True)
-            out.iloc[idx[aware.to_numpy()]] = parsed.to_numpy()
+            out.iloc[idx[aware.to_numpy()]] = parsed.dt.as_unit("us").array  # stays datetime64: no Timestamp objects
         naive = ~aware
         if naive.any():
             parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
@@ -135,7 +135,7 @@ def parse_times(values: pd.Series, ctx: Context, formats: tuple[str, ...]) -> tu
                     break
                 parsed[left] = pd.to_datetime(text[naive][left], format=fmt, errors="coerce")
             local = parsed.astype("datetime64[us]").dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-            out.iloc[idx[naive.to_numpy()]] = local.dt.tz_convert(UTC).to_numpy()
+            out.iloc[idx[naive.to_numpy()]] = local.dt.tz_convert(UTC).dt.as_unit("us").array
     other = present & ~is_str
     for i in np.flatnonzero(other):
         v = vals.iloc[i]
@@ -168,19 +168,20 @@ def _check_times(frame: pd.DataFrame, kind: str, m: Mapped, ctx: Context, issues
         limit = pd.Timestamp(ctx.now + timedelta(seconds=ctx.settings.future_tolerance_s))
         future = ok & (times > limit).to_numpy()
         old = ok & (times < pd.Timestamp(ctx.settings.earliest)).to_numpy()
+        # isoformat, not strftime: a time such as year 0 ("/1" read as ISO 8601) is outside strftime's range.
         add_issues(
             issues,
             m.src,
             future,
             label,
-            lambda i, t=times: f"date_in_future: {t.iloc[i]:%Y-%m-%d %H:%M} UTC is after now",
+            lambda i, t=times: f"date_in_future: {t.iloc[i].isoformat(sep=' ')[:16]} UTC is after now",
         )
         add_issues(
             issues,
             m.src,
             old,
             label,
-            lambda i, t=times: f"date_too_old: {t.iloc[i]:%Y-%m-%d} is before {ctx.settings.earliest_year}",
+            lambda i, t=times: f"date_too_old: {t.iloc[i].isoformat()[:10]} is before {ctx.settings.earliest_year}",
         )
         frame[name] = times.where(ok & ~future & ~old)
 

@@ -1,13 +1,14 @@
-"""Benchmark `hbm ingest` on a generated 1M-row events CSV into PostGIS: rows/s and peak RSS.
+"""Benchmark `hbm ingest` of a generated 1M-row events CSV into PostGIS and SQLite: rows/s and peak RSS.
 
-Run from the repo root (it DROPS every table in the target database first)::
+Run from the repo root (it DROPS every table in the target PostGIS database first)::
 
     python -m tests.benchmarks.ingest [--rows 1000000] [--postgis-url URL] [--batch-rows 50000]
 
-The import runs as ``python -m dashboard ingest FILE --json`` in a child process (the same code path
-as the CLI), so its peak RSS is the child's ``ru_maxrss``. A second figure writes 100k rows straight
-through ``store.upsert_events`` to show what the store itself sustains. Prints one JSON line per
-figure on stdout; progress goes to stderr.
+Each import runs as ``python -m dashboard ingest FILE --json`` in a child process (the same code
+path as the CLI), so its peak RSS is that child's own ``ru_maxrss`` (``os.wait4``). The same file
+is then imported again into PostGIS: an identical re-import must write nothing and leave the
+revision where it was (wall screens rebuild when it moves). A last figure writes 100k rows
+straight through ``store.upsert_events``. Prints one JSON line per figure on stdout; progress on stderr.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,12 +36,15 @@ from tests.helpers import reset_postgis
 SMALL_ARGS: tuple[str, ...] = ("--rows", "3000", "--no-baseline")
 FIGURES: tuple[str, ...] = (
     "ingest rate (hbm ingest, CSV -> PostGIS)",
+    "ingest rate (hbm ingest, CSV -> SQLite)",
     "peak RSS of the import process",
     "events stored = rows accepted",
+    "identical re-import: revision moves",
 )
 NEEDS_POSTGIS = True  # drops every table in the target database
 
 TARGET_ROWS_PER_S = 50_000
+TARGET_SQLITE_ROWS_PER_S = 20_000
 TARGET_RSS_MB = 500
 KINDS = np.array(["crossing", "sighting", "distress", "rescue", "interception", "vulnerability_referral"])
 
@@ -83,6 +86,42 @@ def write_csv(path: Path, rows: int, seed: int = 7, block: int = 100_000) -> Non
         frame.to_csv(path, mode="a", header=first == 0, index=False)
 
 
+def run_ingest(path: Path, url: str, folder: Path, batch_rows: int | None) -> tuple[dict, float, float]:
+    """Return (the --json summary, wall seconds, peak RSS in MB) of one `hbm ingest` child process."""
+    env = {**os.environ, "HBM_DATABASE_URL": url}
+    if batch_rows:
+        env["HBM_INGEST_BATCH_ROWS"] = str(batch_rows)
+    cmd = [sys.executable, "-m", "dashboard", "ingest", str(path), "--json", "--rejects", str(folder / "r.csv")]
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, text=True)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            sys.exit(f"bench: hbm ingest exited {child.returncode}: {err.read().strip()}")
+        return json.loads(out.read()), wall, usage.ru_maxrss / 1024
+
+
+def revision(url: str) -> tuple[int, int]:
+    """Return (global revision, events stored) of the store at ``url``."""
+    store = open_store(load_store_settings(database_url=url))
+    try:
+        return store.revisions()["_all"].revision, store.counts()["events"]
+    finally:
+        store.dispose()
+
+
+def rate_figure(backend: str, summary: dict, wall: float, target: int) -> None:
+    """Print the rows/s figure of one import."""
+    rate = summary["read"] / summary["seconds"]
+    emit(f"ingest rate (hbm ingest, CSV -> {backend})", round(rate), "rows/s", f">= {target:,}", rate >= target,
+         backend=backend.lower(), rows=summary["read"], seconds=summary["seconds"], wall_s=round(wall, 1),
+         stages_s=summary["stage_seconds"], batches=summary["batches"], load=os.getloadavg()[0])  # fmt: skip
+
+
 def store_baseline(url: str, rows: int = 100_000) -> float:
     """Return rows/s of one ``store.upsert_events`` call of ``rows`` new events (no ingest checks)."""
     reset_postgis(url)
@@ -97,7 +136,7 @@ def store_baseline(url: str, rows: int = 100_000) -> float:
 
 
 def main() -> None:
-    """Generate the CSV, import it with `hbm ingest`, and print the figures."""
+    """Generate the CSV, import it into PostGIS (twice) and SQLite with `hbm ingest`, and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--postgis-url", default=os.environ.get("HBM_TEST_POSTGIS_URL", ""))
@@ -106,48 +145,33 @@ def main() -> None:
     args = parser.parse_args()
     if not args.postgis_url:
         sys.exit("bench: give --postgis-url or set HBM_TEST_POSTGIS_URL (its tables are dropped)")
-    with tempfile.TemporaryDirectory(prefix="hbm-bench-") as folder:
-        path = Path(folder) / "events.csv"
+    with tempfile.TemporaryDirectory(prefix="hbm-bench-") as name:
+        folder = Path(name)
+        path = folder / "events.csv"
         log(f"writing {args.rows:,} rows to {path}")
         t0 = time.perf_counter()
         write_csv(path, args.rows)
         log(f"CSV ready: {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t0:.1f} s")
         reset_postgis(args.postgis_url)
-        env = {**os.environ, "HBM_DATABASE_URL": args.postgis_url}
-        if args.batch_rows:
-            env["HBM_INGEST_BATCH_ROWS"] = str(args.batch_rows)
-        log("hbm ingest …")
-        started = time.perf_counter()
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dashboard",
-                "ingest",
-                str(path),
-                "--json",
-                "--rejects",
-                str(Path(folder) / "r.csv"),
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        wall = time.perf_counter() - started
-        if done.returncode != 0:
-            sys.exit(f"bench: hbm ingest exited {done.returncode}: {done.stderr.strip()}")
-        summary = json.loads(done.stdout)
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    store = open_store(load_store_settings(database_url=args.postgis_url))
-    stored = store.counts()["events"]
-    store.dispose()
-    rate = summary["read"] / summary["seconds"]
-    emit("ingest rate (hbm ingest, CSV -> PostGIS)", round(rate), "rows/s", f">= {TARGET_ROWS_PER_S:,}",
-         rate >= TARGET_ROWS_PER_S, rows=summary["read"], seconds=summary["seconds"], wall_s=round(wall, 1),
-         stages_s=summary["stage_seconds"], batches=summary["batches"])  # fmt: skip
-    emit("peak RSS of the import process", round(peak_mb), "MB", f"<= {TARGET_RSS_MB}", peak_mb <= TARGET_RSS_MB)
-    emit("events stored = rows accepted", stored, "rows", None, stored == summary["accepted"] == args.rows)
+        log(f"hbm ingest -> PostGIS (load average {os.getloadavg()[0]:.1f}) …")
+        pg, pg_wall, pg_rss = run_ingest(path, args.postgis_url, folder, args.batch_rows)
+        rate_figure("PostGIS", pg, pg_wall, TARGET_ROWS_PER_S)
+        rev, stored = revision(args.postgis_url)
+        log("the same file again -> PostGIS …")
+        again, again_wall, _ = run_ingest(path, args.postgis_url, folder, args.batch_rows)
+        rev_after, stored_after = revision(args.postgis_url)
+        sqlite_url = f"sqlite:///{folder / 'bench.sqlite'}"
+        log(f"hbm ingest -> SQLite (load average {os.getloadavg()[0]:.1f}) …")
+        lite, lite_wall, lite_rss = run_ingest(path, sqlite_url, folder, args.batch_rows)
+        rate_figure("SQLite", lite, lite_wall, TARGET_SQLITE_ROWS_PER_S)
+        _rev, lite_stored = revision(sqlite_url)
+    emit("peak RSS of the import process", round(max(pg_rss, lite_rss)), "MB", f"<= {TARGET_RSS_MB}",
+         max(pg_rss, lite_rss) <= TARGET_RSS_MB, postgis_mb=round(pg_rss), sqlite_mb=round(lite_rss))  # fmt: skip
+    emit("events stored = rows accepted", stored, "rows", None,
+         stored == pg["accepted"] == lite_stored == args.rows, sqlite=lite_stored)  # fmt: skip
+    emit("identical re-import: revision moves", rev_after - rev, "revisions", "0",
+         rev_after == rev and stored_after == stored and again["unchanged"] == args.rows,
+         unchanged=again["unchanged"], seconds=again["seconds"], wall_s=round(again_wall, 1))  # fmt: skip
     if not args.no_baseline:
         log("store-only baseline: one upsert_events of 100,000 new events …")
         base = store_baseline(args.postgis_url)
