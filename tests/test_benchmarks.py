@@ -134,3 +134,10 @@ def test_report_from_json_writes_both_files_from_the_command_line(tmp_path: Path
     incomplete.write_text(saved.read_text().replace('"scratch"', '"refresh"'))
     assert report.main(["--from-json", str(incomplete), "--write-readme", str(readme), "--docs", str(docs)]) == 1
     assert "load average 0.5 at start" in docs.read_text()
+
+
+def test_extra_arguments_go_to_exactly_one_benchmark() -> None:
+    with pytest.raises(SystemExit):
+        report.main(["--args=--skip-sqlite"])
+    with pytest.raises(SystemExit):
+        report.main(["--only", "refresh", "surge", "--args=--skip-sqlite"])

@@ -33,6 +33,7 @@ import ast
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -107,9 +108,15 @@ def discover(folder: Path = HERE) -> list[Benchmark]:
     return found
 
 
-def run(bench: Benchmark, small: bool, timeout: float | None = None, env: dict[str, str] | None = None) -> Run:
-    """Run ``bench`` in a child process (small or full scale) and return its JSON lines."""
-    args = bench.small_args if small else ()
+def run(
+    bench: Benchmark,
+    small: bool,
+    timeout: float | None = None,
+    env: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (),
+) -> Run:
+    """Run ``bench`` in a child process (small or full scale, plus ``extra`` arguments) and return its JSON lines."""
+    args = (bench.small_args if small else ()) + tuple(extra)
     cmd = [sys.executable, "-m", f"tests.benchmarks.{bench.name}", *args]
     when, load0 = datetime.now(UTC), load_average()
     t0 = time.perf_counter()
@@ -314,8 +321,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "performance.md", metavar="PATH")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also save the runs (figures, date, load) here")
     parser.add_argument("--from-json", nargs="+", type=Path, metavar="IN", help="combine saved runs; run nothing")
+    parser.add_argument(
+        "--args", default="", help='more arguments for the one --only benchmark, e.g. --args="--skip-sqlite"'
+    )
     args = parser.parse_args(argv)
     known = {b.name: b for b in discover()}
+    extra = tuple(shlex.split(args.args))
+    if extra and (not args.only or len(args.only) != 1):
+        parser.error("--args needs exactly one benchmark in --only")
     if args.only and not set(args.only) <= set(known):
         parser.error(f"unknown benchmark in {args.only}; known: {', '.join(known)}")
     postgis = bool(os.environ.get("HBM_BENCH_POSTGIS_URL") or os.environ.get("HBM_TEST_POSTGIS_URL"))
@@ -330,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"report: {bench.name}: skipped (needs HBM_TEST_POSTGIS_URL)", file=sys.stderr)
             continue
         print(f"report: running {bench.name} …", file=sys.stderr, flush=True)
-        results.append(run(bench, args.small))
+        results.append(run(bench, args.small, extra=extra))
     for result in results:
         failed += problems(result, postgis)
     for problem in failed:
