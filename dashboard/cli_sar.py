@@ -14,7 +14,6 @@ from data import audit_log
 from data.open import open_store
 from data.sar_plans import (
     POA_MODES,
-    Plan,
     PlanError,
     create_plan,
     distress_event_area,
@@ -26,18 +25,13 @@ from data.sar_plans import (
 from data.settings import load_store_settings
 from data.store import Store
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
-from layers.sar_exports import export_format, plan_is_synthetic, write_export, write_sheets
+from layers.sar_exports import export_format, write_export, write_plan_sheets
 
 
 def _store() -> Store:
     store = open_store(load_store_settings())
     store.init_schema()  # also adds the plan columns to a store made before them
     return store
-
-
-def is_synthetic(plan: Plan) -> bool:
-    """Return True when the plan comes from the demo data (marked SYNTHETIC) or the app runs on demo data."""
-    return plan_is_synthetic(plan) or load_app_settings().synthetic
 
 
 def _area_from_args(args: argparse.Namespace, store: Store) -> tuple[object, str]:
@@ -117,8 +111,9 @@ def cmd_sar_sheets(args: argparse.Namespace) -> int:
     """Write the printable assignment sheets (PDF, one page per sector)."""
     if Path(args.out).suffix.lower() != ".pdf":
         raise SectorError(f"--out {args.out!r} must end in .pdf")
-    plan = load_plan(_store(), args.plan_id)
-    pages = write_sheets(plan, args.out, synthetic=is_synthetic(plan), track_spacing_m=args.track_spacing_m)
+    store = _store()
+    plan = load_plan(store, args.plan_id)
+    pages = write_plan_sheets(store, plan, args.out, load_app_settings().synthetic, args.track_spacing_m)
     _audit_export(plan, "pdf", args.out)
     print(f"hbm sar: wrote {args.out} ({pages} pages, one per sector)", file=sys.stderr)
     return 0

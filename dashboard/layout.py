@@ -69,7 +69,7 @@ def legend() -> html.Div:
         if name == "hotspots":
             title = html.Span(id=Id.HOTSPOT_LEGEND_TITLE, children=_("Hotspots: events per H3 cell"))
             rows = [html.Div(rows, id=Id.HOTSPOT_LEGEND)]
-        sections.append(html.Div([html.H4(title), *rows], className="hbm-legend-section"))
+        sections.append(html.Div([html.H4(title), *rows], className=f"hbm-legend-section hbm-legend-{name}"))
     return html.Div(sections, id=Id.LEGEND)
 
 

@@ -10,23 +10,32 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
 import mgrs
+import numpy as np
 import shapely
+from matplotlib.transforms import Bbox
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from data.sar_plans import Plan
+from data.store import Store
 from geo.errors import HbmError
 from geo.search_theory import TrackPlan, parallel_tracks
 from geo.sectors import reproject, utm_epsg
+from layers.context import CONTEXT_ATTRIBUTION, lakes_geojson, places, rivers_geojson
+from layers.exports.collect import full_marking, holds_demo_data
+from layers.exports.labels import Label, crossing_priority, place_labels
+from layers.exports.settings import load_export_settings
 from layers.i18n import _, value_label
+from layers.styles import KIND_SHAPES
 
 EXPORT_FORMATS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".gpx": "gpx", ".csv": "csv"}
 SECTOR_PROPS = (
@@ -60,6 +69,30 @@ CSV_COLUMNS = (
     "centre_mgrs",
 )
 _MGRS = mgrs.MGRS()
+# The sheet map's context, in print colours on white paper (the briefing export draws the same lakes,
+# rivers and towns from layers.context in the live map's dark theme).
+MARKING_COLOR = "#a93226"
+SHEET_LAKE = {"facecolor": "#aed6f1", "edgecolor": "#5499c7", "linewidth": 0.6}
+SHEET_RIVER = {"color": "#5499c7", "linewidth": 1.1}
+SHEET_MARKERS = {"square": "s", "diamond": "D", "circle": "o"}
+_LABEL_BOX = {"boxstyle": "square,pad=0.15", "facecolor": (1, 1, 1, 0.8), "edgecolor": "none"}
+SHEET_CROSSING_LABEL: dict[str, Any] = {
+    "fontsize": 8,
+    "color": "#17202a",
+    "weight": "bold",
+    "zorder": 6,
+    "bbox": _LABEL_BOX,
+}
+SHEET_PLACE_LABEL: dict[str, Any] = {
+    "fontsize": 7.5,
+    "color": "#424949",
+    "style": "italic",
+    "zorder": 5.5,
+    "bbox": _LABEL_BOX,
+}
+CROSSING_SIZE = 38.0  # marker areas (pt²)
+PLACE_SIZE = 10.0
+CROSSING_PAD_DEG = 0.2  # crossing points this far outside the search area are looked up for the sheets
 
 
 class ExportError(HbmError):
@@ -80,10 +113,17 @@ def _sectors(plan: Plan) -> list[dict[str, Any]]:
     return [{k: _clean(v) for k, v in rec.items()} for rec in plan.sectors.to_dict("records")]
 
 
-def plan_is_synthetic(plan: Plan) -> bool:
-    """Return True when the plan is marked as demo data (SYNTHETIC in its name, notes or authority, or a demo id)."""
+def plan_is_synthetic(plan: Plan, store: Store | None = None) -> bool:
+    """Return True for demo data: SYNTHETIC in the plan's name, notes or authority, a demo id, or a demo store.
+
+    A store holds demo data when it has events from the SYNTHETIC demo generator: the test the briefing
+    exports use (``layers.exports.collect.holds_demo_data``), so a plan made on a demo store is marked
+    whatever its name says.
+    """
     texts = (plan.notes, plan.authority, plan.name)
-    return any("SYNTHETIC" in (v or "") for v in texts) or plan.id.startswith("demo-")
+    if any("SYNTHETIC" in (v or "") for v in texts) or plan.id.startswith("demo-"):
+        return True
+    return store is not None and holds_demo_data(store)
 
 
 def to_mgrs(lat: float, lng: float) -> str:
@@ -327,10 +367,61 @@ def _nice_length(span_m: float) -> float:
     return max(m * base for m in (1, 2, 5) if m * base <= target)
 
 
-def write_sheets(
-    plan: Plan, out: str | Path | IO[bytes], synthetic: bool = False, track_spacing_m: float | None = None
+@dataclass(frozen=True)
+class Crossing:
+    """A crossing point printed on the sheet map: name, position and label priority."""
+
+    name: str
+    lat: float
+    lng: float
+    shape: str
+    priority: float
+
+
+def plan_crossings(store: Store, plan: Plan) -> list[Crossing]:
+    """Return the store's crossing points in and near the plan's search area, for the sheet maps."""
+    w, s, e, n = plan.area.bounds
+    pad = CROSSING_PAD_DEG
+    frame = store.features(
+        "crossing_points", (max(-180.0, w - pad), max(-90.0, s - pad), min(180.0, e + pad), min(90.0, n + pad))
+    )
+    out = []
+    for row in frame.to_dict("records"):
+        geom = row.get("geometry")
+        if geom is None or geom.is_empty:
+            continue
+        pt = geom.representative_point()
+        shape = KIND_SHAPES.get(str(row.get("kind") or ""), "circle")
+        out.append(Crossing(str(row.get("name") or ""), pt.y, pt.x, shape, crossing_priority(row)))
+    return out
+
+
+def write_plan_sheets(
+    store: Store, plan: Plan, out: str | Path | IO[bytes], synthetic: bool = False, track_spacing_m: float | None = None
 ) -> int:
-    """Write the assignment sheets PDF (one A4 page per sector) to ``out``; return the number of pages."""
+    """Write the plan's sheets with the store's context: SYNTHETIC for demo data, HBM_MARKING, crossing points."""
+    return write_sheets(
+        plan,
+        out,
+        synthetic=synthetic or plan_is_synthetic(plan, store),
+        track_spacing_m=track_spacing_m,
+        crossings=plan_crossings(store, plan),
+    )
+
+
+def write_sheets(
+    plan: Plan,
+    out: str | Path | IO[bytes],
+    synthetic: bool = False,
+    track_spacing_m: float | None = None,
+    marking: str | None = None,
+    crossings: Sequence[Crossing] = (),
+) -> int:
+    """Write the assignment sheets PDF (one A4 page per sector) to ``out``; return the number of pages.
+
+    Every page carries the handling marking (``marking``, else HBM_MARKING as in the briefing exports),
+    with SYNTHETIC added when ``synthetic``; the map shows lakes, rivers, towns and ``crossings``.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -340,19 +431,97 @@ def write_sheets(
     sectors = _sectors(plan)
     if not sectors:
         raise ExportError(f"plan {plan.id} has no sectors to print")
+    mark = full_marking(marking if marking is not None else load_export_settings().marking, synthetic)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    marking = _("SYNTHETIC DEMO DATA") + " — " if synthetic else ""
-    title = marking + _("SAR assignment sheets: {plan}").format(plan=plan.name)
+    title = f"{mark}: " + _("SAR assignment sheets: {plan}").format(plan=plan.name)
     try:
-        pdf = PdfPages(out, metadata={"Title": title, "Creator": "hbm"})
+        pdf = PdfPages(out, metadata={"Title": title, "Subject": mark, "Creator": "hbm"})
     except OSError as exc:
         raise ExportError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
     with pdf:
         for s in sectors:
             fig = _sheet(plt, plan, s, sectors, synthetic, now, track_spacing_m)
+            _marking(fig, mark)
+            _context(fig.axes[0], s["geometry"], list(crossings))
             pdf.savefig(fig)
             plt.close(fig)
     return len(sectors)
+
+
+def _marking(fig: Any, mark: str) -> None:
+    """Print the handling marking at the top and bottom of the page, as on the briefing exports."""
+    style = {"fontsize": 8.5, "ha": "center", "color": MARKING_COLOR, "weight": "bold", "parse_math": False}
+    fig.text(0.5, 0.993, mark, va="top", **style)
+    fig.text(0.5, 0.008, mark, va="bottom", **style)
+
+
+@lru_cache(maxsize=1)
+def _water() -> tuple[Any, Any]:
+    """Return the bundled lakes and rivers (layers.context) as shapely arrays in WGS 84."""
+    lakes = np.array([shapely.Polygon(f["geometry"]["coordinates"][0]) for f in lakes_geojson(None)["features"]])
+    rivers = np.array([shapely.LineString(f["geometry"]["coordinates"]) for f in rivers_geojson(None)["features"]])
+    return shapely.make_valid(lakes), rivers
+
+
+def _context(ax: Any, geom: BaseGeometry, crossings: list[Crossing]) -> None:
+    """Draw lakes, rivers, towns and crossing points clipped to the sheet map, under the sector; place labels clear."""
+    c = geom.centroid
+    epsg = utm_epsg(c.y, c.x)
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    view = shapely.box(x0, y0, x1, y1)
+    step = max(x1 - x0, y1 - y0) / 50
+    w, s, e, n = reproject(view, epsg, 4326, step).bounds
+    around = shapely.box(w, s, e, n)
+    lakes, rivers = _water()
+    for lake in lakes[shapely.intersects(lakes, around)]:
+        part = reproject(lake.intersection(around), 4326, epsg, 0.002).intersection(view)
+        for poly in shapely.get_parts(part):
+            if poly.geom_type == "Polygon" and not poly.is_empty:
+                ax.fill(*poly.exterior.xy, zorder=0.2, **SHEET_LAKE)
+                for hole in poly.interiors:
+                    ax.fill(*hole.xy, facecolor="white", edgecolor=SHEET_LAKE["edgecolor"], lw=0.6, zorder=0.21)
+    for river in rivers[shapely.intersects(rivers, around)]:
+        part = reproject(river.intersection(around), 4326, epsg, 0.002).intersection(view)
+        for line in shapely.get_parts(part):
+            if line.geom_type == "LineString" and not line.is_empty:
+                ax.plot(*line.xy, zorder=0.3, solid_capstyle="round", **SHEET_RIVER)
+    labels, marks = [], []
+    for p in places((w, s, e, n), world_population=10**12):
+        x, y = shapely.get_coordinates(reproject(shapely.Point(p["lng"], p["lat"]), 4326, epsg))[0]
+        if x0 <= x <= x1 and y0 <= y <= y1:
+            ax.scatter([x], [y], s=PLACE_SIZE, facecolor="white", edgecolor="#424949", linewidths=0.6, zorder=0.8)
+            half = math.sqrt(PLACE_SIZE) / 2  # points; labels keep 3 pt clear of their own marker
+            rank = 1e6 + math.log10(p["population"] + 1) * 1e5
+            labels.append(Label(p["name"], x, y, rank, half + 3, SHEET_PLACE_LABEL))
+            marks.append((x, y, half))
+    for cp in crossings:
+        x, y = shapely.get_coordinates(reproject(shapely.Point(cp.lng, cp.lat), 4326, epsg))[0]
+        if x0 <= x <= x1 and y0 <= y <= y1:
+            marker = SHEET_MARKERS.get(cp.shape, "o")
+            ax.scatter([x], [y], s=CROSSING_SIZE, marker=marker, facecolor="#c0392b", edgecolor="white", zorder=0.9)
+            half = math.sqrt(CROSSING_SIZE) / 2
+            if cp.name:
+                labels.append(Label(cp.name, x, y, cp.priority, half + 3, SHEET_CROSSING_LABEL))
+            marks.append((x, y, half))
+    ax.set_xlim(x0, x1)  # the scatter calls must not widen the view
+    ax.set_ylim(y0, y1)
+    ax.apply_aspect()  # the equal aspect shrinks the axes: place labels where they will be drawn
+    ax.text(
+        0.995, 0.005, CONTEXT_ATTRIBUTION, transform=ax.transAxes, ha="right", va="bottom", fontsize=5, color="#7f8c8d"
+    )
+    renderer = ax.figure.canvas.get_renderer()
+    grow = 3.0
+    obstacles = []
+    for t in ax.texts:  # the sector label, neighbour labels, scale bar and north arrow stay readable
+        b = t.get_window_extent(renderer)
+        obstacles.append(Bbox([[b.x0 - grow, b.y0 - grow], [b.x1 + grow, b.y1 + grow]]))
+    scale = ax.figure.dpi / 72
+    for x, y, half in marks:
+        cx, cy = ax.transData.transform((x, y))
+        r = half * scale
+        obstacles.append(Bbox([[cx - r, cy - r], [cx + r, cy + r]]))
+    place_labels(ax, labels, obstacles)
 
 
 def _sheet(
@@ -372,12 +541,12 @@ def _sheet(
     fig = plt.figure(figsize=(8.27, 11.69))
     label = str(s["label"])
     head = _("SAR assignment — sector {label}").format(label=label)
-    fig.text(0.06, 0.965, head, fontsize=20, weight="bold", usetex=False)
+    fig.text(0.06, 0.958, head, fontsize=20, weight="bold", usetex=False)  # below the marking
     plan_line = _("Plan: {name}  ({id}, version {version})").format(name=plan.name, id=plan.id, version=plan.version)
-    fig.text(0.06, 0.945, _plain(plan_line), fontsize=9)
-    fig.text(0.94, 0.965, now, fontsize=8, ha="right")
+    fig.text(0.06, 0.938, _plain(plan_line), fontsize=9)
+    fig.text(0.94, 0.958, now, fontsize=8, ha="right")
     if synthetic:
-        fig.text(0.94, 0.945, _("SYNTHETIC DEMO DATA"), fontsize=10, ha="right", color="#c0392b", weight="bold")
+        fig.text(0.94, 0.938, _("SYNTHETIC DEMO DATA"), fontsize=10, ha="right", color="#c0392b", weight="bold")
 
     ax = fig.add_axes((0.08, 0.42, 0.84, 0.5))
     minx, miny, maxx, maxy = local.bounds

@@ -6,54 +6,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from shapely.geometry import Point
 
 from data.alerts import AlertError, Rule, acknowledge, list_alerts, load_rules, save_rule
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from layers.alerts import DEFAULT_RULES, ensure_default_rules, evaluate_rules
-from tests.conftest import NOW, sample_features
-
-REGION = (28.8, -1.8, 33.2, 4.4)
-
-
-def _events(prefix: str, n: int, when, lat: float, lng: float, people: int = 10, kind: str = "crossing") -> list[dict]:  # type: ignore[no-untyped-def]
-    return [
-        {
-            "id": f"{prefix}-{i}",
-            "occurred_at": when - timedelta(minutes=i),
-            "kind": kind,
-            "people": people,
-            "geometry": Point(lng + 0.001 * (i % 5), lat),
-        }
-        for i in range(n)
-    ]
-
-
-def _background(store: Store) -> None:
-    """Steady traffic at many places over the last 29 days, so even a same-weekday baseline is covered."""
-    rows = []
-    for day in range(29):
-        for place in range(12):
-            rows += _events(
-                f"bg{day}-{place}", 3, NOW - timedelta(days=day, hours=3), 0.5 + 0.3 * place, 30.0, people=2
-            )
-    store.upsert("events", rows)
-
-
-def _surge_rule() -> Rule:
-    return next(r for r in DEFAULT_RULES if r.kind == "hotspot_surge")
+from tests.helpers import NOW, sample_features
+from tests.helpers.alerts import REGION, background, events, surge_rule
 
 
 def test_one_surge_raises_one_alert_that_grows_and_can_be_acknowledged(store: Store) -> None:
-    save_rule(store, _surge_rule(), NOW)  # type: ignore[arg-type]
-    _background(store)
-    store.upsert("events", _events("surge-a", 20, NOW - timedelta(hours=2), 3.58, 32.06))
+    save_rule(store, surge_rule(), NOW)  # type: ignore[arg-type]
+    background(store)
+    store.upsert("events", events("surge-a", 20, NOW - timedelta(hours=2), 3.58, 32.06))
     first = evaluate_rules(store, NOW, REGION)  # type: ignore[arg-type]
     assert len(first.opened) == 1 and first.opened[0].evidence["people"] >= 50
     # The surge grows into the next cell: the same alert is updated, not a second one.
-    store.upsert("events", _events("surge-b", 30, NOW - timedelta(hours=1), 3.58, 32.10))
+    store.upsert("events", events("surge-b", 30, NOW - timedelta(hours=1), 3.58, 32.10))
     second = evaluate_rules(store, NOW + timedelta(minutes=5), REGION)  # type: ignore[arg-type]
     assert second.opened == [] and len(second.updated) == 1
     alerts = list_alerts(store, status="open")  # type: ignore[arg-type]
@@ -76,7 +46,7 @@ def test_an_alert_closes_itself_once_the_condition_has_been_clear_long_enough(st
     save_rule(store, rule, NOW)  # type: ignore[arg-type]
     for table, rows in sample_features().items():
         store.upsert(table, rows)
-    store.upsert("events", _events("sos", 1, NOW - timedelta(hours=1), 1.1, 31.1, people=6, kind="distress"))
+    store.upsert("events", events("sos", 1, NOW - timedelta(hours=1), 1.1, 31.1, people=6, kind="distress"))
     opened = evaluate_rules(store, NOW, REGION).opened  # type: ignore[arg-type]
     # The event lies in sector AA inside the SRR: one alert, for the innermost zone.
     assert [a.subject for a in opened] == ["sar:sec-aa"]
@@ -109,8 +79,8 @@ def test_alerts_and_acknowledgements_survive_a_restart(tmp_path: Path) -> None:
     first = open_store(load_store_settings(database_url=url))
     first.init_schema()
     ensure_default_rules(first, NOW)  # type: ignore[arg-type]
-    _background(first)
-    first.upsert("events", _events("surge", 20, NOW - timedelta(hours=2), 3.58, 32.06))
+    background(first)
+    first.upsert("events", events("surge", 20, NOW - timedelta(hours=2), 3.58, 32.06))
     alert = evaluate_rules(first, NOW, REGION).opened[0]  # type: ignore[arg-type]
     acknowledge(first, alert.id, "Night shift", NOW)  # type: ignore[arg-type]
     first.dispose()

@@ -24,8 +24,8 @@ from data.open import open_store
 from data.sar_plans import list_plans, load_plan
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import sar_save_form
-from tests.test_roles_http import (
+from tests.helpers import sar_save_form
+from tests.helpers.auth import (
     add_role_users,
     auth_env,
     callback_spec,

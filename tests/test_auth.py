@@ -3,69 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
-from dash import Dash
-from flask.testing import FlaskClient
 
 from dashboard.app import create_app
 from dashboard.auth import LANGUAGE_PATH, LOGIN_PATH, OPEN_PATHS, WRONG, FailureLimiter, safe_next
 from dashboard.settings import load_app_settings
 from data import audit_log, users
 from data.store import Store
+from tests.helpers.auth import PASSWORD, TOKEN, USER_CALLBACK, _csrf, app_with_alice, login, whoami
 
-SECRET = "test-secret-0123456789-abcdefghij"
-PASSWORD = "correct horse battery"
-TOKEN = "ingest-token-0123456789"
-USER_CALLBACK = {
-    "output": "..hbm-auth-user.children...hbm-auth-csrf.value..",
-    "outputs": [{"id": "hbm-auth-user", "property": "children"}, {"id": "hbm-auth-csrf", "property": "value"}],
-    "inputs": [{"id": "hbm-auth-user", "property": "id", "value": "hbm-auth-user"}],
-    "changedPropIds": [],
-    "state": [],
-}
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-
-
-@pytest.fixture
-def auth_on(monkeypatch: pytest.MonkeyPatch, fast_hashing: None) -> pytest.MonkeyPatch:
-    """Authentication on, as `hbm serve` runs it, over plain http (tests), re-reading users on every request."""
-    for key, value in {
-        "HBM_AUTH": "on",
-        "HBM_SECRET_KEY": SECRET,
-        "HBM_COOKIE_SECURE": "false",
-        "HBM_AUTH_RECHECK_SECONDS": "0",
-        "HBM_API_TOKEN": TOKEN,
-    }.items():
-        monkeypatch.setenv(key, value)
-    return monkeypatch
-
-
-def _app(store: Store) -> Dash:
-    users.add_user(store, "alice", "analyst", PASSWORD)
-    return create_app(load_app_settings(), store)
-
-
-def _csrf(client: FlaskClient) -> str:
-    page = client.get(LOGIN_PATH).get_data(as_text=True)
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
-def login(client: FlaskClient, name: str = "alice", password: str = PASSWORD, next_path: str = "/") -> Any:
-    """Sign in through the form (with its CSRF token); return the response."""
-    form = {"name": name, "password": password, "csrf": _csrf(client), "next": next_path}
-    return client.post(LOGIN_PATH, data=form)
-
-
-def whoami(client: FlaskClient, headers: dict[str, str] | None = None) -> tuple[str, str]:
-    """Return the header's user label and log-out token, through the real Dash callback."""
-    answer = client.post("/_dash-update-component", json=USER_CALLBACK, headers=headers or {})
-    assert answer.status_code == 200, answer.status_code
-    response = answer.get_json()["response"]
-    return response["hbm-auth-user"]["children"], response["hbm-auth-csrf"]["value"]
 
 
 def _sample_url(rule: str) -> str:
@@ -74,7 +22,7 @@ def _sample_url(rule: str) -> str:
 
 # -- anonymous requests ----------------------------------------------------------------------------
 def test_every_route_refuses_anonymous_requests(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> None:
-    app = _app(sqlite_store)
+    app = app_with_alice(sqlite_store)
     client = app.server.test_client()
     checked = 0
     for rule in app.server.url_map.iter_rules():
@@ -108,7 +56,7 @@ def test_every_route_refuses_anonymous_requests(auth_on: pytest.MonkeyPatch, sql
 
 
 def test_open_paths_answer_without_a_session(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> None:
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     assert client.get("/healthz").get_data(as_text=True) == "ok"
     login_page = client.get(LOGIN_PATH)
     assert login_page.status_code == 200 and b"autofocus" in login_page.data and b'for="password"' in login_page.data
@@ -117,7 +65,7 @@ def test_open_paths_answer_without_a_session(auth_on: pytest.MonkeyPatch, sqlite
 
 
 def test_an_ingest_token_opens_no_page_and_no_callback(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> None:
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     bearer = {"Authorization": f"Bearer {TOKEN}"}
     assert client.get("/", headers={**HTML, **bearer}).status_code == 302
     assert client.get("/_dash-layout", headers=bearer).status_code == 401
@@ -129,7 +77,7 @@ def test_an_ingest_token_opens_no_page_and_no_callback(auth_on: pytest.MonkeyPat
 
 # -- signing in and out ----------------------------------------------------------------------------
 def test_sign_in_sets_the_user_and_a_safe_cookie(auth_on: pytest.MonkeyPatch, store: Store) -> None:
-    client = _app(store).server.test_client()
+    client = app_with_alice(store).server.test_client()
     response = login(client, next_path="/?zoom=9")
     assert response.status_code == 303 and response.headers["Location"] == "/?zoom=9"
     cookie = response.headers["Set-Cookie"]
@@ -144,7 +92,7 @@ def test_sign_in_sets_the_user_and_a_safe_cookie(auth_on: pytest.MonkeyPatch, st
 
 def test_secure_cookies_by_default(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> None:
     auth_on.delenv("HBM_COOKIE_SECURE")
-    app = _app(sqlite_store)
+    app = app_with_alice(sqlite_store)
     client = app.server.test_client()
     response = login(client)  # the test client keeps secure cookies only for https
     cookie = response.headers["Set-Cookie"]
@@ -158,7 +106,7 @@ def test_secure_cookies_by_default(auth_on: pytest.MonkeyPatch, sqlite_store: St
 def test_failed_sign_in_says_one_thing_and_is_audited(
     auth_on: pytest.MonkeyPatch, sqlite_store: Store, name: str, password: str, reason: str
 ) -> None:
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     response = login(client, name, password)
     assert response.status_code == 401 and WRONG in response.get_data(as_text=True)
     assert client.get("/_dash-layout").status_code == 401
@@ -167,7 +115,7 @@ def test_failed_sign_in_says_one_thing_and_is_audited(
 
 
 def test_sign_in_needs_the_forms_csrf_token(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> None:
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     client.get(LOGIN_PATH)
     for token in ("", "forged-token-forged-token-forged"):
         response = client.post(LOGIN_PATH, data={"name": "alice", "password": PASSWORD, "csrf": token})
@@ -177,7 +125,7 @@ def test_sign_in_needs_the_forms_csrf_token(auth_on: pytest.MonkeyPatch, sqlite_
 
 
 def test_log_out_ends_the_session_on_the_server(auth_on: pytest.MonkeyPatch, store: Store) -> None:
-    app = _app(store)
+    app = app_with_alice(store)
     client = app.server.test_client()
     login(client)
     stolen = client.get_cookie("hbm_session")
@@ -196,7 +144,7 @@ def test_log_out_ends_the_session_on_the_server(auth_on: pytest.MonkeyPatch, sto
 
 
 def test_disabled_user_is_signed_out_and_role_changes_apply(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> None:
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     users.add_user(sqlite_store, "root", "admin", PASSWORD)
     login(client)
     users.set_role(sqlite_store, "alice", "viewer", by="root")
@@ -210,7 +158,7 @@ def test_disabled_user_is_signed_out_and_role_changes_apply(auth_on: pytest.Monk
 
 def test_failed_sign_ins_are_rate_limited(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> None:
     auth_on.setenv("HBM_LOGIN_MAX_FAILURES_PER_IP", "8")
-    server = _app(sqlite_store).server
+    server = app_with_alice(sqlite_store).server
     client = server.test_client()
     for _ in range(5):
         assert login(client, "alice", "not the password").status_code == 401
@@ -264,7 +212,7 @@ def test_next_stays_on_this_site(raw: str | None, expected: str) -> None:
 
 
 def test_login_page_escapes_what_it_echoes(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> None:
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     page = login(client, '"><script>alert(1)</script>', "x").get_data(as_text=True)
     assert "<script>alert" not in page and "&lt;script&gt;" in page
 
@@ -272,7 +220,7 @@ def test_login_page_escapes_what_it_echoes(auth_on: pytest.MonkeyPatch, sqlite_s
 # -- single sign-on header -------------------------------------------------------------------------
 def test_proxy_header_mode(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> None:
     auth_on.setenv("HBM_AUTH_PROXY_HEADER", "X-Remote-User")
-    app = _app(sqlite_store)
+    app = app_with_alice(sqlite_store)
     client = app.server.test_client()
     sso = {"X-Remote-User": "Alice"}
     assert whoami(client, sso)[0] == "alice (analyst)"
@@ -287,7 +235,7 @@ def test_proxy_header_mode(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> 
 
 def test_client_ips_come_from_trusted_proxies_only(auth_on: pytest.MonkeyPatch, sqlite_store: Store) -> None:
     forwarded = {"X-Forwarded-For": "203.0.113.9"}
-    login(_app(sqlite_store).server.test_client(), "nobody", "x")
+    login(app_with_alice(sqlite_store).server.test_client(), "nobody", "x")
     client = create_app(load_app_settings(), sqlite_store).server.test_client()
     client.post(LOGIN_PATH, data={"name": "nobody", "password": "x", "csrf": _csrf(client)}, headers=forwarded)
     auth_on.setenv("HBM_TRUSTED_PROXIES", "1")

@@ -12,8 +12,8 @@ from dashboard.app import create_app
 from dashboard.settings import load_app_settings
 from data import audit_log, users
 from data.store import Store
-from tests.conftest import free_port, sample_events, sample_features
-from tests.test_browser import PAINTED_JS, SVG_PATHS_JS
+from tests.helpers import free_port, sample_events, sample_features
+from tests.helpers.browser import PAINTED_JS, SVG_PATHS_JS
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"

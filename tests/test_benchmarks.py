@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.benchmarks import report
-from tests.conftest import POSTGIS_URL, unavailable
+from tests.helpers import POSTGIS_URL, unavailable
 
 BENCHMARKS = report.discover()
 

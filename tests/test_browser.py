@@ -14,23 +14,10 @@ from dashboard.settings import load_app_settings
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import free_port, sample_events, sample_features
+from tests.helpers import free_port, sample_events, sample_features
+from tests.helpers.browser import PAINTED_JS, SVG_PATHS_JS
 
 pytestmark = pytest.mark.browser
-
-PAINTED_JS = """
-const canvas = document.querySelector('.leaflet-hbm-' + arguments[0] + '-pane canvas');
-if (!canvas || !canvas.width) return 0;
-const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-let painted = 0;
-for (let i = 3; i < data.length; i += 4) { if (data[i] > 0) painted++; }
-return painted;
-"""
-
-
-SVG_PATHS_JS = """
-return document.querySelectorAll('.leaflet-hbm-' + arguments[0] + '-pane svg path').length;
-"""
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from layers.context import lakes_geojson
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from layers.view_io import query_fields, view_from_query
-from tests.conftest import chrome_available, free_port, open_panels, sample_events, sample_features, unavailable
+from tests.helpers import chrome_available, free_port, open_panels, sample_events, sample_features, unavailable
 
 pytestmark = pytest.mark.browser
 

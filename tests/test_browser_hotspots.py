@@ -16,7 +16,7 @@ from data.alerts import list_alerts
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import free_port, open_panels, sample_features
+from tests.helpers import free_port, open_panels, sample_features
 
 pytestmark = pytest.mark.browser
 

@@ -33,7 +33,7 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from layers.i18n import LANGUAGES, LOCALE_DIR, po_path
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.browser
 

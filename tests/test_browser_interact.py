@@ -20,7 +20,7 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from geo.cells import resolution_for_zoom
-from tests.conftest import free_port, sample_features
+from tests.helpers import free_port, sample_features
 
 pytestmark = pytest.mark.browser
 
@@ -328,12 +328,22 @@ return [smallest, where];
 """
 
 
+HOTSPOT_SCALE_IN_VIEW_JS = """
+const box = document.querySelector('.hbm-legend-box').getBoundingClientRect();
+const scale = document.getElementById('hotspot-legend');
+const rows = scale.querySelectorAll('.hbm-legend-row');
+const r = scale.getBoundingClientRect();
+return rows.length >= 3 && r.top >= box.top && r.bottom <= Math.min(box.bottom, window.innerHeight);
+"""
+
+
 def test_wall_mode_from_the_address_and_the_toggle(browser_ready: None, dash_duo: Any, alert_store: Store) -> None:
     start(dash_duo, alert_store, path="/?wall=1")
     dash_duo.driver.set_window_size(1600, 1000)
     until(lambda: "wall" in dash_duo.find_element("#app-root").get_attribute("class"), timeout=10)
     assert not dash_duo.find_element(".hbm-side").is_displayed()  # side panel collapsed away
     assert dash_duo.find_element("#legend").is_displayed()  # the legend stays in view
+    assert dash_duo.driver.execute_script(HOTSPOT_SCALE_IN_VIEW_JS), "the hotspot scale must be in view on a wall"
     dash_duo.wait_for_contains_text("#alert-badge", "alert", timeout=20)  # the banner for the open alert
     size, where = dash_duo.driver.execute_script(SMALLEST_TEXT_JS)
     assert size >= 14, where
@@ -355,15 +365,15 @@ def test_offline_html_popups_are_labelled_in_order_without_internal_ids(
     from layers.exports.html import write_html
     from layers.exports.settings import load_export_settings
     from layers.view import View
-    from tests.conftest import pytest_setup_options
-    from tests.test_xss import OPEN_EVERY_POPUP_JS
+    from tests.helpers import chrome_options
+    from tests.helpers.browser import OPEN_EVERY_POPUP_JS
 
     monkeypatch.setenv("HBM_DISPLAY_TZ", "Africa/Kampala")
     now = datetime.now(UTC)
     view = View(start=now - timedelta(days=2), end=now, zoom=7.0, bbox=(29.0, 0.0, 33.5, 4.5), resolution=5)
     out = tmp_path / "brief.html"
     write_html(collect(map_store, view, load_export_settings(), who="test", title="Brief"), out)
-    driver = webdriver.Chrome(options=pytest_setup_options())
+    driver = webdriver.Chrome(options=chrome_options())
     try:
         driver.get(out.as_uri())
         driver.implicitly_wait(5)

@@ -24,8 +24,8 @@ from data.sar_plans import list_plans
 from data.settings import load_store_settings
 from data.store import Store
 from layers.hotspots import load_hotspot_settings
-from tests.conftest import free_port, open_panels
-from tests.test_roles_http import PASSWORD, add_role_users, auth_env, seed
+from tests.helpers import free_port, open_panels
+from tests.helpers.auth import PASSWORD, add_role_users, auth_env, seed
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ from data.open import open_store
 from data.sar_plans import list_plans, load_plan
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import free_port, open_panels, pytest_setup_options
+from tests.helpers import chrome_options, free_port, open_panels
 
 pytestmark = pytest.mark.browser
 
@@ -77,7 +77,7 @@ def test_plan_from_drawn_polygon_is_shared_and_a_sortie_shows_live(  # type: ign
     dash_duo.wait_for_text_to_equal('#sar-table td[data-dash-column="label"]', "AA", timeout=20)
 
     # Session 2 opens the same server and sees the plan without doing anything.
-    second = webdriver.Chrome(options=pytest_setup_options())
+    second = webdriver.Chrome(options=chrome_options())
     try:
         second.get(dash_duo.server_url)
         WebDriverWait(second, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "details.hbm-panel"))

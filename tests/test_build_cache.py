@@ -17,7 +17,7 @@ from data.store import Store
 from layers.build_cache import BuildCache
 from layers.refresh import refresh
 from layers.view import View
-from tests.conftest import NOW, sample_events, sample_features
+from tests.helpers import NOW, sample_events, sample_features
 
 
 def wire(layers: dict[str, Any]) -> Any:

@@ -17,7 +17,7 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from geo.errors import ConfigError
-from tests.conftest import NOW, sample_events
+from tests.helpers import NOW, sample_events
 
 SETTINGS = load_app_settings()
 

@@ -15,7 +15,7 @@ from shapely.geometry import Point
 
 from data.rollup import whole_hours
 from data.store import Store
-from tests.conftest import NOW, sample_events
+from tests.helpers import NOW, sample_events
 
 
 def _reference(rows: list[dict], res: int, start: datetime, end: datetime, bbox: tuple | None = None) -> dict:

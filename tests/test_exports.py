@@ -32,7 +32,7 @@ from layers.exports.settings import DEFAULT_MARKING, load_export_settings
 from layers.features import LAYERS
 from layers.hotspots import load_hotspot_settings
 from layers.view import View
-from tests.conftest import NOW, sample_events, sample_features, unavailable
+from tests.helpers import NOW, sample_events, sample_features, unavailable
 
 # Around crossing point cp-a only: the route, cp-b and the SAR zones are outside.
 BBOX = (31.5, 3.0, 32.5, 4.0)
@@ -343,7 +343,7 @@ def test_small_crossing_and_route_flows_are_left_empty_in_exports(store: Store) 
 
     from layers.exports.settings import load_export_settings
     from layers.view import View
-    from tests.conftest import sample_events, sample_features
+    from tests.helpers import sample_events, sample_features
 
     for table, rows in sample_features().items():
         store.upsert(table, rows)

@@ -16,7 +16,7 @@ from data.settings import load_store_settings
 from data.store import Store
 from layers.view import View
 from layers.view_io import view_to_json
-from tests.conftest import sample_events, sample_features
+from tests.helpers import sample_events, sample_features
 
 
 @pytest.fixture

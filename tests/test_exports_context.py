@@ -19,7 +19,7 @@ from data.store import Store
 from layers.exports import run_export
 from layers.exports.settings import load_export_settings
 from layers.view import View
-from tests.conftest import unavailable
+from tests.helpers import unavailable
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 DEMO_REGION = (28.8, -1.8, 33.2, 4.4)

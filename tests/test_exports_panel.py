@@ -20,7 +20,7 @@ from layers.exports.settings import load_export_settings
 from layers.features import LAYERS
 from layers.view import LAYER_NAMES
 from layers.view_io import view_from_json, view_from_query
-from tests.conftest import NOW
+from tests.helpers import NOW
 
 SETTINGS = load_app_settings(region_bbox="29.5,0.5,33.5,4.5", title="Morning brief")
 CONTROLS = {

@@ -14,7 +14,7 @@ from data.store import Store
 from geo.hotspots import HotspotSettings
 from layers.hotspots import hotspot_table, hotspots_features
 from layers.view import View
-from tests.conftest import NOW
+from tests.helpers import NOW
 
 REGION = (28.8, -1.8, 33.2, 4.4)
 

@@ -18,7 +18,7 @@ from layers.exports import run_export
 from layers.exports.hxl import hxl_tag
 from layers.exports.settings import load_export_settings
 from layers.view import View
-from tests.conftest import NOW, sample_events, sample_features
+from tests.helpers import NOW, sample_events, sample_features
 
 FIXTURES = Path(__file__).parent / "fixtures" / "interop"
 VIEW = View(start=NOW - timedelta(hours=48), end=NOW, zoom=7.0, bbox=(29.0, 0.0, 33.5, 4.5), window_label="custom")

@@ -32,7 +32,7 @@ from layers.i18n import (
     use_language,
     value_label,
 )
-from tests.conftest import sample_events, sample_features
+from tests.helpers import sample_events, sample_features
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
@@ -314,7 +314,7 @@ def _export(store: Store, fmt: str, path: Path, language: str) -> Path:
     from layers.exports import run_export
     from layers.exports.settings import load_export_settings
     from layers.view import View
-    from tests.conftest import NOW
+    from tests.helpers import NOW
 
     view = View(start=NOW - timedelta(days=7), end=NOW, zoom=7, bbox=None, window_label="7d")
     with use_language(language):

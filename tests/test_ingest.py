@@ -23,7 +23,7 @@ from data.ingest.settings import load_ingest_settings
 from data.store import Store
 from geo import validate as gv
 from geo.errors import ConfigError, HbmError, IngestError
-from tests.conftest import unavailable
+from tests.helpers import unavailable
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BAD, GOOD = FIXTURES / "bad", FIXTURES / "good"

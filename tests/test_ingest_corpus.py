@@ -19,7 +19,7 @@ from dashboard.cli import main
 from data.open import open_store
 from data.schema import LAYER_TABLES
 from data.settings import load_store_settings
-from tests.conftest import POSTGIS_URL, _reset_postgis, unavailable
+from tests.helpers import POSTGIS_URL, reset_postgis, unavailable
 
 BAD = Path(__file__).parent / "fixtures" / "bad"
 GOOD = Path(__file__).parent / "fixtures" / "good"
@@ -116,7 +116,7 @@ def test_bad_file(case: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c
 def test_bad_file_on_postgis(case: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
     if not POSTGIS_URL:
         unavailable("PostGIS tests need HBM_TEST_POSTGIS_URL=postgresql+psycopg://USER:PASS@HOST/DB")
-    _reset_postgis(POSTGIS_URL)
+    reset_postgis(POSTGIS_URL)
     run_case(case, POSTGIS_URL, tmp_path, monkeypatch, capsys)
 
 

@@ -12,7 +12,7 @@ from layers.features import LAYERS
 from layers.refresh import refresh, stale_layers
 from layers.styles import STYLES, hotspot_class, legend_entries
 from layers.view import LAYER_NAMES, View, snap_bbox, window_bounds
-from tests.conftest import NOW, sample_events
+from tests.helpers import NOW, sample_events
 
 
 def view(**kw: object) -> View:

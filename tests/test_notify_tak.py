@@ -26,8 +26,8 @@ from data.alerts import Alert, list_alerts, save_rule, write_alert
 from data.notify import NotificationWorker, deliver_due, list_outbox, load_notify_settings, retry_dead
 from data.store import Store, as_sql_store
 from layers.alerts import DEFAULT_RULES, evaluate_rules
-from tests.conftest import free_port, sample_features
-from tests.test_alerts import REGION, _background, _events
+from tests.helpers import free_port, sample_features
+from tests.helpers.alerts import REGION, background, events
 
 HOST = "127.0.0.1"
 
@@ -93,14 +93,14 @@ def surge(store: Store, now: datetime, notify: dict[str, Any]) -> None:
     """The default surge rule with ``notify``, a baseline and a surge at Elegu."""
     rule = next(r for r in DEFAULT_RULES if r.kind == "hotspot_surge")
     save_rule(as_sql_store(store), replace(rule, params={**rule.params, "notify": notify}), now)
-    _background(store)
-    store.upsert("events", _events("surge-a", 20, now - timedelta(hours=2), 3.58, 32.06))
+    background(store)
+    store.upsert("events", events("surge-a", 20, now - timedelta(hours=2), 3.58, 32.06))
 
 
 def test_a_surge_alert_reaches_smtp_and_webhook_exactly_once(
     store: Store, smtp: tuple[Mailbox, int], hooks: list[Hook]
 ) -> None:
-    from tests.conftest import NOW
+    from tests.helpers import NOW
 
     box, port = smtp
     hook = Hook()
@@ -111,7 +111,7 @@ def test_a_surge_alert_reaches_smtp_and_webhook_exactly_once(
     assert len(first.opened) == 1
     assert deliver_due(store, settings) == {"sent": 2, "retry": 0, "dead": 0}
     # The surge goes on (evaluated again, grows): no second message; a second delivery round sends nothing.
-    store.upsert("events", _events("surge-b", 30, NOW - timedelta(hours=1), 3.58, 32.10))
+    store.upsert("events", events("surge-b", 30, NOW - timedelta(hours=1), 3.58, 32.10))
     again = evaluate_rules(as_sql_store(store), NOW + timedelta(minutes=5), REGION)
     assert len(again.updated) == 1 and again.opened == []
     assert deliver_due(store, settings)["sent"] == 0
@@ -168,7 +168,7 @@ def test_a_failing_endpoint_ends_in_dead_letter_without_delaying_evaluation(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.conftest import NOW
+    from tests.helpers import NOW
 
     box, port = smtp
     slow_fail = Hook(status=500, delay=3.0)  # answers 500 after 3 s

@@ -32,7 +32,7 @@ from dashboard.settings import load_app_settings
 from data import api_tokens, audit_log, users
 from data.store import Store, as_sql_store
 from layers.hotspots import load_hotspot_settings
-from tests.conftest import IN_CI, free_port, sample_events, sample_features
+from tests.helpers import IN_CI, free_port, sample_events, sample_features
 
 PASSWORD = "correct horse battery staple"
 K = load_hotspot_settings()[1]

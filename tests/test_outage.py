@@ -22,7 +22,7 @@ from data.open import open_store
 from data.postgis_store import RetryBackoff
 from data.settings import load_store_settings
 from geo.errors import StoreUnavailable
-from tests.conftest import _reset_postgis, chrome_available, free_port, sample_events, sample_features, unavailable
+from tests.helpers import chrome_available, free_port, reset_postgis, sample_events, sample_features, unavailable
 
 REFRESH_S = 1.0
 
@@ -50,7 +50,7 @@ def outage_cluster() -> tuple[str, str]:
         unavailable("the outage test needs pg_ctlcluster (Debian postgresql-common)")
     try:
         _ctl(cluster, "start")
-        _reset_postgis(url)
+        reset_postgis(url)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the cluster is the reason
         unavailable(f"outage cluster {cluster} is not usable: {str(exc).splitlines()[0]}")
     return cluster, url

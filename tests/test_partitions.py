@@ -16,7 +16,7 @@ from data.postgis_store import EVENTS_CONFLICT_KEY
 from data.retention import purge_events
 from data.settings import load_store_settings
 from data.store import SqlStore
-from tests.conftest import POSTGIS_URL, _reset_postgis, unavailable
+from tests.helpers import POSTGIS_URL, reset_postgis, unavailable
 
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)
 
@@ -26,7 +26,7 @@ def pg() -> Iterator[SqlStore]:
     """A fresh PostGIS store."""
     if not POSTGIS_URL:
         unavailable("PostGIS tests need HBM_TEST_POSTGIS_URL")
-    _reset_postgis(POSTGIS_URL)
+    reset_postgis(POSTGIS_URL)
     store = open_store(load_store_settings(database_url=POSTGIS_URL))
     assert isinstance(store, SqlStore)
     store.init_schema()

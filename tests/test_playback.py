@@ -10,7 +10,7 @@ from shapely.geometry import Point
 from data.store import Store
 from layers.playback import load_playback
 from layers.view import View
-from tests.conftest import NOW
+from tests.helpers import NOW
 
 FRAMES = 5
 STEP = timedelta(days=1)

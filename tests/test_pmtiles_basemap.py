@@ -18,7 +18,7 @@ from dashboard.settings import load_app_settings
 from data import users
 from geo.errors import ConfigError
 from layers.pmtiles_archive import read_pmtiles_header
-from tests.test_roles_http import sign_in
+from tests.helpers.auth import sign_in
 
 pmtiles = pytest.importorskip("pmtiles")
 
@@ -98,7 +98,7 @@ def test_archive_is_served_in_byte_ranges_behind_sign_in(
 def test_browser_draws_the_archive_tiles_with_no_other_host(
     browser_ready: None, dash_duo, sqlite_store, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     archive = build_archive(tmp_path / "region.pmtiles", max_zoom=8)
     settings = load_app_settings(basemap_pmtiles=str(archive), auth=False)

@@ -162,7 +162,7 @@ def test_exports_state_their_times_in_the_display_zone(monkeypatch: pytest.Monke
     from layers.exports.collect import collect
     from layers.exports.settings import load_export_settings
     from layers.view import View
-    from tests.conftest import sample_events, sample_features
+    from tests.helpers import sample_events, sample_features
 
     monkeypatch.setenv("HBM_DISPLAY_TZ", "Africa/Kampala")
     store = open_store(load_store_settings(database_url=f"sqlite:///{tmp_path / 'tz.sqlite'}"))

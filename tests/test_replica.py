@@ -20,7 +20,7 @@ from dashboard.settings import load_app_settings
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import SqlStore, Store
-from tests.conftest import POSTGIS_URL, _reset_postgis, sample_events, sample_features, unavailable
+from tests.helpers import POSTGIS_URL, reset_postgis, sample_events, sample_features, unavailable
 
 pytestmark = pytest.mark.postgis
 REPLICA_URL = os.environ.get("HBM_TEST_REPLICA_URL", "")
@@ -54,7 +54,7 @@ def pair() -> Iterator[tuple[SqlStore, SqlStore]]:
     """A fresh primary test database and the same database on the streaming standby."""
     if not (POSTGIS_URL and REPLICA_URL):
         unavailable("replica tests need HBM_TEST_POSTGIS_URL and HBM_TEST_REPLICA_URL (a standby: .ci/standby.sh)")
-    _reset_postgis(POSTGIS_URL)
+    reset_postgis(POSTGIS_URL)
     primary = open_store(load_store_settings(database_url=POSTGIS_URL))
     replica = open_store(load_store_settings(database_url=REPLICA_URL))
     assert isinstance(primary, SqlStore) and isinstance(replica, SqlStore)

@@ -32,7 +32,7 @@ from layers.exports.collect import Page
 from layers.exports.settings import load_export_settings
 from layers.hotspots import load_hotspot_settings
 from layers.view import View
-from tests.conftest import NOW
+from tests.helpers import NOW
 
 SETTINGS = load_app_settings()
 K = load_hotspot_settings()[1]
@@ -203,7 +203,7 @@ def _lone_event(at: datetime) -> dict[str, Any]:
 
 # -- playback ---------------------------------------------------------------------------------------------
 def test_playback_frames_are_clamped_and_suppressed_for_a_viewer(sqlite_store: Store) -> None:
-    from tests.conftest import sample_events, sample_features
+    from tests.helpers import sample_events, sample_features
 
     now = datetime.now(UTC)
     for table, rows in sample_features().items():

@@ -8,101 +8,34 @@ coordinator is made next to it, so the difference is the role and nothing else.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 from dashboard.app import create_app
 from dashboard.settings import load_app_settings
-from data import users
 from data.audit import list_exports
 from data.open import open_store
 from data.sar_plans import list_plans
 from data.settings import load_store_settings
 from data.store import Store
 from layers.hotspots import load_hotspot_settings
-from tests.conftest import sample_events, sample_features, sar_save_form
+from tests.helpers import sar_save_form
+from tests.helpers.auth import (
+    add_role_users,
+    auth_env,
+    callback_spec,
+    post_callback,
+    post_pattern_callback,
+    seed,
+    sign_in,
+)
 
-PASSWORD = "correct horse battery staple"
-ROLES = {"vera": "viewer", "ana": "analyst", "sam": "sar_coordinator", "ada": "admin"}
 K = load_hotspot_settings()[1]
 BOUNDS = [[3.4, 31.8], [3.8, 32.3]]
-
-
-def auth_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Turn sign-in on, set the session secret and allow cookies over the test server's plain http."""
-    monkeypatch.setenv("HBM_AUTH", "on")
-    monkeypatch.setenv("HBM_SECRET_KEY", "test-secret-key-for-roles-0123456789")
-    monkeypatch.setenv("HBM_COOKIE_SECURE", "false")
-
-
-def add_role_users(store: Store) -> None:
-    """Add one user per role (names in ROLES), all with PASSWORD."""
-    for name, role in ROLES.items():
-        users.add_user(store, name, role, PASSWORD, created_by="test")
-
-
-def seed(store: Store, now: datetime) -> None:
-    """The inline sample data, its events in the last two days before ``now``."""
-    for table, rows in sample_features().items():
-        store.upsert(table, rows)
-    store.upsert("events", sample_events(now=now - timedelta(minutes=2)))
-
-
-def sign_in(client: FlaskClient, name: str, password: str = PASSWORD) -> int:
-    """Sign in through the login form (with its CSRF token); return the POST's status code."""
-    page = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert csrf, "the login form has a CSRF token"
-    reply = client.post("/login", data={"name": name, "password": password, "csrf": csrf.group(1), "next": "/"})
-    return reply.status_code
-
-
-def callback_spec(client: FlaskClient, output: str, needs_input: str) -> dict[str, Any]:
-    """Return the published spec of the callback writing ``output`` whose inputs include ``needs_input``."""
-    deps = client.get("/_dash-dependencies").get_json()
-    for dep in deps:
-        ids = " ".join(f"{i['id']}.{i['property']}" for i in dep["inputs"])
-        if output in dep["output"] and needs_input in ids:
-            return dep
-    raise AssertionError(f"no callback writes {output} from {needs_input}")
-
-
-def _outputs(spec: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
-    text = spec["output"]
-    multi = text.startswith("..")
-    parts = text.strip(".").split("...") if multi else [text]
-    outs = []
-    for part in parts:
-        cid, prop = part.rsplit(".", 1)
-        outs.append({"id": cid, "property": prop.split("@")[0]})
-    return outs if multi else outs[0]
-
-
-def post_callback(
-    client: FlaskClient, spec: dict[str, Any], values: dict[str, Any], changed: str
-) -> tuple[int, dict[str, Any]]:
-    """POST a callback request built from ``spec`` with ``values`` ("id.prop" → value); return (status, response)."""
-
-    def fill(deps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{**d, "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
-
-    body = {
-        "output": spec["output"],
-        "outputs": _outputs(spec),
-        "inputs": fill(spec["inputs"]),
-        "state": fill(spec["state"]),
-        "changedPropIds": [changed],
-    }
-    reply = client.post("/_dash-update-component", json=body)
-    if reply.status_code == 204:
-        return 204, {}
-    return reply.status_code, (reply.get_json(silent=True) or {}).get("response", {})
 
 
 @pytest.fixture
@@ -228,23 +161,3 @@ def test_crafted_export_and_sar_requests_are_refused_by_role(http_app: tuple[Any
     assert "viewer role may not" in messages["vera"] and "analyst role may not" in messages["ana"]
     assert messages["sam"].startswith("Saved plan Crafted plan")
     assert [p["name"] for p in list_plans(store)] == ["Crafted plan"]
-
-
-def post_pattern_callback(
-    client: FlaskClient,
-    spec: dict[str, Any],
-    pattern_inputs: list[dict[str, Any]],
-    values: dict[str, Any],
-    changed: str,
-) -> tuple[int, dict[str, Any]]:
-    """POST a callback whose first input is a pattern-matching ALL list (the export buttons)."""
-    state = [{**d, "value": values.get(f"{d['id']}.{d['property']}")} for d in spec["state"]]
-    body = {
-        "output": spec["output"],
-        "outputs": _outputs(spec),
-        "inputs": [pattern_inputs],
-        "state": state,
-        "changedPropIds": [changed],
-    }
-    reply = client.post("/_dash-update-component", json=body)
-    return reply.status_code, (reply.get_json(silent=True) or {}).get("response", {})

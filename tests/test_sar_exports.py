@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from shapely.geometry import shape
 
@@ -20,7 +21,7 @@ from data.settings import load_store_settings
 from data.store import Store
 from geo.sectors import area_km2, circle_area
 from layers.sar_exports import to_csv, to_geojson, to_gpx, to_kml, to_mgrs, write_sheets
-from tests.conftest import unavailable
+from tests.helpers import unavailable
 
 NASTY = '=SUM(A1) Boat <1> & "Ω" $x$'
 
@@ -192,3 +193,144 @@ def test_cli_errors_are_one_line(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("hbm: error:") and message in err and "\n" not in err
+
+
+# -- sheet marking and map context (issue 12, item 12) ---------------------------------------------
+MARK = "OFFICIAL-SENSITIVE TESTMARK"
+
+
+def _pdf_pages(path: Path) -> list[str]:
+    """Return the text of each page of ``path`` as poppler reads it (pdfinfo page count, pdftotext per page)."""
+    info = subprocess.run([_tool("pdfinfo"), str(path)], capture_output=True, text=True)
+    assert info.returncode == 0, info.stderr
+    count = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))  # type: ignore[union-attr]
+    pages = []
+    for i in range(1, count + 1):
+        out = subprocess.run([_tool("pdftotext"), "-f", str(i), "-l", str(i), str(path), "-"], capture_output=True)
+        pages.append(" ".join(out.stdout.decode("utf-8").split()))
+    return pages
+
+
+def _seed_demo(store: Store, events: int = 300) -> None:
+    """Seed the store as `hbm demo` does (SYNTHETIC features and events), without serving."""
+    from datetime import UTC, datetime
+
+    from data.demo import demo_events, demo_features
+
+    store.init_schema()
+    now = datetime.now(UTC)
+    for table, rows in demo_features(now).items():
+        store.upsert(table, rows)
+    store.upsert_events(demo_events(events, now))
+
+
+def _cli_plan(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(["sar", "plan", *args, "--name", "Search near the border", "--sector-km2", "25"]) == 0
+    return capsys.readouterr().out.strip()
+
+
+def test_cli_sheets_on_a_demo_store_carry_synthetic_and_the_marking_on_every_page(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("HBM_SYNTHETIC", raising=False)
+    monkeypatch.setenv("HBM_MARKING", MARK)
+    store = _cli_env(monkeypatch, tmp_path)
+    _seed_demo(store)
+    plan_id = _cli_plan(capsys, "--datum", "3.60,32.08", "--radius-km", "7")
+    plan = load_plan(store, plan_id)
+    assert "SYNTHETIC" not in f"{plan.name} {plan.notes} {plan.id}"  # nothing in the plan itself says so
+    pdf = tmp_path / "sheets.pdf"
+    assert main(["sar", "sheets", plan_id, "--out", str(pdf)]) == 0
+    pages = _pdf_pages(pdf)
+    assert len(pages) == len(plan.sectors) >= 3
+    for i, page in enumerate(pages, 1):
+        assert "SYNTHETIC" in page, f"page {i}"
+        assert MARK in page, f"page {i}"
+
+
+def test_cli_sheets_on_a_real_store_carry_the_marking_but_no_synthetic(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("HBM_SYNTHETIC", raising=False)
+    monkeypatch.setenv("HBM_MARKING", MARK)
+    store = _cli_env(monkeypatch, tmp_path)
+    store.init_schema()
+    plan_id = _cli_plan(capsys, "--datum", "3.60,32.08", "--radius-km", "7")
+    pdf = tmp_path / "sheets.pdf"
+    assert main(["sar", "sheets", plan_id, "--out", str(pdf)]) == 0
+    pages = _pdf_pages(pdf)
+    assert len(pages) == len(load_plan(store, plan_id).sectors)
+    for i, page in enumerate(pages, 1):
+        assert MARK in page, f"page {i}"
+        assert "SYNTHETIC" not in page, f"page {i}"
+
+
+def _words(path: Path, page: int) -> list[tuple[str, float, float, float, float]]:
+    """Return (word, xMin, yMin, xMax, yMax) of one page, from ``pdftotext -bbox``."""
+    out = subprocess.run(
+        [_tool("pdftotext"), "-bbox", "-f", str(page), "-l", str(page), str(path), "-"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return [
+        (m[4], float(m[0]), float(m[1]), float(m[2]), float(m[3]))
+        for m in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', out.stdout
+        )
+    ]
+
+
+def test_sheet_map_names_crossings_and_towns_clear_of_the_sector_label(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = _cli_env(monkeypatch, tmp_path)
+    _seed_demo(store)
+    plan_id = _cli_plan(capsys, "--datum", "3.60,32.08", "--radius-km", "7")
+    plan = load_plan(store, plan_id)
+    pdf = tmp_path / "sheets.pdf"
+    assert main(["sar", "sheets", plan_id, "--out", str(pdf)]) == 0
+    pages = _pdf_pages(pdf)
+    # Elegu / Nimule (3.578 N, 32.066 E) lies inside the search area: some sheet names it on its map.
+    assert any("Elegu" in page for page in pages)
+    # A plan just north-east of Arua (3.02 N, 30.91 E) names the town from the bundled GeoNames places.
+    town = _cli_plan(capsys, "--datum", "3.04,30.93", "--radius-km", "3")
+    assert main(["sar", "sheets", town, "--out", str(tmp_path / "arua.pdf")]) == 0
+    assert any("Arua" in page for page in _pdf_pages(tmp_path / "arua.pdf"))
+    for i, row in enumerate(plan.sectors.itertuples(), 1):
+        words = _words(pdf, i)
+        on_map = [w for w in words if 0.07 * 842 < w[2] and w[4] < 0.6 * 842]  # the map spans 8-58 % from the top
+        big = [w for w in on_map if w[0] == row.label and w[4] - w[2] > 20]  # the 28 pt sector label
+        assert len(big) == 1, (row.label, big)
+        _, x0, y0, x1, y1 = big[0]
+        clash = [w for w in on_map if w is not big[0] and w[1] < x1 and x0 < w[3] and w[2] < y1 and y0 < w[4]]
+        assert not clash, (row.label, clash)
+
+
+def _lake_pixels(pdf: Path, tmp_path: Path) -> int:
+    """Return how many pixels of page 1, rasterised by pdftoppm, have the sheet's open-water colour."""
+    from matplotlib.colors import to_rgb
+    from PIL import Image
+
+    from layers import sar_exports
+
+    stem = tmp_path / "page"
+    out = subprocess.run([_tool("pdftoppm"), "-r", "40", "-f", "1", "-l", "1", "-png", str(pdf), str(stem)])
+    assert out.returncode == 0
+    png = next(tmp_path.glob("page*.png"))
+    rgb = np.array([round(c * 255) for c in to_rgb(sar_exports.SHEET_LAKE["facecolor"])])
+    pixels = np.asarray(Image.open(png).convert("RGB"), dtype=int)
+    png.unlink()
+    return int((np.abs(pixels - rgb).max(axis=2) <= 6).sum())
+
+
+def test_sheet_near_lake_albert_draws_the_water(plan: Plan, tmp_path: Path, sqlite_store: Store) -> None:
+    # The fixture's plan lies on Lake Albert (1.4 N, 30.7 E); a plan in the dry Sahara gets no water.
+    wet = tmp_path / "wet.pdf"
+    write_sheets(plan, wet)
+    area = circle_area(21.0, 18.5, 6)
+    sectors, poas = plan_sectors(area, "grid", 30)
+    dry_id = create_plan(sqlite_store, area, sectors, poas, name="Dry", method="grid", target_km2=30)
+    dry = tmp_path / "dry.pdf"
+    write_sheets(load_plan(sqlite_store, dry_id), dry)
+    wet_px, dry_px = _lake_pixels(wet, tmp_path), _lake_pixels(dry, tmp_path)
+    assert dry_px == 0
+    assert wet_px > 2000  # at 40 dpi the map is ~260 x 310 px: open water fills a good part of its margin

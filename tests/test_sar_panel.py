@@ -130,3 +130,29 @@ def test_clicking_a_sector_on_the_map_selects_it() -> None:
     assert clicked_plan({"properties": {"kind": "search_area", "id": "p"}}) == ("p", [])
     assert clicked_plan({"properties": {"kind": "srr", "id": "r"}}) == (no_update, no_update)
     assert clicked_plan(None) == (no_update, no_update)
+
+
+@pytest.mark.parametrize("demo", [True, False])
+def test_sheet_download_is_marked_and_synthetic_on_a_demo_store(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, demo: bool
+) -> None:
+    import shutil
+    import subprocess
+    from datetime import UTC, datetime
+
+    from data.demo import demo_events
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    monkeypatch.setenv("HBM_MARKING", "OFFICIAL-SENSITIVE PANELMARK")
+    if demo:  # events from the SYNTHETIC demo generator, as `hbm demo` seeds them
+        sqlite_store.upsert_events(demo_events(50, datetime.now(UTC)))
+    plan_id = save_new_plan(sqlite_store, _form())  # its name says nothing about demo data
+    payload = export_plan(sqlite_store, plan_id, "pdf", synthetic=False)
+    pdf = tmp_path / "sheets.pdf"
+    pdf.write_bytes(base64.b64decode(payload["content"]))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    assert len(pages) == len(load_plan(sqlite_store, plan_id).sectors)
+    assert all("OFFICIAL-SENSITIVE PANELMARK" in p for p in pages)
+    assert all(("SYNTHETIC" in p) == demo for p in pages)

@@ -31,7 +31,7 @@ from geo.search_theory import bayes_update, pod_from_coverage
 from geo.sectors import area_km2, circle_area
 from layers.features import sar_zones_layer
 from layers.view import View
-from tests.conftest import NOW
+from tests.helpers import NOW
 
 
 def _plan(store: Store, rest: float = 0.0, target: float = 30.0) -> str:

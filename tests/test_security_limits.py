@@ -26,8 +26,7 @@ from data import audit_log, users
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
-from tests.test_auth import PASSWORD, TOKEN, _app, auth_on, login  # noqa: F401 - auth_on is a fixture
-from tests.test_roles_http import callback_spec, post_callback
+from tests.helpers.auth import PASSWORD, TOKEN, app_with_alice, callback_spec, login, post_callback
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,7 +114,7 @@ def test_a_login_form_over_the_cap_is_refused_even_without_a_declared_length(
     sqlite_store: Store,
     auth_on: pytest.MonkeyPatch,  # noqa: F811
 ) -> None:
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     big = {"name": "x" * 40_000, "password": "y", "csrf": "z"}
     assert client.post("/login", data=big).status_code == 413
     assert login(client).status_code == 303  # a normal form still signs in
@@ -126,7 +125,7 @@ def test_5000_rate_limited_attempts_with_distinct_names_add_a_handful_of_audit_r
     auth_on: pytest.MonkeyPatch,  # noqa: F811
 ) -> None:
     auth_on.setenv("HBM_LOGIN_MAX_FAILURES_PER_IP", "5")
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     for i in range(5):
         assert login(client, f"guess{i}", "wrong").status_code == 401
     before = len(audit_log.query(sqlite_store, limit=100_000))
@@ -167,12 +166,12 @@ def test_the_gate_opens_exactly_the_sign_in_routes(
     path: str,
     status: int,
 ) -> None:
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     assert client.open(path, method=method, headers={"Accept": "application/json"}).status_code == status
 
 
 def test_the_events_api_refuses_bad_bodies_with_one_line(sqlite_store: Store, auth_on: pytest.MonkeyPatch) -> None:  # noqa: F811
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     bearer = {"Authorization": f"Bearer {TOKEN}"}
     huge = '[{"lat": 1, "lon": 30, "people": ' + "9" * 1_000_000 + "}]"
     answer = client.post("/api/v1/events", data=huge, headers=bearer, content_type="application/json")
@@ -200,7 +199,7 @@ def test_hostile_map_bounds_never_give_a_500(
     auth_on: pytest.MonkeyPatch,  # noqa: F811
     bounds: Any,
 ) -> None:
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     assert login(client).status_code == 303
     spec = callback_spec(client, "layer-hotspots.data", "map.bounds")
     status, _response = post_callback(client, spec, {"map.bounds": bounds, "map.zoom": 7}, "map.bounds")
@@ -208,7 +207,7 @@ def test_hostile_map_bounds_never_give_a_500(
 
 
 def test_nan_in_a_callback_body_is_400_with_one_line(sqlite_store: Store, auth_on: pytest.MonkeyPatch) -> None:  # noqa: F811
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     assert login(client).status_code == 303
     spec = callback_spec(client, "layer-hotspots.data", "map.bounds")
     body = {
@@ -248,7 +247,7 @@ def test_view_checks_refuse_long_windows_and_bad_bounds_in_one_line() -> None:
     ],
 )
 def test_bad_script_paths_are_404_not_500(sqlite_store: Store, auth_on: pytest.MonkeyPatch, path: str) -> None:  # noqa: F811
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     assert login(client).status_code == 303
     assert client.get(path).status_code == 404
 
@@ -280,7 +279,7 @@ def test_logout_ends_the_session_in_another_process_at_once(
 
 
 def _session_csrf(client: FlaskClient) -> str:
-    from tests.test_auth import whoami
+    from tests.helpers.auth import whoami
 
     return whoami(client)[1]
 
@@ -289,7 +288,7 @@ def test_signed_in_responses_are_not_stored_and_hsts_is_opt_in(
     sqlite_store: Store,
     auth_on: pytest.MonkeyPatch,  # noqa: F811
 ) -> None:
-    client = _app(sqlite_store).server.test_client()
+    client = app_with_alice(sqlite_store).server.test_client()
     assert "Strict-Transport-Security" not in client.get("/login").headers
     assert login(client).status_code == 303
     for path in ("/", "/_dash-layout", "/_dash-dependencies", "/assets/hbm.css"):

@@ -15,7 +15,7 @@ from dashboard.settings import load_app_settings
 from data import users
 from data.store import Store
 from geo.errors import StoreUnavailable
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.nodes import json_lines, node_env, sign_in, start_node, worker_pids
 
 PASSWORD = "correct horse battery staple"

@@ -23,8 +23,8 @@ from data.settings import load_store_settings
 from data.shared import exclusive, is_due, last_run, run_once
 from data.store import SqlStore, Store
 from layers.alerts import AlertMonitor
-from tests.conftest import NOW
-from tests.test_alerts import REGION, _background, _events, _surge_rule
+from tests.helpers import NOW
+from tests.helpers.alerts import REGION, background, events, surge_rule
 
 
 def twin(store: Store) -> SqlStore:
@@ -95,9 +95,9 @@ def test_run_once_runs_in_exactly_one_of_many_workers(store: Store) -> None:
 
 
 def test_a_surge_seen_by_four_workers_raises_one_alert(store: Store) -> None:
-    save_rule(store, _surge_rule(), NOW)  # type: ignore[arg-type]
-    _background(store)
-    store.upsert("events", _events("surge-a", 20, NOW - timedelta(hours=2), 3.58, 32.06))
+    save_rule(store, surge_rule(), NOW)  # type: ignore[arg-type]
+    background(store)
+    store.upsert("events", events("surge-a", 20, NOW - timedelta(hours=2), 3.58, 32.06))
     revision = store.revisions()["_all"].revision
     workers = [twin(store) for _ in range(4)]
     monitors = [AlertMonitor(w, REGION) for w in workers]  # type: ignore[arg-type]

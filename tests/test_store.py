@@ -12,7 +12,7 @@ from shapely.geometry import Point
 
 from data.store import Store
 from geo.errors import IngestError, InvalidView, StoreUnavailable
-from tests.conftest import NOW, sample_events, sample_features
+from tests.helpers import NOW, sample_events, sample_features
 
 WINDOW = (NOW - timedelta(days=3), NOW + timedelta(seconds=1))
 

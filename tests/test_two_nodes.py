@@ -24,7 +24,7 @@ from data.alerts import list_alerts
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import SqlStore
-from tests.conftest import POSTGIS_URL, _reset_postgis, free_port, unavailable
+from tests.helpers import POSTGIS_URL, free_port, reset_postgis, unavailable
 from tests.nodes import ROOT, MapClient, Node, node_env, sign_in, start_node
 
 pytestmark = pytest.mark.postgis
@@ -39,7 +39,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, No
     """Node A and node B (2 gunicorn workers each) on one fresh PostGIS database."""
     if not POSTGIS_URL:
         unavailable("two-node tests need HBM_TEST_POSTGIS_URL")
-    _reset_postgis(POSTGIS_URL)
+    reset_postgis(POSTGIS_URL)
     store = open_store(load_store_settings(database_url=POSTGIS_URL))
     assert isinstance(store, SqlStore)
     store.init_schema()

@@ -12,7 +12,6 @@ details panel), for a few rounds. Every response is walked: every number under a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,7 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
 from layers.hotspots import load_hotspot_settings
-from tests.test_roles_http import PASSWORD, auth_env, sign_in
+from tests.helpers.auth import PASSWORD, auth_env, callback_outputs, sign_in
 
 K = load_hotspot_settings()[1]
 REGION = "29.5,-1.5,33.5,4.5"
@@ -121,21 +120,6 @@ def layout_values(client: FlaskClient) -> tuple[dict[str, Any], dict[str, list[A
     return values, options
 
 
-def _outputs(spec: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
-    text = spec["output"]
-    multi = text.startswith("..")
-    parts = text.strip(".").split("...") if multi else [text]
-    outs = []
-    for part in parts:
-        cid, prop = part.rsplit(".", 1)
-        try:
-            cid = json.loads(cid)
-        except ValueError:
-            pass
-        outs.append({"id": cid, "property": prop.split("@")[0]})
-    return outs if multi else outs[0]
-
-
 def _fill(deps: list[dict[str, Any]], values: dict[str, Any]) -> list[Any]:
     filled: list[Any] = []
     for d in deps:
@@ -151,7 +135,7 @@ def post(client: FlaskClient, spec: dict[str, Any], values: dict[str, Any]) -> t
     first = spec["inputs"][0]
     body = {
         "output": spec["output"],
-        "outputs": _outputs(spec),
+        "outputs": callback_outputs(spec),
         "inputs": _fill(spec["inputs"], values),
         "state": _fill(spec["state"], values),
         "changedPropIds": [f"{first['id']}.{first['property']}"],

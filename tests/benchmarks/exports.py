@@ -29,7 +29,7 @@ from layers.exports.collect import Page, collect
 from layers.exports.settings import load_export_settings
 from layers.view import View
 from tests.benchmarks.refresh import emit, open_url, postgis_url, seed, settle
-from tests.conftest import _reset_postgis
+from tests.helpers import reset_postgis
 
 # Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
 # small-scale CI run, and the figures every run must print.
@@ -65,7 +65,7 @@ def prepare(url: str, events: int, reuse: bool) -> SqlStore:
         except Exception:  # noqa: BLE001 - no schema yet: seed it
             pass
     if store.backend == "postgis":
-        _reset_postgis(url)  # every table, rollups and audit included
+        reset_postgis(url)  # every table, rollups and audit included
     store.init_schema()
     now, t0 = datetime.now(UTC), time.perf_counter()
     frame = demo_events(events, now)

@@ -29,7 +29,7 @@ import pandas as pd
 from data.demo import demo_events
 from data.open import open_store
 from data.settings import load_store_settings
-from tests.conftest import _reset_postgis
+from tests.helpers import reset_postgis
 
 # Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
 # small-scale CI run, and the figures every run must print.
@@ -85,7 +85,7 @@ def write_csv(path: Path, rows: int, seed: int = 7, block: int = 100_000) -> Non
 
 def store_baseline(url: str, rows: int = 100_000) -> float:
     """Return rows/s of one ``store.upsert_events`` call of ``rows`` new events (no ingest checks)."""
-    _reset_postgis(url)
+    reset_postgis(url)
     store = open_store(load_store_settings(database_url=url))
     store.init_schema()
     frame = demo_events(rows, datetime.now(UTC))
@@ -112,7 +112,7 @@ def main() -> None:
         t0 = time.perf_counter()
         write_csv(path, args.rows)
         log(f"CSV ready: {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t0:.1f} s")
-        _reset_postgis(args.postgis_url)
+        reset_postgis(args.postgis_url)
         env = {**os.environ, "HBM_DATABASE_URL": args.postgis_url}
         if args.batch_rows:
             env["HBM_INGEST_BATCH_ROWS"] = str(args.batch_rows)

@@ -34,7 +34,7 @@ from data.ingest.settings import load_ingest_settings
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
-from tests.conftest import _reset_postgis
+from tests.helpers import reset_postgis
 
 TARGET_P95_MS = 300.0
 
@@ -245,7 +245,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.postgis_url:
         sys.exit("soak: give --postgis-url or set HBM_TEST_POSTGIS_URL (its tables are dropped)")
-    _reset_postgis(args.postgis_url)
+    reset_postgis(args.postgis_url)
     store = open_store(load_store_settings(database_url=args.postgis_url))
     print(f"soak: seeding {args.seed_events:,} SYNTHETIC events …", file=sys.stderr, flush=True)
     seed(store, args.seed_events)

@@ -36,7 +36,7 @@ from data.demo import demo_events, demo_features
 from tests.benchmarks import report
 from tests.benchmarks.refresh import emit as print_figure
 from tests.benchmarks.refresh import open_url, postgis_url
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.nodes import ROOT, node_env, start_node
 
 
