@@ -190,8 +190,11 @@ def _cell(value: Any) -> str:
 DETAIL_KEYS = ("backend", "zoom", "res", "cells", "events", "rows")
 
 
-def _detail(line: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {_cell(line[k])}" if k != "backend" else str(line[k]) for k in DETAIL_KEYS if k in line)
+HEADLINE_KEYS = ("backend", "zoom", "res", "events")
+
+
+def _detail(line: dict[str, Any], keys: tuple[str, ...] = DETAIL_KEYS) -> str:
+    return ", ".join(f"{k} {_cell(line[k])}" if k != "backend" else str(line[k]) for k in keys if k in line)
 
 
 def _value(line: dict[str, Any]) -> str:
@@ -240,13 +243,16 @@ def render_headline(results: list[Run], docs_link: str = "docs/performance.md") 
     if dates:
         first, last = f"{dates[0]:%Y-%m-%d}", f"{dates[-1]:%Y-%m-%d}"
         span = f"Measured {first}{'' if first == last else ' to ' + last}; "
+    loads = [x for r in results if r.load for x in r.load]
+    if loads:
+        span += f"load average {min(loads):.1f}–{max(loads):.1f} (start/end of each run); "
     out = [f"{span}every figure with its date, machine and load average: [{docs_link}]({docs_link}).", ""]
     out += ["| figure | value | target | met? |", "|---|---|---|---|"]
     for result in results:
         for line in result.lines:
             if value_of(line) is None or line.get("target") in (None, ""):
                 continue
-            detail = _detail(line)
+            detail = _detail(line, HEADLINE_KEYS)
             name = f"{result.bench.name}: {_cell(line['figure'])}{f' ({detail})' if detail else ''}"
             out.append(f"| {name} | {_value(line)} | {_cell(line.get('target'))} | {MET[line.get('met')]} |")
     return "\n".join(out).rstrip() + "\n"
