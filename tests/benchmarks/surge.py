@@ -43,6 +43,7 @@ FIGURES: tuple[str, ...] = (
     "hotspot_statistics",
     "playback_step",
     "hotspot_statistics_scaled",
+    "statistics_work_ratio",
 )
 NEEDS_POSTGIS = True  # hotspot_statistics_scaled measures PostGIS's monthly partitions
 
@@ -81,11 +82,21 @@ def statistics_figures(
             "features_p50": layer_p50,
             "cells": len(table),
             "count_rows": len(counts),
+            "rollup_rows_read": rollup_rows(store, now, settings.windows, region),
         }
         if figure == "hotspot_statistics":
             extra = {k: v for k, v in found[res].items() if k != "value"}
             emit(figure, full_p50, "ms", f"p50 <= {target}", full_p50 <= target, **extra)
     return found
+
+
+def rollup_rows(store: SqlStore, end: datetime, windows: int, region: BBox) -> int:
+    """Return how many hourly rollup rows the statistics' windows read: the work, independent of the load."""
+    end_h = int(end.timestamp()) // 3600
+    params = dict(zip(("w", "s", "e", "n"), region, strict=True), h0=end_h - 168 * windows, h1=end_h)
+    sql = "SELECT COUNT(*) FROM event_cell_hours WHERE hour >= :h0 AND hour < :h1 AND lng BETWEEN :w AND :e "
+    with store.connect() as conn:
+        return int(conn.execute(text(sql + "AND lat BETWEEN :s AND :n"), params).scalar_one())
 
 
 def grow(store: SqlStore, now: datetime, seeded: int, total: int) -> float:
@@ -143,6 +154,10 @@ def scaled_figures(store: SqlStore, now: datetime, region: BBox, args: argparse.
         extra = {**line, "events": stored, "partitions": months, "base_events": args.events}
         extra |= {"base_p50": at_base, "ratio": ratio, "grow_s": grow_s, "vacuum_s": settle_s}
         emit("hotspot_statistics_scaled", p50, "ms", "p50 <= 250 and <= 1.5x base", met, **extra)
+        read, base_read = line["rollup_rows_read"], base[res]["rollup_rows_read"]
+        rows = round(read / max(base_read, 1), 2)
+        work = {"rows_read": read, "base_rows_read": base_read, "events": stored}
+        emit("statistics_work_ratio", rows, "x", "<= 1.5", rows <= 1.5, backend="postgis", res=res, **work)
 
 
 def playback_figures(store: SqlStore, now: datetime, region: BBox, repeats: int) -> None:
