@@ -30,7 +30,7 @@ LAYER_ORDER = tuple(LAYER_IDS)
 PLAYBACK_KEY = "playback"
 
 
-def _bounds_to_bbox(bounds: Any) -> BBox | None:
+def bounds_to_bbox(bounds: Any) -> BBox | None:
     """Return ``west, south, east, north`` from Leaflet ``[[s, w], [n, e]]`` bounds, or None."""
     try:
         (s, w), (n, e) = bounds
@@ -64,7 +64,7 @@ def parse_view(
     """Return the View the controls describe; raise InvalidView with a readable message."""
     window = window or "24h"
     start, end = window_bounds(window, now, custom_start, custom_end)
-    bbox = _bounds_to_bbox(bounds) or settings.region
+    bbox = bounds_to_bbox(bounds) or settings.region
     try:
         res = None if resolution in (None, "", "auto") else int(str(resolution))
         zoom_value = float(zoom) if zoom is not None else 7.0

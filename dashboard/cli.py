@@ -91,7 +91,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Seed the synthetic crisis, start the live feed and serve the map."""
     import numpy as np
 
-    from data.demo import demo_events, demo_features, live_events, live_rate_per_s
+    from data.demo import demo_features
+    from data.demo_events import demo_events, live_events, live_rate_per_s
     from data.feed import LiveFeed
 
     overrides: dict[str, object] = {"synthetic": True, "auth": False}  # the demo never asks for a login

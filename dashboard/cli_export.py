@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dashboard.cli_groups import command_group
 from dashboard.settings import load_app_settings, parse_bbox
 from data.audit import list_exports
 from data.open import open_store
@@ -51,8 +52,8 @@ def _view_from_args(args: argparse.Namespace, region: tuple[float, float, float,
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the View (default: all data, last 24 h, all layers) to ``--out``."""
-    from layers.exports.collect import Page
-    from layers.exports.settings import load_export_settings
+    from layers.services.exports.collect import Page
+    from layers.services.exports.settings import load_export_settings
 
     settings = load_app_settings()
     export_settings = load_export_settings()
@@ -68,7 +69,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, store: Any, view: Any, export_settings: Any, settings: Any, page: Any) -> Any:
-    from layers.exports import run_export
+    from layers.services.exports import run_export
 
     return run_export(
         store,
@@ -115,7 +116,7 @@ def _limit(raw: str) -> int:
 
 def add_commands(sub: Any) -> None:
     """Add ``export`` and ``audit exports`` to the ``hbm`` sub-parsers."""
-    from layers.exports import FORMATS
+    from layers.services.exports import FORMATS
 
     export = sub.add_parser(
         "export",
@@ -143,7 +144,7 @@ def add_commands(sub: Any) -> None:
     )
     export.set_defaults(func=cmd_export)
 
-    audit = sub.add_parser("audit", help="audit logs").add_subparsers(dest="audit_command", required=True)
+    _, audit = command_group(sub, "audit", help="audit logs", dest="audit_command")
     exports = audit.add_parser("exports", help="list exports, newest first")
     exports.add_argument("--json", action="store_true", help="print JSON")
     exports.add_argument("--limit", type=_limit, default=50, help="how many (default 50)")

@@ -18,10 +18,10 @@ from dashboard.settings import load_app_settings, parse_bbox
 from data.alerts import Rule, acknowledge, list_alerts, load_rules, save_rule
 from data.open import open_store
 from data.settings import load_store_settings
-from data.store import SqlStore, as_sql_store
+from data.store import Store
 from geo.errors import HbmError
-from layers.alerts import ensure_default_rules, evaluate_rules
 from layers.hotspots import hotspot_table, load_hotspot_settings
+from layers.services.alerts import ensure_default_rules, evaluate_rules
 from layers.view import WINDOWS, View
 
 TABLE_COLUMNS = (
@@ -38,8 +38,8 @@ TABLE_COLUMNS = (
 )
 
 
-def _store() -> SqlStore:
-    return as_sql_store(open_store(load_store_settings()))
+def _store() -> Store:
+    return open_store(load_store_settings())
 
 
 def _jsonable(value: Any) -> Any:

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from dashboard.cli_groups import command_group
 from dashboard.cli_users import cli_actor, printable
 from data import api_tokens
 from data.open import open_store
@@ -16,12 +17,6 @@ from geo.errors import HbmError
 
 def _store() -> Store:
     return open_store(load_store_settings())
-
-
-def _group(sub: Any, name: str) -> Any:
-    """Return the sub-parsers of the existing ``hbm NAME`` group (added by an earlier module)."""
-    parser = sub.choices[name]
-    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -67,16 +62,15 @@ def cmd_notify_set(args: argparse.Namespace) -> int:
 
     from data.alerts import load_rules, save_rule
     from data.notify import check_notify
-    from data.store import as_sql_store
 
     store = _store()
-    rule = next((r for r in load_rules(as_sql_store(store)) if r.id == args.rule), None)
+    rule = next((r for r in load_rules(store) if r.id == args.rule), None)
     if rule is None:
         raise HbmError(f"no rule {args.rule!r} (see the alerts panel or `hbm audit --action rule_change`)")
     spec = {"email": args.email or [], "webhook": args.webhook or [], "on_close": args.on_close}
     check_notify(spec)
     rule.params = {**rule.params, "notify": spec}
-    save_rule(as_sql_store(store), rule, datetime.now(UTC), who=cli_actor())
+    save_rule(store, rule, datetime.now(UTC), who=cli_actor())
     print(f"rule {rule.id} notifies {len(spec['email'])} e-mail and {len(spec['webhook'])} webhook target(s)")
     return 0
 
@@ -144,7 +138,7 @@ def cmd_tak_send(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     """Add token commands to ``hbm users``, and the ``notify`` and ``tak`` groups."""
-    users = _group(sub, "users")
+    _, users = command_group(sub, "users", help="manage who may sign in", dest="users_command")
     token = users.add_parser("token", help="create an API token for NAME (OGC API, live KML); shown once")
     token.add_argument("name")
     token.add_argument("--label", help="what the token is for, e.g. 'QGIS on the GIS officer laptop'")

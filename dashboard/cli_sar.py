@@ -12,20 +12,13 @@ from dashboard.cli_users import cli_actor
 from dashboard.settings import load_app_settings
 from data import audit_log
 from data.open import open_store
-from data.sar_plans import (
-    POA_MODES,
-    PlanError,
-    create_plan,
-    distress_event_area,
-    list_plans,
-    load_plan,
-    plan_sectors,
-    record_sortie,
-)
+from data.sar_edits import record_sortie
+from data.sar_plans import POA_MODES, PlanError, create_plan, distress_event_area, list_plans, load_plan, plan_sectors
 from data.settings import load_store_settings
 from data.store import Store
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
-from layers.sar_exports import export_format, write_export, write_plan_sheets
+from layers.services.exports.sar import export_format, write_export
+from layers.services.exports.sar_sheets import write_plan_sheets
 
 
 def _store() -> Store:

@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dashboard.cli_groups import command_group
 from dashboard.permissions import ROLES
 from data import audit_log, users
 from data.open import open_store
@@ -207,18 +208,14 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 def _audit_group(sub: Any) -> tuple[argparse.ArgumentParser, Any]:
     """Return the ``audit`` parser and its sub-parsers (``hbm audit exports`` comes from cli_export)."""
-    parser = sub.choices.get("audit") or sub.add_parser("audit", help="audit logs")
-    # argparse has no public accessor for a parser's sub-parsers; its action class is stable since 3.2.
-    group = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
-    if group is None:
-        group = parser.add_subparsers(dest="audit_command")
+    parser, group = command_group(sub, "audit", help="audit logs", dest="audit_command", required=False)
     group.required = False  # plain `hbm audit` lists the log
     return parser, group
 
 
 def add_commands(sub: Any) -> None:
     """Add ``users``, ``audit`` (the log; ``audit exports`` stays) and ``purge`` to the ``hbm`` sub-parsers."""
-    group = sub.add_parser("users", help="manage who may sign in").add_subparsers(dest="users_command", required=True)
+    _, group = command_group(sub, "users", help="manage who may sign in", dest="users_command")
     add = group.add_parser("add", help="add a user (the password is asked for, or read with --password-stdin)")
     add.add_argument("name", help="user name: letters, digits and . _ @ - (stored in lower case)")
     add.add_argument("--role", required=True, choices=ROLES, help="what the user may do")

@@ -28,7 +28,7 @@ from shapely.geometry import box, shape
 from dashboard.permissions import RAW, VIEW, User, acting_user, can, clamp_view
 from dashboard.settings import AppSettings
 from data.alerts import Alert, list_alerts
-from data.store import BBox, Store, as_sql_store
+from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
@@ -256,7 +256,7 @@ def alert_feature(alert: Alert, user: User | None, max_res: int, k: int) -> dict
 
 def alert_features(store: Store, settings: AppSettings, view: View, user: User | None) -> list[dict[str, Any]]:
     """Return the alerts open in, or updated during, the View's window, newest first."""
-    sql = as_sql_store(store)
+    sql = store
     k = load_hotspot_settings()[1]
     found = list_alerts(sql, status="open") + list_alerts(sql, status="closed", since=view.start, limit=1000)
     found = [a for a in found if a.opened_at < view.end and (a.closed_at is None or a.closed_at >= view.start)]

@@ -29,7 +29,7 @@ from dashboard.settings import load_app_settings
 from data import audit_log
 from data.alerts import Alert, list_alerts
 from data.settings import config_error
-from data.store import Store, as_sql_store
+from data.store import Store
 from geo.errors import ConfigError, HbmError
 from layers.hotspots import load_hotspot_settings
 
@@ -158,7 +158,7 @@ def build_cot(store: Store, settings: TakSettings, now: datetime | None = None) 
     k = load_hotspot_settings()[1]
     events: list[ET.Element] = []
     alerts = 0
-    for alert in list_alerts(as_sql_store(store), status="open"):
+    for alert in list_alerts(store, status="open"):
         event = alert_event(alert, now, settings, k, load_app_settings().viewer_max_res)
         if event is not None:
             events.append(event)

@@ -1,6 +1,6 @@
 """Stored alert rules and alerts: the persistence half of early warning.
 
-Rules are evaluated by ``layers.alerts``; this module only reads and writes rows, so an
+Rules are evaluated by ``layers.services.alerts``; this module only reads and writes rows, so an
 alert, its evidence and its acknowledgement survive a restart of the app.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 
 from data import audit_log
-from data.store import SqlStore
+from data.interfaces import Store
 from geo.errors import HbmError
 
 RULE_KINDS = ("hotspot_surge", "distress_in_sar", "crossing_closed")
@@ -87,7 +87,7 @@ def _check_rule(rule: Rule) -> None:
 _RULE_AUDIT = ("name", "kind", "params", "severity", "enabled", "clear_after_s")  # what a rule_change row keeps
 
 
-def save_rule(store: SqlStore, rule: Rule, now: datetime, who: str | None = None) -> None:
+def save_rule(store: Store, rule: Rule, now: datetime, who: str | None = None) -> None:
     """Insert or replace a rule (its evaluation memory is kept unless the rule is new)."""
     _check_rule(rule)
     params = {
@@ -123,13 +123,13 @@ def save_rule(store: SqlStore, rule: Rule, now: datetime, who: str | None = None
         audit_log.note(store, "rule_change", rule.id, {k: params[k] for k in _RULE_AUDIT}, who=who, conn=conn)
 
 
-def save_rule_state(store: SqlStore, rule_id: str, state: dict[str, Any]) -> None:
+def save_rule_state(store: Store, rule_id: str, state: dict[str, Any]) -> None:
     """Store a rule's memory between evaluations."""
     with store.connect(write=True) as conn:
         conn.execute(text("UPDATE alert_rules SET state = :s WHERE id = :id"), {"s": json.dumps(state), "id": rule_id})
 
 
-def load_rules(store: SqlStore, enabled_only: bool = False) -> list[Rule]:
+def load_rules(store: Store, enabled_only: bool = False) -> list[Rule]:
     """Return the stored rules, by id."""
     sql = (
         "SELECT id, name, kind, params, severity, enabled, clear_after_s, state, updated_at, updated_by "
@@ -160,7 +160,7 @@ _ALERT_COLUMNS = (
 )
 
 
-def _alert(store: SqlStore, r: Sequence[Any]) -> Alert:
+def _alert(store: Store, r: Sequence[Any]) -> Alert:
     t = store.from_db_time
     return Alert(
         id=r[0],
@@ -183,7 +183,7 @@ def _alert(store: SqlStore, r: Sequence[Any]) -> Alert:
 
 
 def list_alerts(
-    store: SqlStore, status: str | None = None, since: datetime | None = None, limit: int = 50
+    store: Store, status: str | None = None, since: datetime | None = None, limit: int = 50
 ) -> list[Alert]:
     """Return alerts, newest first: all, or only ``open``/``closed``; optionally updated since a time."""
     where: list[str] = ["1 = 1"]
@@ -200,7 +200,7 @@ def list_alerts(
     return [_alert(store, r) for r in rows]
 
 
-def open_alerts(store: SqlStore, rule_id: str) -> list[Alert]:
+def open_alerts(store: Store, rule_id: str) -> list[Alert]:
     """Return the open alerts of one rule."""
     sql = f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE rule_id = :r AND status = 'open' ORDER BY opened_at, id"
     with store.connect() as conn:
@@ -208,7 +208,7 @@ def open_alerts(store: SqlStore, rule_id: str) -> list[Alert]:
     return [_alert(store, r) for r in rows]
 
 
-def get_alert(store: SqlStore, alert_id: str) -> Alert | None:
+def get_alert(store: Store, alert_id: str) -> Alert | None:
     """Return one alert by id, or None."""
     with store.connect() as conn:
         row = conn.execute(text(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = :id"), {"id": alert_id}).first()
@@ -220,7 +220,7 @@ def new_alert_id() -> str:
     return "al-" + uuid.uuid4().hex[:12]
 
 
-def write_alert(store: SqlStore, alert: Alert) -> None:
+def write_alert(store: Store, alert: Alert) -> None:
     """Insert or update one alert by id."""
     values = {
         **alert.__dict__,
@@ -242,7 +242,7 @@ def write_alert(store: SqlStore, alert: Alert) -> None:
             )
 
 
-def acknowledge(store: SqlStore, alert_id: str, who: str, now: datetime) -> Alert:
+def acknowledge(store: Store, alert_id: str, who: str, now: datetime) -> Alert:
     """Record who acknowledged an alert and when; return the updated alert."""
     who = (who or "").strip()
     if not who:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select, update
 
 from data import audit_log, users
-from data.store import Store, as_sql_store
+from data.interfaces import Store
 from geo.errors import HbmError
 
 TOKEN_PREFIX = "hbm_"
@@ -46,11 +46,11 @@ class TokenRecord:
 
 
 def _table(store: Store) -> Table:
-    return as_sql_store(store).metadata.tables["api_tokens"]
+    return store.metadata.tables["api_tokens"]
 
 
 def _ensure(store: Store) -> None:
-    with as_sql_store(store).connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         _table(store).create(conn, checkfirst=True)
 
 
@@ -60,15 +60,14 @@ def token_hash(token: str) -> str:
 
 
 def _record(store: Store, row: Any) -> TokenRecord:
-    sql = as_sql_store(store)
     return TokenRecord(
         prefix=row["prefix"],
         user_name=row["user_name"],
         label=row["label"],
-        created_at=sql.from_db_time(row["created_at"]),  # type: ignore[arg-type]
+        created_at=store.from_db_time(row["created_at"]),  # type: ignore[arg-type]
         created_by=row["created_by"],
-        revoked_at=sql.from_db_time(row["revoked_at"]) if row["revoked_at"] is not None else None,
-        last_used_at=sql.from_db_time(row["last_used_at"]) if row["last_used_at"] is not None else None,
+        revoked_at=store.from_db_time(row["revoked_at"]) if row["revoked_at"] is not None else None,
+        last_used_at=store.from_db_time(row["last_used_at"]) if row["last_used_at"] is not None else None,
     )
 
 
@@ -81,15 +80,14 @@ def create_token(store: Store, name: str, label: str | None = None, by: str = au
         raise TokenError(f"user {user.name!r} is disabled: enable it first")
     _ensure(store)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    sql = as_sql_store(store)
-    with sql.connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         conn.execute(
             insert(_table(store)).values(
                 id=token_hash(token),
                 user_name=user.name,
                 label=(label or "")[:200] or None,
                 prefix=token[:PREFIX_SHOWN],
-                created_at=sql.to_db_time(datetime.now(UTC)),
+                created_at=store.to_db_time(datetime.now(UTC)),
                 created_by=by,
             )
         )
@@ -105,7 +103,7 @@ def list_tokens(store: Store, name: str | None = None) -> list[TokenRecord]:
     query = select(table).order_by(table.c.created_at.desc())
     if name:
         query = query.where(table.c.user_name == users.normalise_name(name))
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [_record(store, r) for r in rows]
 
@@ -115,12 +113,11 @@ def revoke(store: Store, name: str, prefix: str | None = None, by: str = audit_l
     clean = users.normalise_name(name)
     _ensure(store)
     table = _table(store)
-    sql = as_sql_store(store)
     where = [table.c.user_name == clean, table.c.revoked_at.is_(None)]
     if prefix:
         where.append(table.c.prefix == prefix[:PREFIX_SHOWN])
-    with sql.connect(write=True) as conn:
-        done = conn.execute(update(table).where(*where).values(revoked_at=sql.to_db_time(datetime.now(UTC)))).rowcount
+    with store.connect(write=True) as conn:
+        done = conn.execute(update(table).where(*where).values(revoked_at=store.to_db_time(datetime.now(UTC)))).rowcount
         if done:
             audit_log.note(store, "api_token_revoke", clean, {"prefix": prefix, "tokens": done}, who=by, conn=conn)
     if not done:
@@ -133,10 +130,9 @@ def token_user(store: Store, token: str, path: str = "", ip: str | None = None) 
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     _ensure(store)
-    table, user_table = _table(store), as_sql_store(store).metadata.tables["users"]
-    sql = as_sql_store(store)
+    table, user_table = _table(store), store.metadata.tables["users"]
     hashed = token_hash(token)
-    with sql.connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         row = conn.execute(select(table).where(table.c.id == hashed)).mappings().first()
         if row is None:
             audit_log.record(store, "-", "api_token_refused", None, {"reason": "unknown", "path": path}, ip, conn=conn)
@@ -147,7 +143,7 @@ def token_user(store: Store, token: str, path: str = "", ip: str | None = None) 
             detail = {"reason": reason, "prefix": row["prefix"], "path": path}
             audit_log.record(store, row["user_name"], "api_token_refused", row["user_name"], detail, ip, conn=conn)
             return None
-        conn.execute(update(table).where(table.c.id == hashed).values(last_used_at=sql.to_db_time(datetime.now(UTC))))
+        conn.execute(update(table).where(table.c.id == hashed).values(last_used_at=store.to_db_time(datetime.now(UTC))))
         detail = {"prefix": row["prefix"], "path": path}
         audit_log.record(store, row["user_name"], "api_token_use", row["user_name"], detail, ip, conn=conn)
     return users.get_user(store, row["user_name"])

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select
 
 from data import audit_log
-from data.store import Store
+from data.interfaces import Store
 from geo.errors import HbmError
 
 TABLE = "export_audit"
@@ -45,10 +45,9 @@ class ExportRecord:
 
 
 def _table(store: Store) -> Table:
-    metadata = getattr(store, "metadata", None)
-    if metadata is None or TABLE not in metadata.tables:
+    if TABLE not in store.metadata.tables:
         raise HbmError(f"the {store.backend} store has no {TABLE} table")
-    return metadata.tables[TABLE]
+    return store.metadata.tables[TABLE]
 
 
 def record_export(
@@ -65,7 +64,7 @@ def record_export(
     """Write one audit row (creating the table in a store older than it); return its id."""
     table = _table(store)
     row = {
-        "at": store.to_db_time(at or datetime.now(UTC)),  # type: ignore[attr-defined]
+        "at": store.to_db_time(at or datetime.now(UTC)),
         "who": who,
         "format": fmt,
         "view_json": json.dumps(view, sort_keys=True),
@@ -73,7 +72,7 @@ def record_export(
         "filename": filename,
         "bytes": nbytes,
     }
-    with store.connect(write=True) as conn:  # type: ignore[attr-defined]
+    with store.connect(write=True) as conn:
         table.create(conn, checkfirst=True)
         result = conn.execute(insert(table).values(**row))
         audit_id = int(result.inserted_primary_key[0])
@@ -87,14 +86,14 @@ def list_exports(store: Store, limit: int = 50) -> list[ExportRecord]:
         raise HbmError(f"limit must be between 1 and {MAX_LIMIT}")
     table = _table(store)
     query = select(table).order_by(table.c.at.desc(), table.c.id.desc()).limit(limit)
-    with store.connect() as conn:  # type: ignore[attr-defined]
+    with store.connect() as conn:
         if not conn.dialect.has_table(conn, TABLE):
             return []  # a store from before the audit: nothing exported yet
         rows = conn.execute(query).mappings().all()
     return [
         ExportRecord(
             id=int(r["id"]),
-            at=store.from_db_time(r["at"]),  # type: ignore[attr-defined]
+            at=store.from_db_time(r["at"]),
             who=r["who"],
             format=r["format"],
             view=json.loads(r["view_json"]),

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select
 
-from data.store import Store, as_sql_store
+from data.interfaces import Store
 from geo.errors import HbmError
 
 TABLE = "audit_log"
@@ -123,7 +123,7 @@ def current_actor() -> tuple[str, str | None] | None:
 
 # -- writing ---------------------------------------------------------------------------------------
 def _table(store: Store) -> Table:
-    return as_sql_store(store).metadata.tables[TABLE]
+    return store.metadata.tables[TABLE]
 
 
 def _row(store: Store, who: str, action: str, target: Any, detail: Any, ip: str | None) -> dict[str, Any]:
@@ -131,7 +131,7 @@ def _row(store: Store, who: str, action: str, target: Any, detail: Any, ip: str 
     if not action:
         raise HbmError("an audit row needs an action")
     return {
-        "at": as_sql_store(store).to_db_time(datetime.now(UTC)),
+        "at": store.to_db_time(datetime.now(UTC)),
         "who": (who or SYSTEM)[:200],
         "action": action[:64],
         "target": None if target is None else str(target)[:500],
@@ -153,7 +153,7 @@ def record(
     row = _row(store, who, action, target, detail, ip)
     if conn is not None:
         return _insert(store, conn, row)
-    with as_sql_store(store).connect(write=True) as own:
+    with store.connect(write=True) as own:
         return _insert(store, own, row)
 
 
@@ -202,7 +202,6 @@ def query(
     """Return audit rows matching the filters, newest first (``action`` ending in ``*`` matches a prefix)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise HbmError(f"limit must be between 1 and {MAX_LIMIT:,}")
-    sql = as_sql_store(store)
     table = _table(store)
     stmt = select(table)
     if action:
@@ -215,18 +214,18 @@ def query(
     if target:
         stmt = stmt.where(table.c.target == target)
     if since is not None:
-        stmt = stmt.where(table.c.at >= sql.to_db_time(since))
+        stmt = stmt.where(table.c.at >= store.to_db_time(since))
     if until is not None:
-        stmt = stmt.where(table.c.at < sql.to_db_time(until))
+        stmt = stmt.where(table.c.at < store.to_db_time(until))
     stmt = stmt.order_by(table.c.at.desc(), table.c.id.desc()).limit(limit)
-    with sql.connect() as conn:
+    with store.connect() as conn:
         if not conn.dialect.has_table(conn, TABLE):
             return []  # a store from before the audit log: nothing logged yet
         rows = conn.execute(stmt).mappings().all()
     return [
         AuditEntry(
             id=int(r["id"]),
-            at=sql.from_db_time(r["at"]),  # type: ignore[arg-type]
+            at=store.from_db_time(r["at"]),  # type: ignore[arg-type]
             who=r["who"],
             action=r["action"],
             target=r["target"],

@@ -11,7 +11,7 @@ import pandas as pd
 
 from data.ingest import ingest_records
 from data.ingest.settings import load_ingest_settings
-from data.store import Store
+from data.interfaces import Store
 from geo.errors import HbmError
 
 log = logging.getLogger("hbm.feed")

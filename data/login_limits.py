@@ -12,8 +12,8 @@ import time
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from data.interfaces import Store
 from data.shared import LOGIN_BLOCKS, LOGIN_FAILURES, ensure_tables, prune_table
-from data.store import Store, as_sql_store
 from geo.errors import StoreUnavailable
 
 
@@ -21,7 +21,7 @@ class StoreFailureLimiter:
     """Counts failed sign-ins per key in a sliding window, in the store's ``login_failures`` table."""
 
     def __init__(self, store: Store, window_s: float) -> None:
-        self.store = as_sql_store(store)
+        self.store = store
         self.window_s = window_s
 
     def retry_after(self, key: str, limit: int, now: float | None = None) -> float:

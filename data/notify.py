@@ -34,8 +34,8 @@ from sqlalchemy.exc import IntegrityError
 
 from data import audit_log
 from data.alerts import SEVERITY_RANK, Alert, Rule, load_rules
+from data.interfaces import Store
 from data.settings import config_error
-from data.store import Store, as_sql_store
 from geo.errors import HbmError, StoreUnavailable
 
 CHANNELS = ("email", "webhook")
@@ -93,12 +93,12 @@ class Outgoing:
 
 
 def _table(store: Store) -> Table:
-    return as_sql_store(store).metadata.tables[TABLE]
+    return store.metadata.tables[TABLE]
 
 
 def ensure_table(store: Store) -> None:
     """Create the outbox in a store from before it (safe to repeat)."""
-    with as_sql_store(store).connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         _table(store).create(conn, checkfirst=True)
 
 
@@ -159,10 +159,9 @@ def enqueue(store: Store, alert: Alert, rule: Rule, event: str, k: int, link: st
     targets, on_close = notify_targets(rule)
     if not targets or (event == "closed" and not on_close):
         return 0
-    sql = as_sql_store(store)
     table = _table(store)
     subject, body = message(alert, event, k, link)
-    now = sql.to_db_time(datetime.now(UTC))
+    now = store.to_db_time(datetime.now(UTC))
     added = 0
     for channel, target in targets:
         row = {
@@ -184,11 +183,11 @@ def enqueue(store: Store, alert: Alert, rule: Rule, event: str, k: int, link: st
             table.c.channel == channel,
             table.c.target == target,
         )
-        with sql.connect() as conn:
+        with store.connect() as conn:
             if conn.execute(select(table.c.id).where(*key)).first() is not None:
                 continue  # this alert event already went (or is going) to this target: once only
         try:
-            with sql.connect(write=True) as conn:
+            with store.connect(write=True) as conn:
                 conn.execute(insert(table).values(**row))
                 detail = {"alert": alert.id, "event": event, "channel": channel}
                 audit_log.record(store, audit_log.SYSTEM, "notify_queue", target[:200], detail, conn=conn)
@@ -211,7 +210,7 @@ def _is_duplicate(exc: BaseException) -> bool:
 
 def enqueue_evaluation(store: Store, evaluation: Any, k: int, link: str = "") -> int:
     """Queue notifications for what one rule evaluation opened, escalated and closed; return rows queued."""
-    rules = {r.id: r for r in load_rules(as_sql_store(store))}
+    rules = {r.id: r for r in load_rules(store)}
     ensure_table(store)
     added = 0
     for alert in evaluation.opened:
@@ -230,7 +229,7 @@ def enqueue_evaluation(store: Store, evaluation: Any, k: int, link: str = "") ->
 def _escalation(store: Store, alert: Alert, rule: Rule, k: int, link: str) -> int:
     """Queue an escalation when the alert's severity rose above the one it was first notified at."""
     table = _table(store)
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         first = conn.execute(
             select(table.c.subject).where(table.c.alert_id == alert.id, table.c.event == "opened").limit(1)
         ).scalar()
@@ -244,7 +243,6 @@ def _escalation(store: Store, alert: Alert, rule: Rule, k: int, link: str) -> in
 
 # -- sending ---------------------------------------------------------------------------------------
 def _row(store: Store, r: Any) -> Outgoing:
-    sql = as_sql_store(store)
     return Outgoing(
         id=int(r["id"]),
         alert_id=r["alert_id"],
@@ -256,10 +254,10 @@ def _row(store: Store, r: Any) -> Outgoing:
         body=r["body"],
         status=r["status"],
         attempts=int(r["attempts"]),
-        next_attempt_at=sql.from_db_time(r["next_attempt_at"]),  # type: ignore[arg-type]
+        next_attempt_at=store.from_db_time(r["next_attempt_at"]),  # type: ignore[arg-type]
         last_error=r["last_error"],
-        created_at=sql.from_db_time(r["created_at"]),  # type: ignore[arg-type]
-        sent_at=sql.from_db_time(r["sent_at"]) if r["sent_at"] is not None else None,
+        created_at=store.from_db_time(r["created_at"]),  # type: ignore[arg-type]
+        sent_at=store.from_db_time(r["sent_at"]) if r["sent_at"] is not None else None,
     )
 
 
@@ -270,7 +268,7 @@ def list_outbox(store: Store, status: str | None = None, limit: int = 200) -> li
     query = select(table).order_by(table.c.id.desc()).limit(limit)
     if status:
         query = query.where(table.c.status == status)
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         return [_row(store, r) for r in conn.execute(query).mappings().all()]
 
 
@@ -313,13 +311,12 @@ def deliver_due(store: Store, settings: NotifySettings | None = None, now: datet
     settings = settings or load_notify_settings()
     now = now or datetime.now(UTC)
     ensure_table(store)
-    sql = as_sql_store(store)
     table = _table(store)
-    with sql.connect() as conn:
+    with store.connect() as conn:
         rows = (
             conn.execute(
                 select(table)
-                .where(table.c.status == "pending", table.c.next_attempt_at <= sql.to_db_time(now))
+                .where(table.c.status == "pending", table.c.next_attempt_at <= store.to_db_time(now))
                 .order_by(table.c.id)
             )
             .mappings()
@@ -338,9 +335,9 @@ def deliver_due(store: Store, settings: NotifySettings | None = None, now: datet
                 "attempts": attempts,
                 "last_error": error,
                 "status": "dead" if dead else "pending",
-                "next_attempt_at": sql.to_db_time(now + delay),
+                "next_attempt_at": store.to_db_time(now + delay),
             }
-            with sql.connect(write=True) as conn:
+            with store.connect(write=True) as conn:
                 conn.execute(update(table).where(table.c.id == item.id).values(**values))
                 detail = {
                     "alert": item.alert_id,
@@ -353,14 +350,14 @@ def deliver_due(store: Store, settings: NotifySettings | None = None, now: datet
                 audit_log.record(store, audit_log.SYSTEM, action, item.target[:200], detail, conn=conn)
             counts["dead" if dead else "retry"] += 1
             continue
-        with sql.connect(write=True) as conn:
+        with store.connect(write=True) as conn:
             conn.execute(
                 update(table)
                 .where(table.c.id == item.id)
                 .values(
                     status="sent",
                     attempts=item.attempts + 1,
-                    sent_at=sql.to_db_time(datetime.now(UTC)),
+                    sent_at=store.to_db_time(datetime.now(UTC)),
                     last_error=None,
                 )
             )
@@ -379,14 +376,13 @@ def _one_line(exc: BaseException) -> str:
 
 def retry_dead(store: Store, ids: list[int] | None = None, who: str = audit_log.SYSTEM) -> int:
     """Put dead letters (all, or ``ids``) back in the queue for one more round; return how many."""
-    sql = as_sql_store(store)
     table = _table(store)
     where = [table.c.status == "dead"] + ([table.c.id.in_(ids)] if ids else [])
-    with sql.connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         n = conn.execute(
             update(table)
             .where(*where)
-            .values(status="pending", attempts=0, next_attempt_at=sql.to_db_time(datetime.now(UTC)))
+            .values(status="pending", attempts=0, next_attempt_at=store.to_db_time(datetime.now(UTC)))
         ).rowcount
         if n:
             audit_log.note(store, "notify_retry", None, {"rows": n, "ids": ids}, who=who, conn=conn)

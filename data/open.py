@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from data.interfaces import Store
 from data.settings import StoreSettings
-from data.store import Store
 
 
 def open_store(settings: StoreSettings) -> Store:

@@ -6,23 +6,23 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Table, select, update
 
-from data.store import Store, as_sql_store
+from data.interfaces import Store
 
 
 def _table(store: Store) -> Table:
-    return as_sql_store(store).metadata.tables["user_preferences"]
+    return store.metadata.tables["user_preferences"]
 
 
 def ensure_table(store: Store) -> None:
     """Create the preferences table in a store from before it (safe to repeat)."""
-    with as_sql_store(store).connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         _table(store).create(conn, checkfirst=True)
 
 
 def get_language(store: Store, user_name: str) -> str | None:
     """Return the language ``user_name`` chose, or None when they never chose one."""
     table = _table(store)
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         if not conn.dialect.has_table(conn, table.name):
             return None
         row = conn.execute(select(table.c.language).where(table.c.user_name == user_name)).first()
@@ -31,11 +31,10 @@ def get_language(store: Store, user_name: str) -> str | None:
 
 def set_language(store: Store, user_name: str, language: str) -> None:
     """Save ``language`` as ``user_name``'s choice (insert or replace)."""
-    sql = as_sql_store(store)
     ensure_table(store)
     table = _table(store)
-    now = sql.to_db_time(datetime.now(UTC))
-    with sql.connect(write=True) as conn:
+    now = store.to_db_time(datetime.now(UTC))
+    with store.connect(write=True) as conn:
         changed = conn.execute(
             update(table).where(table.c.user_name == user_name).values(language=language, updated_at=now)
         ).rowcount

@@ -20,9 +20,9 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, text
 
-from data import audit_log, partitions, rollup
+from data import audit_log, rollup
+from data.interfaces import Store
 from data.settings import config_error
-from data.store import Store, as_sql_store
 from geo.errors import HbmError
 
 BATCH = 10_000
@@ -82,22 +82,9 @@ def parse_age(raw: str) -> timedelta:
 
 def count_older(store: Store, cutoff: datetime) -> int:
     """Return how many events (deleted ones included) occurred before ``cutoff``."""
-    sql = as_sql_store(store)
-    with sql.connect() as conn:
-        n = conn.execute(text("SELECT COUNT(*) FROM events WHERE occurred_at < :c"), {"c": sql.to_db_time(cutoff)})
+    with store.connect() as conn:
+        n = conn.execute(text("SELECT COUNT(*) FROM events WHERE occurred_at < :c"), {"c": store.to_db_time(cutoff)})
         return int(n.scalar_one())
-
-
-def _delete_batch(conn: Connection, dialect: str, cutoff: Any, batch: int) -> int:
-    params = {"c": cutoff, "n": batch}
-    if dialect == "sqlite":
-        # The R*Tree index is kept by triggers on insert and update only: drop the batch's boxes first,
-        # or a later insert that reuses a rowid would collide with a stale box.
-        pick = "SELECT rowid FROM events WHERE occurred_at < :c ORDER BY rowid LIMIT :n"
-        conn.execute(text(f"DELETE FROM rtree_events WHERE rid IN ({pick})"), params)
-        return int(conn.execute(text(f"DELETE FROM events WHERE rowid IN ({pick})"), params).rowcount)
-    pick = "SELECT id FROM events WHERE occurred_at < :c LIMIT :n"
-    return int(conn.execute(text(f"DELETE FROM events WHERE id IN ({pick})"), params).rowcount)
 
 
 def _drop_aggregates(conn: Connection, dialect: str, to_db_time: Any, cutoff: datetime) -> int:
@@ -122,30 +109,26 @@ def purge_events(
         raise HbmError("a purge keeps at least the last day of events")
     if batch < 1:
         raise HbmError("batch must be at least 1")
-    sql = as_sql_store(store)
     cutoff = (now or datetime.now(UTC)) - older_than
-    db_cutoff = sql.to_db_time(cutoff)
-    total = batches = dropped = 0
-    if sql.dialect == "postgresql":  # whole months before the cutoff: drop their partitions, no row deletes
-        with sql.connect(write=True) as conn:
-            total, names = partitions.drop_before(conn, cutoff)
-            dropped = len(names)
-            if names:
-                sql._bump(conn, ["events"])
+    total = batches = 0
+    with store.connect(write=True) as conn:  # PostGIS: whole months before the cutoff go as partitions
+        total, dropped = store.drop_event_months_before(conn, cutoff)
+        if dropped:
+            store.bump_revisions(conn, ["events"])
     while True:
-        with sql.connect(write=True) as conn:
-            deleted = _delete_batch(conn, sql.dialect, db_cutoff, batch)
+        with store.connect(write=True) as conn:
+            deleted = store.delete_events_before(conn, cutoff, batch)
             if deleted:
-                sql._bump(conn, ["events"])  # open maps see the change on their next poll
+                store.bump_revisions(conn, ["events"])  # open maps see the change on their next poll
         total += deleted
         batches += 1 if deleted else 0
         if deleted < batch:
             break
     aggregate_rows = 0
     if not keep_aggregates:
-        with sql.connect(write=True) as conn:
-            aggregate_rows = _drop_aggregates(conn, sql.dialect, sql.to_db_time, cutoff)
-            sql._bump(conn, ["events"])
+        with store.connect(write=True) as conn:
+            aggregate_rows = _drop_aggregates(conn, store.dialect, store.to_db_time, cutoff)
+            store.bump_revisions(conn, ["events"])
     result = PurgeResult(cutoff, total, aggregate_rows, keep_aggregates, batches, dropped)
     audit_log.note(
         store, "purge", "events", {**result.as_dict(), "older_than_days": older_than / timedelta(days=1)}, who=who

@@ -36,6 +36,7 @@ _IDS_SQL = {
 }
 _CHUNK = 50_000
 BULK_ROWS = 5_000  # an all-new batch at least this big appends its own aggregate instead of recomputing
+MergeInsert = Callable[[Connection, str, list[str], list[tuple[Any, ...]], str], None]
 _COLUMNS = ("hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit", "lat", "lng", "events", "people")
 
 
@@ -153,10 +154,11 @@ def fit_of(precision_m: pd.Series) -> np.ndarray:
     return fit
 
 
-def append_batch(conn: Connection, frame: pd.DataFrame) -> None:
+def append_batch(conn: Connection, frame: pd.DataFrame, merge_insert: MergeInsert) -> None:
     """Add the aggregate of a batch of new events to the rollup, merging into existing (hour, cell, fit) rows.
 
     Only for events that did not exist before (an update could otherwise be counted twice).
+    ``merge_insert`` is the store's bulk insert-or-merge (COPY through a staging table on PostGIS).
     """
     epoch = pd.Timestamp(0, tz="UTC")
     grouped = (
@@ -170,7 +172,6 @@ def append_batch(conn: Connection, frame: pd.DataFrame) -> None:
     )
     if grouped.empty:
         return
-    names = ", ".join(_COLUMNS)
     merge = (
         "ON CONFLICT (hour, h3_r4, h3_r5, h3_r6, h3_r7, fit) DO UPDATE SET "
         "lat = (event_cell_hours.lat * event_cell_hours.events + excluded.lat * excluded.events) "
@@ -181,20 +182,7 @@ def append_batch(conn: Connection, frame: pd.DataFrame) -> None:
         "people = event_cell_hours.people + excluded.people"
     )
     tuples = [tuple(map(_plain, r)) for r in grouped[list(_COLUMNS)].itertuples(index=False)]
-    if conn.dialect.name == "postgresql":
-        # COPY into a scratch table, then one merge: far faster than a row-by-row executemany.
-        from data.postgis_store import _copy_rows
-
-        conn.exec_driver_sql(
-            "CREATE TEMP TABLE IF NOT EXISTS stage_cell_hours (LIKE event_cell_hours) ON COMMIT DELETE ROWS"
-        )
-        _copy_rows(conn, "stage_cell_hours", list(_COLUMNS), tuples)
-        conn.exec_driver_sql(f"INSERT INTO event_cell_hours ({names}) SELECT {names} FROM stage_cell_hours {merge}")
-        conn.exec_driver_sql("TRUNCATE stage_cell_hours")
-        return
-    values = ", ".join(f":{c}" for c in _COLUMNS)
-    rows = [dict(zip(_COLUMNS, t, strict=True)) for t in tuples]
-    conn.execute(text(f"INSERT INTO event_cell_hours ({names}) VALUES ({values}) {merge}"), rows)
+    merge_insert(conn, "event_cell_hours", list(_COLUMNS), tuples, merge)
 
 
 def _plain(value: Any) -> Any:
@@ -219,8 +207,8 @@ def needs_direct_cells(conn: Connection) -> bool:
     if not found.has_table("event_cell_hours"):
         return False
     keys = [sorted(u["column_names"]) for u in found.get_unique_constraints("event_cell_hours")]
-    if conn.dialect.name == "sqlite":  # SQLite reports UNIQUE table constraints as unique indexes too
-        keys += [sorted(i["column_names"]) for i in found.get_indexes("event_cell_hours") if i.get("unique")]
+    # SQLite reports UNIQUE table constraints as unique indexes; PostgreSQL as constraints (both are read).
+    keys += [sorted(i["column_names"]) for i in found.get_indexes("event_cell_hours") if i.get("unique")]
     return sorted(["hour", "h3_r7", "fit"]) in keys
 
 

@@ -201,7 +201,7 @@ def build_metadata(dialect: str) -> MetaData:
         Column("id", Text, primary_key=True),
         Column("name", Text, nullable=False),
         Column("kind", Text, nullable=False),
-        Column("params", Text, nullable=False),  # JSON, validated by layers.alerts
+        Column("params", Text, nullable=False),  # JSON, validated by layers.services.alerts
         Column("severity", Text, nullable=False),
         Column("enabled", Integer, nullable=False),
         Column("clear_after_s", Integer, nullable=False),

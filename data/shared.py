@@ -11,17 +11,15 @@ The tables are created on first use (safe to repeat), so an existing store needs
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, String, Table, delete, insert, select, text
+from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, String, Table, delete, insert, select
 
-from data.store import Store, as_sql_store
+from data.interfaces import Store
 
 METADATA = MetaData()
 JOBS = Table(
@@ -51,81 +49,25 @@ _ready_lock = threading.Lock()
 
 def ensure_tables(store: Store) -> None:
     """Create the shared-state tables in ``store`` once per process (safe to repeat)."""
-    sql = as_sql_store(store)
-    if sql.engine in _ready:
+    if store.engine in _ready:
         return
     with _ready_lock:
-        with sql.connect(write=True) as conn:
+        with store.connect(write=True) as conn:
             METADATA.create_all(conn, checkfirst=True)
-        _ready.add(sql.engine)
-
-
-def lock_key(name: str) -> int:
-    """Return a stable signed 64-bit advisory-lock key for ``name``."""
-    return int.from_bytes(hashlib.blake2b(f"hbm:{name}".encode(), digest_size=8).digest(), "big", signed=True)
-
-
-def _try_file_lock(handle: IO[str]) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
-
-
-def _file_unlock(handle: IO[str]) -> None:
-    try:
-        import fcntl
-    except ImportError:
-        import msvcrt
-
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        return
-    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        _ready.add(store.engine)
 
 
 @contextmanager
 def exclusive(store: Store, name: str) -> Iterator[bool]:
     """Try to take the store-wide lock ``name`` without waiting; yield whether this process holds it."""
-    sql = as_sql_store(store)
-    if sql.backend == "postgis":
-        key = lock_key(name)
-        with sql.connect() as conn:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
-            conn.commit()
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    conn.commit()
-        return
-    # SQLite: an OS lock on a file beside the database. flock locks belong to the open file, so two
-    # threads of one process exclude each other as two processes do.
-    path = Path(f"{sql.label}.{name}.lock")
-    with path.open("a") as handle:
-        got = _try_file_lock(handle)
-        try:
-            yield got
-        finally:
-            if got:
-                _file_unlock(handle)
+    with store.exclusive(name) as got:
+        yield got
 
 
 def last_run(store: Store, name: str) -> tuple[float, int | None] | None:
     """Return ``(last_run_at, last_revision)`` of job ``name``, or None if it never ran."""
     ensure_tables(store)
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         row = conn.execute(select(JOBS.c.last_run_at, JOBS.c.last_revision).where(JOBS.c.name == name)).first()
     return None if row is None else (float(row[0]), None if row[1] is None else int(row[1]))
 
@@ -154,7 +96,7 @@ def run_once(
         due = got and is_due(last_run(store, name), now_s, revision, min_interval_s, max_idle_s)
         yield due
         if due:
-            with as_sql_store(store).connect(write=True) as conn:
+            with store.connect(write=True) as conn:
                 conn.execute(delete(JOBS).where(JOBS.c.name == name))
                 conn.execute(insert(JOBS).values(name=name, last_run_at=now_s, last_revision=revision))
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import URL
 
 from data.schema import LAYER_TABLES
@@ -70,7 +72,7 @@ class SQLiteStore(SqlStore):
     def _time_value(self, raw: Any) -> datetime | None:
         return None if raw is None else datetime.fromtimestamp(int(raw) / 1000, UTC)
 
-    def _geom_sql(self) -> str:
+    def geom_sql(self) -> str:
         return "geom"
 
     def _window_index_sql(self) -> str:
@@ -93,7 +95,7 @@ class SQLiteStore(SqlStore):
             f"ON CONFLICT(id) DO UPDATE SET {updates}"
         )
 
-    def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None:
+    def write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None:
         columns = feature_write_columns(table)
         values = []
         for r in rows:
@@ -107,3 +109,53 @@ class SQLiteStore(SqlStore):
         geoms = shapely.to_wkb(shapely.points(frame["lng"].to_numpy(float), frame["lat"].to_numpy(float))).tolist()
         rows = event_rows(frame, revision, geoms, frame["occurred_ms"].tolist())
         conn.exec_driver_sql(self._upsert_sql("events", event_write_columns()), rows)
+
+    def delete_events_before(self, conn: Connection, cutoff: datetime, batch: int) -> int:
+        params = {"c": self.to_db_time(cutoff), "n": batch}
+        # The R*Tree index is kept by triggers on insert and update only: drop the batch's boxes first,
+        # or a later insert that reuses a rowid would collide with a stale box.
+        pick = "SELECT rowid FROM events WHERE occurred_at < :c ORDER BY rowid LIMIT :n"
+        conn.execute(text(f"DELETE FROM rtree_events WHERE rid IN ({pick})"), params)
+        return int(conn.execute(text(f"DELETE FROM events WHERE rowid IN ({pick})"), params).rowcount)
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        # An OS lock on a file beside the database. flock locks belong to the open file, so two
+        # threads of one process exclude each other as two processes do.
+        path = Path(f"{self.label}.{name}.lock")
+        with path.open("a") as handle:
+            got = _try_file_lock(handle)
+            try:
+                yield got
+            finally:
+                if got:
+                    _file_unlock(handle)
+
+
+def _try_file_lock(handle: IO[str]) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _file_unlock(handle: IO[str]) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

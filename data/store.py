@@ -1,12 +1,11 @@
-"""The store interface the layers query, and the SQL logic both backends share."""
+"""The SQL logic both backends share (the interface itself is declared in ``data/interfaces.py``)."""
 
 from __future__ import annotations
 
 import abc
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from data import rollup
+from data.interfaces import BBox, Revision, Store
 from data.records import EVENT_COLUMNS, FIELDS, events_frame, prepare_events, prepare_rows
 from data.schema import GLOBAL_REVISION, H3_COLUMNS, LAYER_TABLES, build_metadata
 from geo.cells import STORED_RESOLUTIONS
@@ -25,15 +25,7 @@ from geo.errors import HbmError, InvalidView, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-BBox = tuple[float, float, float, float]  # west, south, east, north (lng/lat, EPSG:4326)
-
-
-@dataclass(frozen=True)
-class Revision:
-    """The last revision written to one table, and when."""
-
-    revision: int
-    updated_at: datetime | None
+__all__ = ["BBox", "Revision", "SqlStore", "Store"]  # Store, BBox and Revision re-exported for callers
 
 
 def _check_bbox(bbox: BBox | None) -> None:
@@ -42,91 +34,6 @@ def _check_bbox(bbox: BBox | None) -> None:
     w, s, e, n = bbox
     if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
         raise InvalidView(f"bbox {bbox} is not west,south,east,north in lng/lat degrees")
-
-
-class Store(abc.ABC):
-    """What the layers, the CLI and the feed need from a store."""
-
-    backend: str
-
-    @abc.abstractmethod
-    def init_schema(self) -> None:
-        """Create tables and indexes; safe to run again."""
-
-    @abc.abstractmethod
-    def ping(self) -> None:
-        """Raise StoreUnavailable if the store cannot answer."""
-
-    @abc.abstractmethod
-    def upsert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Insert or update rows by id; return the new revision."""
-
-    @abc.abstractmethod
-    def upsert_events(self, frame: pd.DataFrame) -> int:
-        """Insert or update an events DataFrame (lat/lng columns) by id; return the new revision."""
-
-    @abc.abstractmethod
-    def soft_delete(self, table: str, ids: Sequence[str]) -> int:
-        """Mark rows deleted; return the new revision."""
-
-    @abc.abstractmethod
-    def revisions(self) -> dict[str, Revision]:
-        """Return the last revision per table, plus the global one under ``"_all"``."""
-
-    @abc.abstractmethod
-    def changes_since(self, table: str, revision: int) -> gpd.GeoDataFrame:
-        """Return rows of ``table`` written after ``revision``, deleted ones included."""
-
-    @abc.abstractmethod
-    def features(self, table: str, bbox: BBox | None = None) -> gpd.GeoDataFrame:
-        """Return the live (not deleted) rows of a feature table, optionally within ``bbox``."""
-
-    @abc.abstractmethod
-    def cell_counts(self, res: int, start: datetime, end: datetime, bbox: BBox | None = None) -> pd.DataFrame:
-        """Return ``cell, events, people`` per H3 cell at ``res`` for events in [start, end).
-
-        At res 4-7 the whole hours of the window are summed from the hourly rollup (as in
-        ``window_cell_counts``: its bbox test uses each group's mean position, and the hours of
-        purged events whose aggregates were kept still count); the partial hours at its ends are
-        counted from the events themselves.
-        """
-
-    @abc.abstractmethod
-    def window_cell_counts(
-        self, res: int, end: datetime, length: timedelta, windows: int, bbox: BBox | None = None
-    ) -> pd.DataFrame:
-        """Return ``cell, window, events, people`` for ``windows`` consecutive windows of ``length`` ending at ``end``.
-
-        Window 0 is [end - length, end), window 1 the one before it, and so on. An event whose
-        ``location_precision_m`` is coarser than a cell at ``res`` counts in its cell at the
-        finest resolution that fits it, so the result may mix resolutions. Whole-hour windows at
-        res 4-7 are summed from the hourly rollup, whose bbox test uses each group's mean position.
-        """
-
-    @abc.abstractmethod
-    def event_points(
-        self, start: datetime, end: datetime, bbox: BBox | None = None, kinds: Sequence[str] | None = None
-    ) -> pd.DataFrame:
-        """Return raw events ``id, occurred_at, kind, people, lat, lng`` in [start, end) (server-side use only)."""
-
-    @abc.abstractmethod
-    def cell_event_kinds(self, cell: int, start: datetime, end: datetime) -> pd.DataFrame:
-        """Return ``kind, events, people`` for the events in one H3 cell in [start, end), largest first."""
-
-    @abc.abstractmethod
-    def event_totals(self, start: datetime, end: datetime, bbox: BBox | None = None) -> tuple[int, int]:
-        """Return (events, people) in [start, end)."""
-
-    @abc.abstractmethod
-    def flows_by(self, column: str, start: datetime, end: datetime) -> pd.DataFrame:
-        """Return ``key, events, people`` grouped by ``crossing_point_id`` or ``route_id``."""
-
-    @abc.abstractmethod
-    def counts(self) -> dict[str, int]:
-        """Return the number of live rows per table."""
-
-    def dispose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
-        """Release connections."""
 
 
 class SqlStore(Store):
@@ -144,7 +51,7 @@ class SqlStore(Store):
     def _init_extras(self, conn: Connection) -> None: ...
 
     @abc.abstractmethod
-    def _write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None: ...
+    def write_features(self, conn: Connection, table: str, rows: list[dict[str, Any]], revision: int) -> None: ...
 
     @abc.abstractmethod
     def _write_events(self, conn: Connection, frame: pd.DataFrame, revision: int) -> None: ...
@@ -156,7 +63,7 @@ class SqlStore(Store):
     def _time_value(self, raw: Any) -> datetime | None: ...
 
     @abc.abstractmethod
-    def _geom_sql(self) -> str: ...
+    def geom_sql(self) -> str: ...
 
     @abc.abstractmethod
     def _window_index_sql(self) -> str:
@@ -169,7 +76,7 @@ class SqlStore(Store):
     def _bbox_sql(self, table: str) -> str: ...
 
     # -- plumbing ------------------------------------------------------
-    def connect(self, write: bool = False) -> Any:
+    def connect(self, write: bool = False) -> AbstractContextManager[Connection]:
         """Return a context manager with a connection (a transaction if ``write``); failures raise StoreUnavailable."""
         return self._connect(write=write)
 
@@ -193,7 +100,7 @@ class SqlStore(Store):
             first = reason[0] if reason else type(exc).__name__
             raise StoreUnavailable(f"The {self.backend} store at {self.label} is unavailable: {first}") from exc
 
-    def _bump(self, conn: Connection, tables: Sequence[str]) -> int:
+    def bump_revisions(self, conn: Connection, tables: Sequence[str]) -> int:
         now = self._time_param(datetime.now(UTC))
         rev = conn.execute(
             text(
@@ -258,20 +165,20 @@ class SqlStore(Store):
             return self.upsert_events(events_frame(rows))
         prepared = prepare_rows(table, rows)
         with self._connect(write=True) as conn:
-            rev = self._bump(conn, [table])
+            rev = self.bump_revisions(conn, [table])
             if prepared:
-                self._write_features(conn, table, prepared, rev)
+                self.write_features(conn, table, prepared, rev)
         return rev
 
     def upsert_events(self, frame: pd.DataFrame) -> int:
         prepared = prepare_events(frame)
         with self._connect(write=True) as conn:
-            rev = self._bump(conn, ["events"])
+            rev = self.bump_revisions(conn, ["events"])
             if not prepared.empty:
                 touched = rollup.hours_of_ids(conn, self.dialect, prepared["id"].tolist())
                 self._write_events(conn, prepared, rev)
                 if not touched and len(prepared) >= rollup.BULK_ROWS:
-                    rollup.append_batch(conn, prepared)  # a bulk load of new events: no rescan
+                    rollup.append_batch(conn, prepared, self.merge_insert)  # a bulk load of new events: no rescan
                 else:
                     touched |= rollup.hours_of(prepared["occurred_at"])
                     rollup.refresh_hours(conn, self.dialect, self._time_param, touched)
@@ -280,7 +187,7 @@ class SqlStore(Store):
     def soft_delete(self, table: str, ids: Sequence[str]) -> int:
         self._check_table(table)
         with self._connect(write=True) as conn:
-            rev = self._bump(conn, [table])
+            rev = self.bump_revisions(conn, [table])
             now = self._time_param(datetime.now(UTC))
             touched = rollup.hours_of_ids(conn, self.dialect, list(ids)) if table == "events" else set()
             for rid in ids:
@@ -301,7 +208,7 @@ class SqlStore(Store):
 
     def _select_frame(self, table: str, where: str, params: dict[str, Any]) -> gpd.GeoDataFrame:
         cols = ["id", *FIELDS[table], "revision", "deleted_at"]
-        sql = f"SELECT {', '.join(cols)}, {self._geom_sql()} AS geom FROM {table} WHERE {where} ORDER BY id"
+        sql = f"SELECT {', '.join(cols)}, {self.geom_sql()} AS geom FROM {table} WHERE {where} ORDER BY id"
         with self._connect() as conn:
             result = conn.execute(text(sql), params)
             rows = result.all()
@@ -474,6 +381,19 @@ class SqlStore(Store):
                 for t in LAYER_TABLES
             }
 
+    def merge_insert(
+        self, conn: Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]], conflict_sql: str
+    ) -> None:
+        """Insert ``rows`` into ``table``, resolving clashes with ``conflict_sql`` (an ON CONFLICT clause)."""
+        values = ", ".join(f":{c}" for c in columns)
+        params = [dict(zip(columns, row, strict=True)) for row in rows]
+        conn.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}) {conflict_sql}"), params)
+
+    def holds_events_from(self, source: str) -> bool:
+        with self._connect() as conn:
+            row = conn.execute(text("SELECT 1 FROM events WHERE source = :s LIMIT 1"), {"s": source}).first()
+        return row is not None
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -482,13 +402,6 @@ def _window_frame(rows: Sequence[Any]) -> pd.DataFrame:
     """Return ``cell, window, events, people`` (int64) from query rows."""
     frame = pd.DataFrame(rows, columns=["cell", "window", "events", "people"])
     return frame.astype({"cell": "int64", "window": "int64", "events": "int64", "people": "int64"})
-
-
-def as_sql_store(store: Store) -> SqlStore:
-    """Return ``store`` as an SqlStore (features with their own tables need connections), or raise HbmError."""
-    if not isinstance(store, SqlStore):
-        raise HbmError(f"this feature needs an SQL store, not {type(store).__name__}")
-    return store
 
 
 COMMON_WRITE_COLUMNS = ("id", "geom", "min_lng", "min_lat", "max_lng", "max_lat", "revision", "deleted_at")

@@ -20,9 +20,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Table, func, insert, select, update
 
-from dashboard.permissions import ROLES
 from data import audit_log
-from data.store import Store, as_sql_store
+from data.interfaces import Store
+from data.roles import ROLES
 from geo.errors import HbmError
 
 MIN_PASSWORD = 12
@@ -113,26 +113,24 @@ def hash_password(password: str) -> str:
 
 # -- plumbing --------------------------------------------------------------------------------------
 def _t(store: Store, name: str) -> Table:
-    return as_sql_store(store).metadata.tables[name]
+    return store.metadata.tables[name]
 
 
 def ensure_tables(store: Store) -> None:
     """Create the users, sessions and audit tables in a store from before them (safe to repeat)."""
-    sql = as_sql_store(store)
-    with sql.connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         for name in _TABLES:
             _t(store, name).create(conn, checkfirst=True)
 
 
 def _record(store: Store, row: Any) -> UserRecord:
-    sql = as_sql_store(store)
     return UserRecord(
         id=int(row["id"]),
         name=row["name"],
         role=row["role"],
         disabled=bool(row["disabled"]),
-        created_at=sql.from_db_time(row["created_at"]),  # type: ignore[arg-type]
-        updated_at=sql.from_db_time(row["updated_at"]),  # type: ignore[arg-type]
+        created_at=store.from_db_time(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=store.from_db_time(row["updated_at"]),  # type: ignore[arg-type]
         created_by=row["created_by"],
     )
 
@@ -142,7 +140,7 @@ def _row_by_name(conn: Connection, users: Table, name: str) -> Any:
 
 
 def _now(store: Store) -> Any:
-    return as_sql_store(store).to_db_time(datetime.now(UTC))
+    return store.to_db_time(datetime.now(UTC))
 
 
 def _enabled_admins(conn: Connection, users: Table) -> int:
@@ -158,7 +156,7 @@ def add_user(store: Store, name: str, role: str, password: str, created_by: str 
     ensure_tables(store)
     users = _t(store, "users")
     now = _now(store)
-    with as_sql_store(store).connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         if _row_by_name(conn, users, name) is not None:
             raise UserError(f"user {name!r} already exists (change it with `hbm users set-role` or `set-password`)")
         conn.execute(
@@ -183,7 +181,7 @@ def _change(
     """Update one user's row, end their sessions if asked, and audit it, in one transaction."""
     name = normalise_name(name)
     users = _t(store, "users")
-    with as_sql_store(store).connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         before = _row_by_name(conn, users, name)
         if before is None:
             raise UserError(f"no user {name!r} (see `hbm users list`)")
@@ -228,7 +226,7 @@ def get_user(store: Store, name: str) -> UserRecord | None:
         name = normalise_name(name)
     except UserError:
         return None
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         row = _row_by_name(conn, _t(store, "users"), name)
     return None if row is None else _record(store, row)
 
@@ -236,7 +234,7 @@ def get_user(store: Store, name: str) -> UserRecord | None:
 def list_users(store: Store) -> list[UserRecord]:
     """Return every user, by name."""
     users = _t(store, "users")
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         if not conn.dialect.has_table(conn, "users"):
             return []
         rows = conn.execute(select(users).order_by(users.c.name)).mappings().all()
@@ -249,7 +247,7 @@ def count_users(store: Store, enabled_only: bool = True) -> int:
     query = select(func.count()).select_from(users)
     if enabled_only:
         query = query.where(users.c.disabled == 0)
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         if not conn.dialect.has_table(conn, "users"):
             return 0
         return int(conn.execute(query).scalar_one())
@@ -283,7 +281,7 @@ def verify_password(store: Store, name: str, password: str) -> Verdict:
         clean = None
     row = None
     if clean is not None:
-        with as_sql_store(store).connect() as conn:
+        with store.connect() as conn:
             row = _row_by_name(conn, _t(store, "users"), clean)
     too_long = len(password) > MAX_PASSWORD
     if row is None or too_long:
@@ -296,7 +294,7 @@ def verify_password(store: Store, name: str, password: str) -> Verdict:
         return Verdict(user, "disabled")
     if HASHER.check_needs_rehash(row["password_hash"]):
         users = _t(store, "users")
-        with as_sql_store(store).connect(write=True) as conn:
+        with store.connect(write=True) as conn:
             conn.execute(update(users).where(users.c.id == user.id).values(password_hash=HASHER.hash(password)))
     return Verdict(user, "ok")
 
@@ -309,18 +307,17 @@ def _token_id(token: str) -> str:
 def start_session(store: Store, name: str, hours: float, ip: str | None = None) -> str:
     """Open a session for ``name`` lasting ``hours``; return the secret token for the cookie."""
     token = secrets.token_urlsafe(32)
-    sql = as_sql_store(store)
     sessions = _t(store, "user_sessions")
     now = datetime.now(UTC)
-    with sql.connect(write=True) as conn:
-        old = sql.to_db_time(now - SESSION_KEEP)
+    with store.connect(write=True) as conn:
+        old = store.to_db_time(now - SESSION_KEEP)
         conn.execute(sessions.delete().where(sessions.c.expires_at < old))
         conn.execute(
             insert(sessions).values(
                 id=_token_id(token),
                 user_name=name,
-                created_at=sql.to_db_time(now),
-                expires_at=sql.to_db_time(now + timedelta(hours=hours)),
+                created_at=store.to_db_time(now),
+                expires_at=store.to_db_time(now + timedelta(hours=hours)),
                 ended_at=None,
                 ip=ip[:64] if ip else None,
             )
@@ -332,7 +329,6 @@ def session_user(store: Store, token: str) -> UserRecord | None:
     """Return the enabled user of a live (not ended, not expired) session, or None."""
     if not token:
         return None
-    sql = as_sql_store(store)
     users, sessions = _t(store, "users"), _t(store, "user_sessions")
     query = (
         select(users)
@@ -340,11 +336,11 @@ def session_user(store: Store, token: str) -> UserRecord | None:
         .where(
             sessions.c.id == _token_id(token),
             sessions.c.ended_at.is_(None),
-            sessions.c.expires_at > sql.to_db_time(datetime.now(UTC)),
+            sessions.c.expires_at > store.to_db_time(datetime.now(UTC)),
             users.c.disabled == 0,
         )
     )
-    with sql.connect() as conn:
+    with store.connect() as conn:
         row = conn.execute(query).mappings().first()
     return None if row is None else _record(store, row)
 
@@ -352,7 +348,7 @@ def session_user(store: Store, token: str) -> UserRecord | None:
 def end_session(store: Store, token: str) -> None:
     """End one session (log-out)."""
     sessions = _t(store, "user_sessions")
-    with as_sql_store(store).connect(write=True) as conn:
+    with store.connect(write=True) as conn:
         conn.execute(
             update(sessions)
             .where(sessions.c.id == _token_id(token), sessions.c.ended_at.is_(None))

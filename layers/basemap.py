@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry import box, mapping
 
 from data.boundaries import country_features
-from data.store import BBox
+from data.interfaces import BBox
 from layers.i18n import N_
 
 ATTRIBUTION = N_("Boundaries: Natural Earth (public domain) via world-atlas")

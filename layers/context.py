@@ -14,7 +14,7 @@ from typing import Any
 
 from shapely.geometry import LineString, Polygon, box
 
-from data.store import BBox
+from data.interfaces import BBox
 from layers.basemap import basemap_geojson
 from layers.i18n import N_
 

@@ -10,7 +10,7 @@ from typing import Any
 import h3
 import pandas as pd
 
-from data.store import Store
+from data.interfaces import Store
 from geo.cells import cell_to_ring
 from layers.geojson import feature_collection, frame_to_features
 from layers.hotspots import hotspots_layer

@@ -18,8 +18,8 @@ import pandas as pd
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from data.interfaces import Store
 from data.settings import config_error
-from data.store import Store
 from geo.cells import cell_to_ring
 from geo.errors import ConfigError, HbmError
 from geo.hotspots import HotspotSettings, hotspot_areas, hotspot_statistics, touching_components

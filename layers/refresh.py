@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from data.store import Revision, Store
+from data.interfaces import Revision, Store
 from layers.build_cache import BuildCache
 from layers.features import LAYERS
 from layers.view import View

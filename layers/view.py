@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from data.store import BBox
+from data.interfaces import BBox
 from geo.cells import STORED_RESOLUTIONS, resolution_for_zoom
 from geo.errors import InvalidView
 

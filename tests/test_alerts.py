@@ -11,7 +11,7 @@ from data.alerts import AlertError, Rule, acknowledge, list_alerts, load_rules, 
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
-from layers.alerts import DEFAULT_RULES, ensure_default_rules, evaluate_rules
+from layers.services.alerts import DEFAULT_RULES, ensure_default_rules, evaluate_rules
 from tests.helpers import NOW, sample_features
 from tests.helpers.alerts import REGION, background, events, surge_rule
 

@@ -11,8 +11,9 @@ from sqlalchemy import text
 from data import audit_log
 from data.alerts import Alert, Rule, acknowledge, new_alert_id, save_rule, write_alert
 from data.audit import record_export
-from data.sar_plans import create_plan, delete_plan, load_plan, plan_sectors, record_sortie, split_sector, update_sector
-from data.store import Store, as_sql_store
+from data.sar_edits import record_sortie, split_sector, update_sector
+from data.sar_plans import create_plan, delete_plan, load_plan, plan_sectors
+from data.store import Store
 from geo.errors import HbmError, StoreUnavailable
 from geo.sectors import circle_area
 
@@ -39,7 +40,7 @@ def test_record_and_query_with_filters(store: Store) -> None:
 
 def test_the_store_refuses_to_change_or_delete_audit_rows(store: Store) -> None:
     audit_log.record(store, "alice", "login")
-    sql = as_sql_store(store)
+    sql = store
     for statement in ("UPDATE audit_log SET who = 'mallory'", "DELETE FROM audit_log"):
         with pytest.raises(StoreUnavailable, match="append-only"), sql.connect(write=True) as conn:
             conn.execute(text(statement))
@@ -92,7 +93,7 @@ def test_sar_plan_changes_are_audited(store: Store) -> None:
 
 
 def test_rule_changes_and_acknowledgements_are_audited(store: Store) -> None:
-    sql = as_sql_store(store)
+    sql = store
     now = datetime.now(UTC)
     save_rule(sql, Rule("r-1", "Crossings", "crossing_closed", {}, severity="info"), now, who="cli")
     alert = Alert(

@@ -20,7 +20,8 @@ from shapely.geometry import Point, shape
 from dashboard.app import create_app
 from dashboard.layout import LAYER_ORDER, initial_zoom
 from dashboard.settings import load_app_settings
-from data.demo import demo_events, demo_features
+from data.demo import demo_features
+from data.demo_events import demo_events
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store
@@ -183,8 +184,8 @@ def test_offline_html_has_the_context_and_no_overlapping_labels(
     demo_store: Store,
     tmp_path: Path,
 ) -> None:
-    from layers.exports import run_export
-    from layers.exports.settings import load_export_settings
+    from layers.services.exports import run_export
+    from layers.services.exports.settings import load_export_settings
     from layers.view import View
 
     now = datetime.now(UTC)

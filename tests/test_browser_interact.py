@@ -361,9 +361,9 @@ def test_offline_html_popups_are_labelled_in_order_without_internal_ids(
 ) -> None:
     from selenium import webdriver
 
-    from layers.exports.collect import collect
-    from layers.exports.html import write_html
-    from layers.exports.settings import load_export_settings
+    from layers.services.exports.collect import collect
+    from layers.services.exports.html import write_html
+    from layers.services.exports.settings import load_export_settings
     from layers.view import View
     from tests.helpers import chrome_options
     from tests.helpers.browser import OPEN_EVERY_POPUP_JS

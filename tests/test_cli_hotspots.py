@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from dashboard.cli import main
-from data.demo import demo_events, demo_features
+from data.demo import demo_features
+from data.demo_events import demo_events
 from data.open import open_store
 from data.settings import load_store_settings
 

@@ -8,13 +8,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data.demo import (
-    DEMO_SOURCE,
-    SURGE_CROSSING_ID,
-    demo_events,
-    demo_features,
-    live_events,
-)
+from data.demo import DEMO_SOURCE, SURGE_CROSSING_ID, demo_features
+from data.demo_events import demo_events, live_events
 from data.records import prepare_events, prepare_rows
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)

@@ -136,7 +136,7 @@ def old_store(store: Store) -> Store:
             "lng FLOAT NOT NULL, events INTEGER NOT NULL, people INTEGER NOT NULL, "
             "CONSTRAINT uq_event_cell_hours UNIQUE (hour, h3_r7, fit))"
         )
-        rollup.rebuild(conn, store.dialect, store._time_param)
+        rollup.rebuild(conn, store.dialect, store.to_db_time)
     return store
 
 

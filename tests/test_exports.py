@@ -24,13 +24,13 @@ from data.audit import list_exports
 from data.demo import DEMO_SOURCE
 from data.store import Store
 from geo.errors import HbmError
-from layers.exports import FORMATS, PACK_FILES, run_export
-from layers.exports.collect import Page, check_suppressed, collect, collection_to_frame, full_marking
-from layers.exports.extracts import sidecar_path
-from layers.exports.html import check_offline
-from layers.exports.settings import DEFAULT_MARKING, load_export_settings
 from layers.features import LAYERS
 from layers.hotspots import load_hotspot_settings
+from layers.services.exports import FORMATS, PACK_FILES, run_export
+from layers.services.exports.collect import Page, check_suppressed, collect, collection_to_frame, full_marking
+from layers.services.exports.extracts import sidecar_path
+from layers.services.exports.html import check_offline
+from layers.services.exports.settings import DEFAULT_MARKING, load_export_settings
 from layers.view import View
 from tests.helpers import NOW, sample_events, sample_features, unavailable
 
@@ -341,7 +341,7 @@ def test_small_crossing_and_route_flows_are_left_empty_in_exports(store: Store) 
 
     import pandas as pd
 
-    from layers.exports.settings import load_export_settings
+    from layers.services.exports.settings import load_export_settings
     from layers.view import View
     from tests.helpers import sample_events, sample_features
 

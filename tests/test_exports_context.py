@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from data.demo import demo_events, demo_features
+from data.demo import demo_features
+from data.demo_events import demo_events
 from data.store import Store
-from layers.exports import run_export
-from layers.exports.settings import load_export_settings
+from layers.services.exports import run_export
+from layers.services.exports.settings import load_export_settings
 from layers.view import View
 from tests.helpers import unavailable
 

@@ -15,9 +15,9 @@ from dashboard.panels.exports import export_view, overlays_to_layers, permalink_
 from dashboard.settings import load_app_settings
 from data.audit import list_exports
 from data.store import Store
-from layers.exports.collect import Page
-from layers.exports.settings import load_export_settings
 from layers.features import LAYERS
+from layers.services.exports.collect import Page
+from layers.services.exports.settings import load_export_settings
 from layers.view import LAYER_NAMES
 from layers.view_io import view_from_json, view_from_query
 from tests.helpers import NOW

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from shapely.geometry import Point
 
-from data.demo import SURGE_CROSSING_ID, demo_events, demo_features
+from data.demo import SURGE_CROSSING_ID, demo_features
+from data.demo_events import demo_events
 from data.store import Store
 from geo.hotspots import HotspotSettings
 from layers.hotspots import hotspot_table, hotspots_features

@@ -14,9 +14,9 @@ import pytest
 from data.ingest.interop_profiles import parse_geopoint, parse_hashtag, tag_columns
 from data.ingest.run import ingest_file
 from data.store import Store
-from layers.exports import run_export
-from layers.exports.hxl import hxl_tag
-from layers.exports.settings import load_export_settings
+from layers.services.exports import run_export
+from layers.services.exports.hxl import hxl_tag
+from layers.services.exports.settings import load_export_settings
 from layers.view import View
 from tests.helpers import NOW, sample_events, sample_features
 

@@ -45,8 +45,8 @@ UI_MODULES = [
     "dashboard/i18n.py",
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "dashboard" / "panels").glob("*.py")),
     "layers/styles.py",
-    "layers/exports/render.py",
-    "layers/exports/html.py",
+    "layers/services/exports/render.py",
+    "layers/services/exports/html.py",
 ]
 SHOWN_KEYWORDS = {"title", "placeholder", "label", "children", "aria-label", "name"}
 HTML_FACTORIES = {"html", "dcc", "dhtml", "dash_table"}
@@ -311,8 +311,8 @@ def export_store(sqlite_store: Store) -> Store:
 def _export(store: Store, fmt: str, path: Path, language: str) -> Path:
     from datetime import timedelta
 
-    from layers.exports import run_export
-    from layers.exports.settings import load_export_settings
+    from layers.services.exports import run_export
+    from layers.services.exports.settings import load_export_settings
     from layers.view import View
     from tests.helpers import NOW
 
@@ -357,9 +357,10 @@ def test_html_export_in_arabic_is_rtl(export_store: Store, tmp_path: Path) -> No
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
 def test_sar_sheets_in_french(sqlite_store: Store, tmp_path: Path) -> None:
-    from data.sar_plans import create_plan, load_plan, plan_sectors, update_sector
+    from data.sar_edits import update_sector
+    from data.sar_plans import create_plan, load_plan, plan_sectors
     from geo.sectors import circle_area
-    from layers.sar_exports import write_sheets
+    from layers.services.exports.sar_sheets import write_sheets
 
     area = circle_area(1.4, 30.7, 6)
     sectors, poas = plan_sectors(area, "grid", 30)
@@ -381,7 +382,7 @@ def test_alert_titles_are_rebuilt_in_the_language_and_withhold_small_counts() ->
     from datetime import UTC, datetime
 
     from data.alerts import Alert
-    from layers.alerts import alert_title
+    from layers.services.alerts import alert_title
 
     now = datetime(2026, 11, 26, tzinfo=UTC)
     evidence = {"zone": "Sector AA", "plan": "Lake Albert", "place": "near Elegu (4 km)", "events": 2, "people": 3}

@@ -14,10 +14,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from data.ingest.context import Context
 from data.ingest.profiles import get_profile
-from data.ingest.readers import Source, open_source, parse_json_bytes
+from data.ingest.readers import open_source, parse_json_bytes
 from data.ingest.settings import load_ingest_settings
-from data.ingest.validate import Context, validate
+from data.ingest.source import Source
+from data.ingest.validate import validate
 from geo.errors import HbmError
 
 # 150 examples per test keeps the suite fast; HBM_FUZZ_EXAMPLES=5000 runs a longer hunt.

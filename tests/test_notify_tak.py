@@ -24,8 +24,8 @@ from dashboard.tak import build_cot, load_tak_settings, push_to_tak
 from data import audit_log
 from data.alerts import Alert, list_alerts, save_rule, write_alert
 from data.notify import NotificationWorker, deliver_due, list_outbox, load_notify_settings, retry_dead
-from data.store import Store, as_sql_store
-from layers.alerts import DEFAULT_RULES, evaluate_rules
+from data.store import Store
+from layers.services.alerts import DEFAULT_RULES, evaluate_rules
 from tests.helpers import free_port, sample_features
 from tests.helpers.alerts import REGION, background, events
 
@@ -92,7 +92,7 @@ def hooks() -> Iterator[list[Hook]]:
 def surge(store: Store, now: datetime, notify: dict[str, Any]) -> None:
     """The default surge rule with ``notify``, a baseline and a surge at Elegu."""
     rule = next(r for r in DEFAULT_RULES if r.kind == "hotspot_surge")
-    save_rule(as_sql_store(store), replace(rule, params={**rule.params, "notify": notify}), now)
+    save_rule(store, replace(rule, params={**rule.params, "notify": notify}), now)
     background(store)
     store.upsert("events", events("surge-a", 20, now - timedelta(hours=2), 3.58, 32.06))
 
@@ -107,12 +107,12 @@ def test_a_surge_alert_reaches_smtp_and_webhook_exactly_once(
     hooks.append(hook)
     surge(store, NOW, {"email": ["duty@ops.example"], "webhook": [hook.url], "on_close": True})
     settings = load_notify_settings(smtp_host=HOST, smtp_port=port, notify_retry_base_s=0)
-    first = evaluate_rules(as_sql_store(store), NOW, REGION)
+    first = evaluate_rules(store, NOW, REGION)
     assert len(first.opened) == 1
     assert deliver_due(store, settings) == {"sent": 2, "retry": 0, "dead": 0}
     # The surge goes on (evaluated again, grows): no second message; a second delivery round sends nothing.
     store.upsert("events", events("surge-b", 30, NOW - timedelta(hours=1), 3.58, 32.10))
-    again = evaluate_rules(as_sql_store(store), NOW + timedelta(minutes=5), REGION)
+    again = evaluate_rules(store, NOW + timedelta(minutes=5), REGION)
     assert len(again.updated) == 1 and again.opened == []
     assert deliver_due(store, settings)["sent"] == 0
     assert len(box.messages) == 1 and len(hook.bodies) == 1
@@ -129,17 +129,17 @@ def test_a_surge_alert_reaches_smtp_and_webhook_exactly_once(
 
 def test_escalation_and_closing_notify_again_once(store: Store, hooks: list[Hook]) -> None:
     from data.notify import enqueue_evaluation
-    from layers.alerts import Evaluation
+    from layers.services.alerts import Evaluation
 
     hook = Hook()
     hooks.append(hook)
     now = datetime.now(UTC)
     rule = replace(DEFAULT_RULES[0], params={**DEFAULT_RULES[0].params, "notify": {"webhook": [hook.url]}})
-    save_rule(as_sql_store(store), rule, now)
+    save_rule(store, rule, now)
     alert = Alert(
         "al-1", rule.id, "cells", "open", "warning", "Surge near Elegu", 3.58, 32.06, {"people": 60}, [], now, now, now
     )
-    write_alert(as_sql_store(store), alert)
+    write_alert(store, alert)
     settings = load_notify_settings(notify_retry_base_s=0)
     enqueue_evaluation(store, Evaluation(opened=[alert]), 5)
     escalated = replace(alert, severity="critical")
@@ -151,7 +151,7 @@ def test_escalation_and_closing_notify_again_once(store: Store, hooks: list[Hook
     deliver_due(store, settings)
     assert [b["event"] for b in hook.bodies] == ["opened", "escalated:critical"]
     save_rule(
-        as_sql_store(store),
+        store,
         replace(rule, params={**rule.params, "notify": {"webhook": [hook.url], "on_close": True}}),
         now,
     )
@@ -177,7 +177,7 @@ def test_a_failing_endpoint_ends_in_dead_letter_without_delaying_evaluation(
     targets = {"email": ["duty@ops.example"], "webhook": [slow_fail.url, f"http://{HOST}:{dead_port}/x"]}
     surge(store, NOW, targets)
     started = time.perf_counter()
-    result = evaluate_rules(as_sql_store(store), NOW, REGION)
+    result = evaluate_rules(store, NOW, REGION)
     evaluation_s = time.perf_counter() - started
     assert len(result.opened) == 1 and result.errors == []
     assert evaluation_s < 3.0, evaluation_s  # the slow endpoint is not called during evaluation
@@ -204,7 +204,7 @@ def test_a_failing_endpoint_ends_in_dead_letter_without_delaying_evaluation(
     assert len(box.messages) == 1 and len(slow_fail.bodies) == 3  # e-mail went once; the webhook was tried 3 times
     assert len(audit_log.query(store, action="notify_dead_letter")) == 2
     assert len(audit_log.query(store, action="notify_failed")) == 4
-    monkeypatch.setenv("HBM_DATABASE_URL", as_sql_store(store).engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("HBM_DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
     assert hbm_main(["notify", "dead-letters"]) == 0
     listing = capsys.readouterr().out
     assert slow_fail.url[:40] in listing and "dead" in listing
@@ -258,7 +258,7 @@ def test_cot_for_an_alert_and_a_sector_assignment(store: Store, monkeypatch: pyt
         now,
         now,
     )
-    write_alert(as_sql_store(store), alert)
+    write_alert(store, alert)
     listener = CotListener()
     monkeypatch.setenv("HBM_TAK_URL", listener.url)
     batch = push_to_tak(store, load_tak_settings(), who="test")
@@ -286,13 +286,13 @@ def test_cot_for_an_alert_and_a_sector_assignment(store: Store, monkeypatch: pyt
     assert audit_log.query(store, action="tak_push")[0].detail["sectors"] == 1
     raw = build_cot(store, load_tak_settings(raw=True))
     assert any("3.581200" in ET.tostring(e, encoding="unicode") for e in raw.events)
-    assert list_alerts(as_sql_store(store), status="open")[0].id == "al-cot"
+    assert list_alerts(store, status="open")[0].id == "al-cot"
 
 
 def test_tak_unreachable_is_one_line(
     store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("HBM_DATABASE_URL", as_sql_store(store).engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("HBM_DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("HBM_TAK_URL", f"tcp://{HOST}:{free_port()}")
     monkeypatch.setenv("HBM_TAK_TIMEOUT_S", "3")
     assert hbm_main(["tak", "send"]) == 2
@@ -305,13 +305,13 @@ def test_hbm_notify_set_validates_and_saves(
     sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from data.alerts import load_rules
-    from layers.alerts import ensure_default_rules
+    from layers.services.alerts import ensure_default_rules
 
-    ensure_default_rules(as_sql_store(sqlite_store), datetime.now(UTC))
-    rule = load_rules(as_sql_store(sqlite_store))[0]
-    monkeypatch.setenv("HBM_DATABASE_URL", as_sql_store(sqlite_store).engine.url.render_as_string())
+    ensure_default_rules(sqlite_store, datetime.now(UTC))
+    rule = load_rules(sqlite_store)[0]
+    monkeypatch.setenv("HBM_DATABASE_URL", sqlite_store.engine.url.render_as_string())
     assert hbm_main(["notify", "set", rule.id, "--email", "a@b.org", "--webhook", "https://chat/x", "--on-close"]) == 0
-    saved = next(r for r in load_rules(as_sql_store(sqlite_store)) if r.id == rule.id)
+    saved = next(r for r in load_rules(sqlite_store) if r.id == rule.id)
     assert saved.params["notify"] == {"email": ["a@b.org"], "webhook": ["https://chat/x"], "on_close": True}
     assert {k: v for k, v in saved.params.items() if k != "notify"} == rule.params  # its own parameters stay
     assert hbm_main(["notify", "set", rule.id, "--email", "a@b.org\nBcc: x@y"]) == 2

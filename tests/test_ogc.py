@@ -30,7 +30,7 @@ from dashboard.ogc import COLLECTIONS
 from dashboard.permissions import User
 from dashboard.settings import load_app_settings
 from data import api_tokens, audit_log, users
-from data.store import Store, as_sql_store
+from data.store import Store
 from layers.hotspots import load_hotspot_settings
 from tests.helpers import IN_CI, free_port, sample_events, sample_features
 
@@ -214,8 +214,8 @@ def test_revoked_token_gets_401_and_uses_are_audited(live: tuple[LiveServer, Sto
 def test_tokens_are_stored_hashed_and_die_with_a_disabled_user(live: tuple[LiveServer, Store]) -> None:
     server, store = live
     token = api_tokens.create_token(store, "vera", by="test")
-    with as_sql_store(store).connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(as_sql_store(store).metadata.tables["api_tokens"].select())]
+    with store.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(store.metadata.tables["api_tokens"].select())]
     assert token not in json.dumps(rows, default=str)
     assert rows[0]["id"] == api_tokens.token_hash(token)
     users.disable(store, "vera", by="test")
@@ -281,7 +281,7 @@ def test_hbm_users_token_cli(
     live: tuple[LiveServer, Store], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, store = live
-    monkeypatch.setenv("HBM_DATABASE_URL", str(as_sql_store(store).engine.url.render_as_string(hide_password=False)))
+    monkeypatch.setenv("HBM_DATABASE_URL", str(store.engine.url.render_as_string(hide_password=False)))
     assert hbm_main(["users", "token", "vera", "--label", "qgis"]) == 0
     token = capsys.readouterr().out.splitlines()[0]
     assert token.startswith("hbm_") and api_tokens.token_user(store, token) is not None
@@ -314,7 +314,7 @@ def test_alerts_collection_as_a_viewer_sees_it(live: tuple[LiveServer, Store]) -
         now,
         now,
     )
-    write_alert(as_sql_store(store), alert)
+    write_alert(store, alert)
     viewer, analyst = (api_tokens.create_token(store, name, by="test") for name in ("vera", "ana"))
     seen = ogr_features(ogr(["-al", f"OAPIF:{server.url}/ogc", "alerts"], viewer).stdout)
     assert len(seen) == 1 and seen[0]["id"] == "al-ogc"

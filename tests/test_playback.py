@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import Point
 
 from data.store import Store
-from layers.playback import load_playback
+from layers.services.playback import load_playback
 from layers.view import View
 from tests.helpers import NOW
 

@@ -15,7 +15,7 @@ from data import audit_log
 from data.open import open_store
 from data.retention import count_older, load_retention_settings, parse_age, purge_events
 from data.settings import load_store_settings
-from data.store import Store, as_sql_store
+from data.store import Store
 from geo.errors import ConfigError, HbmError
 
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)  # the cutoff falls at half past an hour
@@ -45,13 +45,13 @@ def _seed(store: Store, now: datetime = NOW) -> tuple[list[dict], list[dict]]:
 
 
 def _rollup(store: Store) -> dict[int, tuple[int, int]]:
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         rows = conn.execute(text("SELECT hour, SUM(events), SUM(people) FROM event_cell_hours GROUP BY hour")).all()
     return {int(h): (int(e), int(p)) for h, e, p in rows}
 
 
 def _ids(store: Store) -> set[str]:
-    with as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         return set(conn.execute(text("SELECT id FROM events")).scalars())
 
 

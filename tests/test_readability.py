@@ -9,8 +9,8 @@ import pytest
 
 from dashboard.layout import legend_rows
 from geo.errors import ConfigError
-from layers.exports.html import _swatch as html_swatch
 from layers.labels import display_zone, evidence_rows, feature_rows, format_time
+from layers.services.exports.html import _swatch as html_swatch
 from layers.styles import HOTSPOT_COLORS, STYLES, hotspot_key, hotspot_legend, legend_entries, translucent
 
 
@@ -158,9 +158,9 @@ def test_exports_state_their_times_in_the_display_zone(monkeypatch: pytest.Monke
 
     from data.open import open_store
     from data.settings import load_store_settings
-    from layers.exports import readme_text
-    from layers.exports.collect import collect
-    from layers.exports.settings import load_export_settings
+    from layers.services.exports import readme_text
+    from layers.services.exports.collect import collect
+    from layers.services.exports.settings import load_export_settings
     from layers.view import View
     from tests.helpers import sample_events, sample_features
 

@@ -28,9 +28,9 @@ from data.alerts import Alert, get_alert, new_alert_id, write_alert
 from data.audit import list_exports
 from data.sar_plans import load_plan
 from data.store import Store
-from layers.exports.collect import Page
-from layers.exports.settings import load_export_settings
 from layers.hotspots import load_hotspot_settings
+from layers.services.exports.collect import Page
+from layers.services.exports.settings import load_export_settings
 from layers.view import View
 from tests.helpers import NOW
 

@@ -16,11 +16,13 @@ from shapely.geometry import shape
 
 from dashboard.cli import main
 from data.open import open_store
-from data.sar_plans import Plan, create_plan, load_plan, plan_sectors, update_sector
+from data.sar_edits import update_sector
+from data.sar_plans import Plan, create_plan, load_plan, plan_sectors
 from data.settings import load_store_settings
 from data.store import Store
 from geo.sectors import area_km2, circle_area
-from layers.sar_exports import to_csv, to_geojson, to_gpx, to_kml, to_mgrs, write_sheets
+from layers.services.exports.sar import to_csv, to_geojson, to_gpx, to_kml, to_mgrs
+from layers.services.exports.sar_sheets import write_sheets
 from tests.helpers import unavailable
 
 NASTY = '=SUM(A1) Boat <1> & "Ω" $x$'
@@ -215,7 +217,8 @@ def _seed_demo(store: Store, events: int = 300) -> None:
     """Seed the store as `hbm demo` does (SYNTHETIC features and events), without serving."""
     from datetime import UTC, datetime
 
-    from data.demo import demo_events, demo_features
+    from data.demo import demo_features
+    from data.demo_events import demo_events
 
     store.init_schema()
     now = datetime.now(UTC)
@@ -310,13 +313,13 @@ def _lake_pixels(pdf: Path, tmp_path: Path) -> int:
     from matplotlib.colors import to_rgb
     from PIL import Image
 
-    from layers import sar_exports
+    from layers.services.exports import sar_sheets
 
     stem = tmp_path / "page"
     out = subprocess.run([_tool("pdftoppm"), "-r", "40", "-f", "1", "-l", "1", "-png", str(pdf), str(stem)])
     assert out.returncode == 0
     png = next(tmp_path.glob("page*.png"))
-    rgb = np.array([round(c * 255) for c in to_rgb(sar_exports.SHEET_LAKE["facecolor"])])
+    rgb = np.array([round(c * 255) for c in to_rgb(sar_sheets.SHEET_LAKE["facecolor"])])
     pixels = np.asarray(Image.open(png).convert("RGB"), dtype=int)
     png.unlink()
     return int((np.abs(pixels - rgb).max(axis=2) <= 6).sum())

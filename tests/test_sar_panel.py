@@ -140,7 +140,7 @@ def test_sheet_download_is_marked_and_synthetic_on_a_demo_store(
     import subprocess
     from datetime import UTC, datetime
 
-    from data.demo import demo_events
+    from data.demo_events import demo_events
 
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext (poppler-utils) is not installed")

@@ -12,19 +12,15 @@ from shapely.geometry import Point
 from sqlalchemy import inspect
 
 from data.demo import demo_features
+from data.sar_edits import add_sector, delete_sector, record_sortie, split_sector, update_sector
 from data.sar_plans import (
     PlanConflict,
     PlanError,
-    add_sector,
     create_plan,
-    delete_sector,
     distress_event_area,
     list_plans,
     load_plan,
     plan_sectors,
-    record_sortie,
-    split_sector,
-    update_sector,
 )
 from data.store import Store
 from geo.search_theory import bayes_update, pod_from_coverage

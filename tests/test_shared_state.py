@@ -22,7 +22,7 @@ from data.open import open_store
 from data.settings import load_store_settings
 from data.shared import exclusive, is_due, last_run, run_once
 from data.store import SqlStore, Store
-from layers.alerts import AlertMonitor
+from layers.services.alert_monitor import AlertMonitor
 from tests.helpers import NOW
 from tests.helpers.alerts import REGION, background, events, surge_rule
 

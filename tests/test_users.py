@@ -28,7 +28,7 @@ def test_add_list_and_verify(store: Store) -> None:
     assert users.verify_password(store, "alice", PASSWORD + "x").reason == "wrong"
     assert users.verify_password(store, "nobody", PASSWORD).reason == "unknown"
     assert users.verify_password(store, "bad name!", PASSWORD).reason == "unknown"
-    with users.as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         stored = conn.execute(text("SELECT password_hash FROM users WHERE name = 'alice'")).scalar_one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
@@ -119,7 +119,7 @@ def test_sessions_end_on_logout_disable_password_and_expiry(store: Store) -> Non
     expired = users.start_session(store, "dave", hours=1 / 3600 / 10)  # 0.1 s
     time.sleep(0.2)
     assert users.session_user(store, expired) is None
-    with users.as_sql_store(store).connect() as conn:
+    with store.connect() as conn:
         ids = conn.execute(text("SELECT id FROM user_sessions")).scalars().all()
     assert token not in ids and all(len(i) == 64 for i in ids)  # only SHA-256 digests are stored
 
@@ -155,6 +155,6 @@ def test_weak_old_hashes_are_upgraded_at_sign_in(sqlite_store: Store, monkeypatc
 
     monkeypatch.setattr(users, "HASHER", PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1))
     assert users.verify_password(sqlite_store, "frank", PASSWORD).ok
-    with users.as_sql_store(sqlite_store).connect() as conn:
+    with sqlite_store.connect() as conn:
         stored = conn.execute(text("SELECT password_hash FROM users WHERE name = 'frank'")).scalar_one()
     assert "m=2048,t=2,p=1" in stored

@@ -24,7 +24,8 @@ from flask.testing import FlaskClient
 from dashboard.app import create_app
 from dashboard.settings import load_app_settings
 from data import users
-from data.demo import demo_events, demo_features
+from data.demo import demo_features
+from data.demo_events import demo_events
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import Store

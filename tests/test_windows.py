@@ -104,7 +104,8 @@ def test_daily_cycle_without_surge_is_limited_change(daily_cycle_store: Store, w
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, datetime, str]:
     """The demo's 30 days of SYNTHETIC events."""
-    from data.demo import demo_events, demo_features
+    from data.demo import demo_features
+    from data.demo_events import demo_events
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     store = _open(path)
@@ -183,7 +184,7 @@ def _rule_store(tmp_path: object, days: int) -> tuple[Store, datetime]:
 @pytest.mark.parametrize("days", [2, 35])
 def test_surge_alerts_state_their_windows_and_never_fire_on_an_insufficient_baseline(tmp_path, days: int) -> None:  # type: ignore[no-untyped-def]
     from data.alerts import save_rule
-    from layers.alerts import DEFAULT_RULES, evaluate_rules
+    from layers.services.alerts import DEFAULT_RULES, evaluate_rules
 
     store, now = _rule_store(tmp_path / "r.sqlite", days)
     rule = next(r for r in DEFAULT_RULES if r.kind == "hotspot_surge")

@@ -30,14 +30,15 @@ from dashboard.panels.sar import save_new_plan, summary_text, table_rows
 from dashboard.permissions import DEMO_USER
 from dashboard.settings import load_app_settings
 from data.alerts import list_alerts
-from data.sar_plans import load_plan, update_sector
+from data.sar_edits import update_sector
+from data.sar_plans import load_plan
 from data.store import Store
-from layers.alerts import ensure_default_rules, evaluate_rules
-from layers.exports.collect import collect
-from layers.exports.extracts import write_kml
-from layers.exports.html import write_html
-from layers.exports.settings import load_export_settings
 from layers.features import LAYERS
+from layers.services.alerts import ensure_default_rules, evaluate_rules
+from layers.services.exports.collect import collect
+from layers.services.exports.extracts import write_kml
+from layers.services.exports.html import write_html
+from layers.services.exports.settings import load_export_settings
 from layers.view import View
 from tests.helpers import chrome_options, free_port, sample_events, sample_features
 from tests.helpers.browser import OPEN_EVERY_POPUP_JS

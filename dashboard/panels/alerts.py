@@ -31,13 +31,14 @@ from dashboard.permissions import (
 )
 from dashboard.settings import AppSettings
 from data.alerts import Alert, acknowledge, get_alert, list_alerts
-from data.store import SqlStore, Store, as_sql_store
+from data.store import Store
 from geo.errors import HbmError
 from geo.suppression import withhold_small_counts, withhold_small_counts_in_text
-from layers.alerts import AlertMonitor, alert_title, ensure_default_rules, place_text
 from layers.hotspots import load_hotspot_settings
 from layers.i18n import N_, _, ngettext, value_label
 from layers.labels import evidence_rows, format_time, format_value
+from layers.services.alert_monitor import AlertMonitor
+from layers.services.alerts import alert_title, ensure_default_rules, place_text
 
 TITLE = N_("Alerts")
 LIST = "alerts-list"
@@ -166,7 +167,7 @@ def badge(alerts: list[Alert], small_k: int | None = None) -> tuple[str, str]:
 
 
 def alerts_view(
-    store: SqlStore, monitor: AlertMonitor | None, now: datetime, user: User | None = REQUEST_USER
+    store: Store, monitor: AlertMonitor | None, now: datetime, user: User | None = REQUEST_USER
 ) -> tuple[Any, str, str, str, str]:
     """Return (alert cards, badge text, badge class, message, signature), evaluating the rules first when due.
 
@@ -197,7 +198,7 @@ def alerts_view(
     return cards, text, cls, message, signature
 
 
-def ack_alert(store: SqlStore, alert_id: str, user: User | None, typed_name: str | None, now: datetime) -> Alert:
+def ack_alert(store: Store, alert_id: str, user: User | None, typed_name: str | None, now: datetime) -> Alert:
     """Acknowledge an alert as ``user`` and return it; raise Forbidden without ``ack_alerts``.
 
     The name recorded is the signed-in user's; only the demo user (authentication off) types one.
@@ -252,7 +253,7 @@ def mark_feature(alert: Alert, centre: tuple[float, float], small_k: int | None 
 
 def register(app: Dash, store: Store, settings: AppSettings) -> None:
     """Attach the alert callbacks; the rules are seeded with defaults on first use."""
-    sql = as_sql_store(store)
+    sql = store
     monitor = AlertMonitor(sql, settings.region)
     seeded: list[bool] = []  # nothing touches the store at start-up: default rules are seeded on first poll
 

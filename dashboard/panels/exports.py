@@ -27,7 +27,7 @@ from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.callbacks import _bounds_to_bbox, parse_view
+from dashboard.callbacks import bounds_to_bbox, parse_view
 from dashboard.ids import LAYER_IDS, Id
 from dashboard.layout import radio_group
 from dashboard.permissions import (
@@ -46,11 +46,11 @@ from dashboard.settings import AppSettings
 from data.audit import record_export
 from data.store import BBox, Store
 from geo.errors import HbmError
-from layers.exports import EXTENSIONS, MEDIA_TYPES, run_export
-from layers.exports.collect import Page
-from layers.exports.settings import ExportSettings, load_export_settings
 from layers.features import LAYERS
 from layers.i18n import N_, _
+from layers.services.exports import EXTENSIONS, MEDIA_TYPES, run_export
+from layers.services.exports.collect import Page
+from layers.services.exports.settings import ExportSettings, load_export_settings
 from layers.view import LAYER_NAMES, View
 from layers.view_io import query_fields, view_from_query, view_to_dict, view_to_json, view_to_query
 
@@ -163,7 +163,7 @@ def layout(settings: AppSettings) -> html.Div:
 
 def screen_bbox(bounds: Any) -> BBox | None:
     """Return the map's bounds as W,S,E,N clamped to the world and rounded to ~1 m, or None."""
-    bbox = _bounds_to_bbox(bounds)
+    bbox = bounds_to_bbox(bounds)
     if bbox is None:
         return None
     w, s, e, n = bbox

@@ -1,6 +1,6 @@
 """Playback panel: step the hotspot layer through time, windowed or cumulative, on a fixed colour scale.
 
-Starting playback loads every frame in one aggregated store query (``layers.playback``);
+Starting playback loads every frame in one aggregated store query (``layers.services.playback``);
 moving the slider then only picks a frame from that cache. While playback is on it owns the
 hotspot layer; stopping hands it back to the live refresh.
 """
@@ -35,7 +35,7 @@ from geo.errors import HbmError
 from layers.hotspots import load_hotspot_settings
 from layers.i18n import N_, _, ngettext
 from layers.labels import display_zone, format_time, local_strftime
-from layers.playback import MODES, STEPS, Playback, load_playback
+from layers.services.playback import MODES, STEPS, Playback, load_playback
 
 TITLE = N_("Time playback")
 MODE_LABELS = {"windowed": N_("windowed"), "cumulative": N_("cumulative")}

@@ -38,6 +38,7 @@ from dashboard.permissions import (
 )
 from dashboard.settings import AppSettings
 from data import audit_log
+from data.sar_edits import record_sortie, update_sector
 from data.sar_plans import (
     POA_MODES,
     Plan,
@@ -47,15 +48,14 @@ from data.sar_plans import (
     list_plans,
     load_plan,
     plan_sectors,
-    record_sortie,
-    update_sector,
 )
 from data.schema import SAR_STATUSES
 from data.store import Store
 from geo.errors import HbmError
 from geo.sectors import METHODS, SectorError, circle_area, parse_latlng, polygon_from_geojson
 from layers.i18n import N_, _, value_label
-from layers.sar_exports import export_text, write_plan_sheets
+from layers.services.exports.sar import export_text
+from layers.services.exports.sar_sheets import write_plan_sheets
 
 TITLE = N_("SAR planning")
 EMPTY = {"type": "FeatureCollection", "features": []}

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.ingest.profiles import ColumnProfile, Mapped, Profile, _blank, clean_text, find_column
-from data.ingest.readers import Chunk, Source
+from data.ingest.profile_base import ColumnProfile, Mapped, Profile, blank, clean_text, find_column
+from data.ingest.source import Chunk, Source
 from geo.errors import IngestError
 
 HASHTAG = re.compile(r"^\s*#([A-Za-z][A-Za-z0-9_]*)((?:\s*\+\s*[A-Za-z][A-Za-z0-9_]*)*)\s*$")
@@ -212,9 +212,9 @@ class KoboProfile(Profile):
 
         def col(names: Sequence[str]) -> pd.Series:
             name = self._col(cols, names)
-            return clean_text(chunk.frame[name].reset_index(drop=True), collapse=True) if name else _blank(n)
+            return clean_text(chunk.frame[name].reset_index(drop=True), collapse=True) if name else blank(n)
 
-        lat, lng, acc = _blank(n), _blank(n), _blank(n)
+        lat, lng, acc = blank(n), blank(n), blank(n)
         geo = self._geopoint_column(chunk.frame)
         labels = {
             "id": str(self._col(cols, self.ID)),

@@ -16,8 +16,7 @@ import json
 import re
 import sys
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,103 +26,15 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from data.ingest.ogr_reader import read_ogr
+from data.ingest.source import Chunk, Source, check_readable, clean_name, detect_format, first_line, unique_names
 from geo.errors import IngestError
 
-FORMATS = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".xlsx": "xlsx",
-    ".xlsm": "xlsx",
-    ".geojson": "geojson",
-    ".json": "geojson",
-    ".gpkg": "gpkg",
-    ".kml": "kml",
-    ".kmz": "kmz",
-    ".gpx": "gpx",
-}
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_LINES = 50
 BLOCK = 1 << 20
-# Characters that are never part of a value: byte-order marks and zero-width marks pasted from the web.
-INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
-GEOMETRY_COLUMN = "wkt"
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-
-
-@dataclass
-class Chunk:
-    """Raw rows of one batch: values as read, their line numbers, geometry, and read-time problems."""
-
-    frame: pd.DataFrame
-    lines: np.ndarray
-    geometry: list[BaseGeometry | None] | None = None
-    errors: dict[int, tuple[str, str]] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-
-@dataclass
-class Source:
-    """An opened input: its format, columns, declared CRS, notes on how it was read, and its chunks."""
-
-    name: str
-    format: str
-    columns: list[str]
-    chunks: Iterator[Chunk]
-    crs: str | None = None
-    notes: list[str] = field(default_factory=list)
-    has_geometry: bool = False
-
-
-def clean_name(name: Any) -> str:
-    """Return a column name without BOMs, non-breaking or repeated spaces."""
-    text = str(name).translate(INVISIBLE).replace("\xa0", " ")
-    return " ".join(text.split())
-
-
-def unique_names(names: Iterable[Any]) -> list[str]:
-    """Return cleaned column names, empty ones named ``column_N`` and repeats suffixed ``.2``, ``.3``."""
-    out: list[str] = []
-    seen: dict[str, int] = {}
-    for i, raw in enumerate(names, start=1):
-        name = clean_name(raw) if raw is not None else ""
-        name = name or f"column_{i}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        else:
-            seen[name] = 1
-        out.append(name)
-    return out
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-def detect_format(path: Path) -> str:
-    """Return the format name for ``path`` from its extension, or raise IngestError."""
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        known = ", ".join(sorted(set(FORMATS)))
-        raise IngestError(f"{path.name}: unknown file type {path.suffix or '(none)'!r}; expected one of {known}")
-    return fmt
-
-
-def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise IngestError(f"{path}: no such file")
-    if not path.is_file():
-        raise IngestError(f"{path}: not a file")
-    try:
-        with path.open("rb") as fh:
-            fh.read(1)
-    except OSError as exc:
-        raise IngestError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 # -- CSV ---------------------------------------------------------------------------------------
@@ -233,7 +144,7 @@ def _csv_chunks(path: Path, encoding: str, delimiter: str, chunk_rows: int) -> I
 
 def read_csv(path: Path, chunk_rows: int) -> Source:
     """Return a Source over a delimited text file (delimiter and encoding detected)."""
-    _check_readable(path)
+    check_readable(path)
     encoding = detect_encoding(path)
     with path.open("rb") as fh:
         head = fh.read(BLOCK)
@@ -259,7 +170,7 @@ def read_csv(path: Path, chunk_rows: int) -> Source:
 
 def read_xlsx(path: Path, chunk_rows: int) -> Source:
     """Return a Source over the first worksheet of an XLSX workbook (header in the first non-empty row)."""
-    _check_readable(path)
+    check_readable(path)
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -335,7 +246,7 @@ def geometry_from_geojson(geom: Any) -> BaseGeometry | None:
     try:
         out = shape(geom)
     except Exception as exc:  # noqa: BLE001 - shapely raises many types for malformed input
-        raise ValueError(f"{type(exc).__name__}: {_first_line(exc) if str(exc) else 'malformed'}") from None
+        raise ValueError(f"{type(exc).__name__}: {first_line(exc) if str(exc) else 'malformed'}") from None
     if not isinstance(out, BaseGeometry):
         raise ValueError("not a geometry")
     coords = shapely.get_coordinates(out)
@@ -422,7 +333,7 @@ def read_json_items(items: list[Any], name: str, chunk_rows: int, crs: str | Non
 
 def read_geojson(path: Path, chunk_rows: int) -> Source:
     """Return a Source over a GeoJSON file (or a JSON list of objects)."""
-    _check_readable(path)
+    check_readable(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -452,100 +363,6 @@ def parse_json_bytes(raw: bytes, name: str, chunk_rows: int) -> Source:
 
 
 # -- GDAL vector formats: GeoPackage, KML/KMZ, GPX ---------------------------------------------
-
-
-def _ogr_layers(target: str, name: str, fmt: str, kind: str | None) -> list[str]:
-    import pyogrio
-
-    try:
-        layers = [str(row[0]) for row in pyogrio.list_layers(target)]
-    except Exception as exc:  # noqa: BLE001 - GDAL raises its own error types
-        raise IngestError(f"{name}: cannot be read as {fmt.upper()} ({_first_line(exc)})") from None
-    if fmt == "gpx":
-        wanted = ("tracks", "routes") if kind == "routes" else ("waypoints",)
-        layers = [name for name in layers if name in wanted]
-    if not layers:
-        raise IngestError(f"{name}: no layers to read")
-    return layers
-
-
-def _ogr_path(path: Path, fmt: str) -> str:
-    if fmt != "kmz":
-        return str(path)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            docs = [n for n in zf.namelist() if n.lower().endswith(".kml")]
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise IngestError(f"{path.name}: not a KMZ (zip) archive ({exc})") from None
-    if not docs:
-        raise IngestError(f"{path.name}: the KMZ archive holds no .kml document")
-    main = "doc.kml" if "doc.kml" in docs else docs[0]
-    return f"/vsizip/{path}/{main}"
-
-
-def read_ogr(path: Path, fmt: str, chunk_rows: int, kind: str | None) -> Source:
-    """Return a Source over a GeoPackage, KML, KMZ or GPX file read with GDAL (pyogrio), layer by layer."""
-    import pyogrio
-
-    _check_readable(path)
-    target = _ogr_path(path, fmt)
-    layers = _ogr_layers(target, path.name, fmt, kind)
-    crs_seen: set[str] = set()
-    columns: dict[str, None] = {}
-    infos = []
-    for layer in layers:
-        try:
-            info = pyogrio.read_info(target, layer=layer)
-        except Exception as exc:  # noqa: BLE001 - GDAL raises its own error types
-            raise IngestError(f"{path.name}: layer {layer!r} cannot be read ({_first_line(exc)})") from None
-        infos.append((layer, int(info.get("features") or 0)))
-        if info.get("crs"):
-            crs_seen.add(str(info["crs"]))
-        columns.update(dict.fromkeys(unique_names(info.get("fields", []))))
-    if len(crs_seen) > 1:
-        raise IngestError(f"{path.name}: layers use different CRSs ({', '.join(sorted(crs_seen))})")
-    crs = next(iter(crs_seen), None)
-    many = len(layers) > 1
-
-    def chunks() -> Iterator[Chunk]:
-        number = 0
-        for layer, _count in infos:
-            skip = 0
-            while True:  # GDAL may not know a layer's count (-1): read until a short chunk
-                try:
-                    meta, _fids, wkb, fields = pyogrio.raw.read(
-                        target, layer=layer, skip_features=skip, max_features=chunk_rows, datetime_as_string=True
-                    )
-                except Exception as exc:  # noqa: BLE001 - GDAL raises its own error types
-                    raise IngestError(f"{path.name}: layer {layer!r} is damaged ({_first_line(exc)})") from None
-                names = unique_names(meta["fields"])
-                frame = pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in zip(names, fields, strict=True)})
-                n = len(wkb) if wkb is not None else (len(frame) if len(frame.columns) else 0)
-                if not len(frame.columns):
-                    frame = pd.DataFrame(index=range(n))
-                if many:
-                    frame["layer"] = layer
-                frame = frame.astype(object).where(frame.notna(), None)
-                errors: dict[int, tuple[str, str]] = {}
-                geoms: list[BaseGeometry | None] = []
-                for pos, blob in enumerate(wkb if wkb is not None else [None] * n):
-                    if blob is None:
-                        geoms.append(None)
-                        continue
-                    geom = shapely.from_wkb(blob, on_invalid="ignore")
-                    if geom is None:
-                        errors[pos] = ("geometry", "geometry_unparseable: the stored geometry is not valid WKB")
-                    geoms.append(geom)
-                lines = np.arange(number + 1, number + n + 1)
-                number += n
-                skip += n
-                if n:
-                    yield Chunk(frame, lines, geoms, errors)
-                if n < chunk_rows:
-                    break
-
-    notes = [f"layers {', '.join(layers)}"] if many else [f"layer {layers[0]}"]
-    return Source(path.name, fmt, list(columns), chunks(), crs, notes, True)
 
 
 def open_source(path: Path, chunk_rows: int = 20_000, kind: str | None = None) -> Source:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from data.ingest.readers import GEOMETRY_COLUMN
+from data.ingest.source import GEOMETRY_COLUMN
 from geo.errors import IngestError
 
 META_COLUMNS = ("_line", "_field", "_reason")

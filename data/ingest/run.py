@@ -22,14 +22,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data.ingest.profiles import Issue, Profile, get_profile
-from data.ingest.readers import Chunk, Source, detect_format, open_source, read_json_items
+from data.ingest.context import Context
+from data.ingest.profile_base import Issue, Profile
+from data.ingest.profiles import get_profile
+from data.ingest.readers import open_source, read_json_items
 from data.ingest.rejects import RowFile
 from data.ingest.settings import IngestSettings, load_ingest_settings
-from data.ingest.validate import Checked, Context, content_hash, feature_rows, id_hash, validate
+from data.ingest.source import Chunk, Source, detect_format
+from data.ingest.validate import Checked, content_hash, feature_rows, id_hash, validate
+from data.interfaces import Store
 from data.records import EVENT_COLUMNS
 from data.schema import LAYER_TABLES
-from data.store import Store
 from geo.errors import HbmError, IngestError, StoreUnavailable
 
 

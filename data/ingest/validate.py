@@ -9,26 +9,22 @@ Reasons are ``code: detail`` text; the codes are listed in :data:`REASONS` (docs
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
-from pandas.api.types import infer_dtype
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Float, Integer
 
 from data import records
-from data.ingest.profiles import MAX_COUNT, Issue, Mapped, clean_text, is_missing
-from data.ingest.settings import IngestSettings
-from data.records import ENUMS, FIELDS, GEOM_TYPES, REQUIRED, prepare_rows
+from data.ingest.context import Context, add_issues, is_present, normalise_text
+from data.ingest.position_checks import check_points, check_shapes
+from data.ingest.profile_base import MAX_COUNT, Issue, Mapped
+from data.records import ENUMS, FIELDS, REQUIRED, prepare_rows
 from data.schema import TIME_COLUMNS, build_metadata
-from geo import positions as gpos
-from geo import validate as gv
 from geo.errors import IngestError
 
 REASONS: dict[str, str] = {
@@ -90,34 +86,6 @@ def field_type(kind: str, name: str) -> str:
 
 
 POINT_KINDS = ("events", "crossing_points")
-CORRECTION_TOLERANCE_KM = 10.0  # a corrected point must fall inside its named country, or this close to its outline
-WGS84 = CRS.from_epsg(4326)
-
-
-@dataclass
-class Context:
-    """What validation needs beyond the rows: settings, 'now', the CRS and the ids already accepted."""
-
-    settings: IngestSettings
-    now: datetime
-    crs: str | None = None
-    seen: DuplicateRegistry = field(default_factory=lambda: DuplicateRegistry())
-    _transformer: Transformer | None = None
-    _crs_checked: bool = False
-
-    @property
-    def transformer(self) -> Transformer | None:
-        """Return the transformer to EPSG:4326 when the source CRS is another one, else None."""
-        if not self._crs_checked:
-            self._crs_checked = True
-            if self.crs:
-                try:
-                    crs = CRS.from_user_input(self.crs)
-                except CRSError as exc:
-                    raise IngestError(f"unknown CRS {self.crs!r} ({str(exc).splitlines()[0]})") from None
-                if not crs.equals(WGS84, ignore_axis_order=True) and crs.to_epsg() != 4326:
-                    self._transformer = Transformer.from_crs(crs, WGS84, always_xy=True)
-        return self._transformer
 
 
 @dataclass
@@ -129,75 +97,6 @@ class Checked:
     geometry: list[BaseGeometry | None] | None
     issues: list[Issue]
     corrections: list[Issue]
-
-
-class DuplicateRegistry:
-    """Ids accepted so far in this file, kept as 64-bit hashes (id, content) with their line, in sorted blocks."""
-
-    def __init__(self) -> None:
-        self.blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def lookup(self, id_hash: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return (found, line, content hash) for each id hash against earlier chunks."""
-        found = np.zeros(len(id_hash), bool)
-        line = np.zeros(len(id_hash), np.int64)
-        content = np.zeros(len(id_hash), np.uint64)
-        for keys, lines, contents in self.blocks:
-            idx = np.searchsorted(keys, id_hash)
-            idx[idx >= len(keys)] = 0
-            hit = (keys[idx] == id_hash) & ~found if len(keys) else np.zeros(len(id_hash), bool)
-            found |= hit
-            line[hit], content[hit] = lines[idx[hit]], contents[idx[hit]]
-        return found, line, content
-
-    def add(self, id_hash: np.ndarray, lines: np.ndarray, content: np.ndarray) -> None:
-        """Remember accepted ids."""
-        if len(id_hash):
-            order = np.argsort(id_hash)
-            self.blocks.append((id_hash[order], lines[order], content[order]))
-
-
-def _add(issues: list[Issue], src: np.ndarray, mask: np.ndarray, label: str, reason: Any) -> None:
-    """Append one issue per masked record; ``reason`` is text or a function of the record index."""
-    for i in np.flatnonzero(mask):
-        issues.append((int(src[i]), label, reason(i) if callable(reason) else reason))
-
-
-def _present(series: pd.Series) -> np.ndarray:
-    values = series.to_numpy(object)
-    if infer_dtype(values, skipna=True) == "empty":
-        return np.zeros(len(values), bool)
-    if infer_dtype(values, skipna=False) == "string":
-        return np.fromiter((bool(v.strip()) for v in values), bool, len(values))
-    return np.fromiter(
-        (not is_missing(v) and not (isinstance(v, str) and not v.strip()) for v in values), bool, len(values)
-    )
-
-
-def _as_text(v: Any) -> Any:
-    if v is None or isinstance(v, dict | list | tuple | set | bytes):
-        return None
-    if type(v) is str:
-        v = v.strip()
-    elif isinstance(v, float | np.floating):
-        if v != v:
-            return None
-        v = str(int(v)) if float(v).is_integer() else repr(float(v))
-    else:
-        v = str(v).strip()
-    return v or None
-
-
-def normalise_text(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Return (text values or None, mask of values that are lists/objects); numbers become their text."""
-    n = len(series)
-    if infer_dtype(series.to_numpy(object), skipna=True) == "empty":  # nothing but None/NaN
-        return pd.Series([None] * n, dtype=object), np.zeros(n, bool)
-    values = clean_text(series).to_numpy(object)
-    if infer_dtype(values, skipna=False) == "string":
-        return pd.Series([v.strip() or None for v in values], dtype=object), np.zeros(n, bool)
-    bad = np.fromiter((isinstance(v, dict | list | tuple | set | bytes) for v in values), bool, len(values))
-    return pd.Series([_as_text(v) for v in values], dtype=object), bad
 
 
 def _norm_enum(value: Any) -> Any:
@@ -214,7 +113,7 @@ def parse_times(values: pd.Series, ctx: Context, formats: tuple[str, ...]) -> tu
             times = times.dt.tz_localize(ctx.settings.zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(UTC)
         return times, np.zeros(n, bool)
     out = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
-    present = _present(values)
+    present = is_present(values)
     if not present.any():
         return out, np.zeros(n, bool)
     vals = values.reset_index(drop=True)
@@ -259,22 +158,24 @@ def _check_times(frame: pd.DataFrame, kind: str, m: Mapped, ctx: Context, issues
         label = m.labels.get(name, name)
         raw = frame[name]
         times, bad = parse_times(raw, ctx, m.date_formats)
-        absent = ~_present(raw)
+        absent = ~is_present(raw)
         if name in REQUIRED[kind]:
-            _add(issues, m.src, absent, label, "date_missing: no time given")
-        _add(issues, m.src, bad, label, lambda i, r=raw: f"date_unparseable: {str(r.iloc[i])[:40]!r} is not a time")
+            add_issues(issues, m.src, absent, label, "date_missing: no time given")
+        add_issues(
+            issues, m.src, bad, label, lambda i, r=raw: f"date_unparseable: {str(r.iloc[i])[:40]!r} is not a time"
+        )
         ok = times.notna().to_numpy()
         limit = pd.Timestamp(ctx.now + timedelta(seconds=ctx.settings.future_tolerance_s))
         future = ok & (times > limit).to_numpy()
         old = ok & (times < pd.Timestamp(ctx.settings.earliest)).to_numpy()
-        _add(
+        add_issues(
             issues,
             m.src,
             future,
             label,
             lambda i, t=times: f"date_in_future: {t.iloc[i]:%Y-%m-%d %H:%M} UTC is after now",
         )
-        _add(
+        add_issues(
             issues,
             m.src,
             old,
@@ -291,11 +192,11 @@ def _check_numbers(frame: pd.DataFrame, kind: str, m: Mapped, issues: list[Issue
         present = raw.notna().to_numpy()
         values = pd.to_numeric(raw.where(present, None), errors="coerce").to_numpy(float, copy=True)
         if name in REQUIRED[kind]:
-            _add(issues, m.src, ~present & ~bad_type, label, "missing_field: empty")
-        _add(issues, m.src, bad_type, label, "wrong_type: a list or object, not a number")
+            add_issues(issues, m.src, ~present & ~bad_type, label, "missing_field: empty")
+        add_issues(issues, m.src, bad_type, label, "wrong_type: a list or object, not a number")
         if field_type(kind, name) == "int":
             bad = present & (~np.isfinite(values) | (values != np.floor(values)))
-            _add(
+            add_issues(
                 issues,
                 m.src,
                 bad,
@@ -303,9 +204,9 @@ def _check_numbers(frame: pd.DataFrame, kind: str, m: Mapped, issues: list[Issue
                 lambda i, r=raw: f"count_not_integer: {str(r.iloc[i])[:40]!r} is not a whole number",
             )
             neg = present & ~bad & (values < 0)
-            _add(issues, m.src, neg, label, lambda i, v=values: f"negative_count: {v[i]:g} is below zero")
+            add_issues(issues, m.src, neg, label, lambda i, v=values: f"negative_count: {v[i]:g} is below zero")
             huge = present & ~bad & (values > MAX_COUNT)
-            _add(
+            add_issues(
                 issues,
                 m.src,
                 huge,
@@ -318,7 +219,7 @@ def _check_numbers(frame: pd.DataFrame, kind: str, m: Mapped, issues: list[Issue
         else:
             lo, hi = RANGES.get(name, (-np.inf, np.inf))
             bad = present & (~np.isfinite(values) | (values < lo) | (values > hi))
-            _add(
+            add_issues(
                 issues,
                 m.src,
                 bad,
@@ -336,16 +237,16 @@ def _check_enums_and_text(frame: pd.DataFrame, kind: str, m: Mapped, ctx: Contex
             continue
         label = m.labels.get(name, name)
         values, bad_type = normalise_text(frame[name])
-        _add(issues, m.src, bad_type, label, "wrong_type: a list or object, not text")
+        add_issues(issues, m.src, bad_type, label, "wrong_type: a list or object, not text")
         present = values.notna().to_numpy()
         if name in REQUIRED[kind]:
-            _add(issues, m.src, ~present & ~bad_type, label, "missing_field: empty")
+            add_issues(issues, m.src, ~present & ~bad_type, label, "missing_field: empty")
         allowed = ENUMS[kind].get(name)
         if allowed:
             codes, uniques = pd.factorize(values)  # normalise each distinct value once
             normed = pd.Series(np.array([_norm_enum(u) for u in uniques] + [None], dtype=object)[codes], dtype=object)
             bad = present & ~normed.isin(allowed).to_numpy()
-            _add(
+            add_issues(
                 issues,
                 m.src,
                 bad,
@@ -357,7 +258,7 @@ def _check_enums_and_text(frame: pd.DataFrame, kind: str, m: Mapped, ctx: Contex
             limit = ctx.settings.text_limit(name)
             lengths = values.str.len().fillna(0).to_numpy(int) if present.any() else np.zeros(len(values), int)
             long = lengths > limit
-            _add(
+            add_issues(
                 issues,
                 m.src,
                 long,
@@ -365,224 +266,6 @@ def _check_enums_and_text(frame: pd.DataFrame, kind: str, m: Mapped, ctx: Contex
                 lambda i, n=lengths, lim=limit: f"text_too_long: {n[i]} characters, limit {lim}",
             )
         frame[name] = values.to_numpy(object)
-
-
-def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Return (degrees, mask of present values that are not numbers); a decimal comma is accepted."""
-    text, bad_type = normalise_text(series)
-    present = text.notna().to_numpy()
-    values = pd.to_numeric(text, errors="coerce").to_numpy(float, copy=True)
-    retry = present & np.isnan(values)
-    if retry.any():  # "2,5" as written with a decimal comma
-        sub = text[retry]
-        comma = sub.str.fullmatch(r"[-+]?\d+,\d+", na=False).to_numpy(bool)
-        fixed = pd.to_numeric(sub[comma].str.replace(",", ".", regex=False), errors="coerce")
-        values[np.flatnonzero(retry)[comma]] = fixed.to_numpy(float)
-    return values, (present & ~np.isfinite(values)) | bad_type
-
-
-REGION_PAD_DEG = 1.0  # the extent of a chunk's rows, grown by this, is the region a swap must land in
-
-
-def _check_countries(
-    lat: np.ndarray,
-    lng: np.ndarray,
-    candidates: np.ndarray,
-    m: Mapped,
-    ctx: Context,
-    issues: list[Issue],
-    fixes: list[Issue],
-    label: str,
-) -> np.ndarray:
-    """Check positions against the country each record names; return the mask of rows checked this way.
-
-    Within ``country_margin_km`` of the country's 1:50m outline: kept as written. Otherwise the first
-    swap or sign change that puts the point inside the country (within ``CORRECTION_TOLERANCE_KM`` of
-    its outline) is applied as a correction. Otherwise a point at sea (outside every outline) within
-    ``sea_margin_km`` is kept; failing that the row is rejected. ``lat``/``lng`` change in place.
-    """
-    names = m.country
-    checked = np.zeros(len(lat), bool)
-    if names is None or not candidates.any():
-        return checked
-    from data.boundaries import find_country, on_land
-
-    values = names.reset_index(drop=True).to_numpy(object)
-    countries = [find_country(v) if candidates[i] else None for i, v in enumerate(values)]
-    country_label = m.labels.get("country", "country")
-    by_code: dict[str, list[int]] = {}
-    for i, country in enumerate(countries):
-        if country is not None:
-            by_code.setdefault(country.code, []).append(i)
-    settings = ctx.settings
-    for idx_list in by_code.values():
-        idx = np.array(idx_list)
-        country = countries[idx[0]]
-        assert country is not None
-        checked[idx] = True
-        la, ln = lat[idx], lng[idx]
-        dist = gpos.distance_to_km(la, ln, country.geometry)
-        outside = np.flatnonzero(~(dist <= settings.country_margin_km))  # NaN (not a position) is outside
-        if not outside.size:
-            continue
-        new_lat, new_lng, what = gpos.correct_into(la[outside], ln[outside], country.geometry, CORRECTION_TOLERANCE_KM)
-        allowed = np.zeros(outside.size, bool)
-        sea = ~what.astype(bool) & (dist[outside] <= settings.sea_margin_km)
-        if sea.any():
-            allowed[sea] = ~on_land(la[outside][sea], ln[outside][sea])
-        for j, b in enumerate(outside):
-            i = int(idx[b])
-            if not what[j] and (allowed[j] or not np.isfinite(dist[b])):
-                continue  # plausible as written; or out of range with no fix (coordinates_out_of_range below)
-            shown = values[i] if values[i] == country.name else f"{values[i]!s:.60}, {country.name}"
-            where = f"lat {lat[i]:g} / lon {lng[i]:g}"
-            far = f"lies {dist[b]:,.0f} km from {shown} ({country_label})" if np.isfinite(dist[b]) else "is no position"
-            if what[j]:
-                code = "swapped_lat_lon" if what[j].startswith("swapped") else "sign_flipped"
-                fix = f"stored as lat {new_lat[j]:g} / lon {new_lng[j]:g} ({what[j]}), inside it"
-                fixes.append((int(m.src[i]), label, f"{code}: {where} {far}; {fix}"))
-                lat[i], lng[i] = new_lat[j], new_lng[j]
-            else:
-                issues.append(
-                    (
-                        int(m.src[i]),
-                        label,
-                        f"coordinates_wrong_country: {where} {far} (allowed: {settings.country_margin_km:g} km, "
-                        f"{settings.sea_margin_km:g} km at sea), and no swap or sign change puts it inside",
-                    )
-                )
-    return checked
-
-
-def _check_points(frame: pd.DataFrame, m: Mapped, ctx: Context, issues: list[Issue], fixes: list[Issue]) -> None:
-    n = len(frame)
-    lat, bad_lat = _to_float(frame["lat"])
-    lng, bad_lng = _to_float(frame["lng"])
-    lat_label, lng_label = m.labels.get("lat", "lat"), m.labels.get("lng", "lon")
-    pos_label = lat_label if lat_label == lng_label else f"{lat_label}/{lng_label}"
-    geom_label = m.labels.get("geometry", "geometry")
-    flagged = np.zeros(n, bool)
-    if m.geometry is not None:
-        for i, geom in enumerate(m.geometry):
-            if geom is None:
-                continue
-            pt = gv.coerce_type(geom, ("Point",)) if not geom.is_empty else None
-            if pt is None:
-                reason = (
-                    "geometry_missing: empty geometry"
-                    if geom.is_empty
-                    else f"geometry_type: {geom.geom_type} where a Point is needed"
-                )
-                issues.append((int(m.src[i]), geom_label, reason))
-                flagged[i] = True
-                continue
-            lng[i], lat[i] = pt.x, pt.y
-            bad_lat[i] = bad_lng[i] = False
-    unparseable = (bad_lat | bad_lng) & ~flagged
-    _add(
-        issues,
-        m.src,
-        unparseable,
-        pos_label,
-        lambda i: (
-            f"coordinates_unparseable: {frame['lat'].iloc[i]!s:.30}, {frame['lng'].iloc[i]!s:.30} "
-            "are not decimal degrees"
-        ),
-    )
-    missing = ~unparseable & ~flagged & (np.isnan(lat) | np.isnan(lng))
-    _add(issues, m.src, missing, pos_label, "coordinates_missing: no position (lat/lon or geometry)")
-    if ctx.transformer is not None:
-        have = ~np.isnan(lat) & ~np.isnan(lng)
-        x, y = ctx.transformer.transform(lng[have], lat[have])
-        lng[have], lat[have] = x, y
-        failed = have & ~(np.isfinite(lat) & np.isfinite(lng))
-        _add(issues, m.src, failed, pos_label, f"coordinates_out_of_range: cannot be reprojected from {ctx.crs}")
-        lat[failed] = lng[failed] = np.nan
-    have = ~np.isnan(lat) & ~np.isnan(lng)
-    placeholder = have & (gv.is_null_island(lat, lng) | (gv.is_in_range(lat, lng) & (lat == lng)))
-    named = _check_countries(lat, lng, have & ~placeholder, m, ctx, issues, fixes, pos_label)
-    # Without a named country, a swap is made only when it lands in the region of interest: the
-    # configured region, else the extent of this chunk's other rows (docs/ingest.md, "Checks, per row").
-    region = ctx.settings.region or gv.region_of(lat[have & ~named], lng[have & ~named], REGION_PAD_DEG)
-    swap = have & ~named & gv.swapped_latlng(lat, lng, region, in_range_too=ctx.settings.region is not None)
-    if swap.any():
-        where = "HBM_INGEST_REGION_BBOX" if ctx.settings.region else "the extent of the other rows"
-        _add(
-            fixes,
-            m.src,
-            swap,
-            pos_label,
-            lambda i: (
-                f"swapped_lat_lon: lat {lat[i]:g} / lon {lng[i]:g} stored as lat {lng[i]:g} / lon {lat[i]:g} "
-                f"(inside {where})"
-            ),
-        )
-        lat[swap], lng[swap] = lng[swap], lat[swap].copy()
-    outside = have & ~gv.is_in_range(lat, lng)
-    projected = outside & (np.abs(lat) > 1000) & (np.abs(lng) > 1000)
-    _add(
-        issues,
-        m.src,
-        outside,
-        pos_label,
-        lambda i: (
-            f"coordinates_out_of_range: lat {lat[i]:g}, lon {lng[i]:g} (lat must be -90..90, lon -180..180)"
-            + (" — these look like projected metres: declare the CRS (crs in a column map)" if projected[i] else "")
-        ),
-    )
-    zero = have & gv.is_null_island(lat, lng)
-    _add(issues, m.src, zero, pos_label, "coordinates_zero: (0, 0) is the placeholder for an unknown position")
-    same = have & ~zero & ~outside & (lat == lng)
-    _add(
-        issues,
-        m.src,
-        same,
-        pos_label,
-        lambda i: f"coordinates_suspect: lat equals lon ({lat[i]:g}), almost always a copy error",
-    )
-    frame["lat"], frame["lng"] = lat, lng
-
-
-def _check_shapes(kind: str, m: Mapped, ctx: Context, issues: list[Issue], fixes: list[Issue]) -> list[Any]:
-    allowed = GEOM_TYPES[kind]
-    label = m.labels.get("geometry", "geometry")
-    out: list[Any] = []
-    for i, geom in enumerate(m.geometry or [None] * len(m.src)):
-        pos = int(m.src[i])
-        if geom is None or geom.is_empty:
-            issues.append((pos, label, "geometry_missing: no geometry" if geom is None else "geometry_missing: empty"))
-            out.append(None)
-            continue
-        geom = shapely.force_2d(geom)
-        if ctx.transformer is not None:
-            geom = shapely.transform(geom, lambda c: np.column_stack(ctx.transformer.transform(c[:, 0], c[:, 1])))
-            if not np.isfinite(shapely.get_coordinates(geom)).all():
-                issues.append((pos, label, f"coordinates_out_of_range: cannot be reprojected from {ctx.crs}"))
-                out.append(None)
-                continue
-        typed = gv.coerce_type(geom, allowed)
-        if typed is None:
-            issues.append((pos, label, f"geometry_type: {geom.geom_type} where {'/'.join(allowed)} is needed"))
-            out.append(None)
-            continue
-        if gv.is_geometry_swapped(typed, ctx.settings.region):
-            fixes.append((pos, label, "swapped_lat_lon: every vertex had x and y exchanged"))
-            typed = gv.swap_xy(typed)
-        if not gv.bounds_in_range(typed):
-            issues.append((pos, label, f"coordinates_out_of_range: bounds {tuple(round(b, 4) for b in typed.bounds)}"))
-            out.append(None)
-            continue
-        if not typed.is_valid:
-            why = shapely.is_valid_reason(typed)
-            fixed = gv.repair(typed, allowed) if ctx.settings.repair_geometry else None
-            if fixed is None:
-                issues.append((pos, label, f"geometry_invalid: {why}"))
-                out.append(None)
-                continue
-            fixes.append((pos, label, f"made_valid: {why}"))
-            typed = fixed
-        out.append(typed)
-    return out
 
 
 def canonical_text(frame: pd.DataFrame, columns: list[str], geometry: list[Any] | None) -> pd.Series:
@@ -624,9 +307,9 @@ def validate(m: Mapped, kind: str, ctx: Context) -> Checked:
     _check_times(frame, kind, m, ctx, issues)
     geometry: list[Any] | None = None
     if kind in POINT_KINDS:
-        _check_points(frame, m, ctx, issues, fixes)
+        check_points(frame, m, ctx, issues, fixes)
     else:
-        geometry = _check_shapes(kind, m, ctx, issues, fixes)
+        geometry = check_shapes(kind, m, ctx, issues, fixes)
     no_id = frame["id"].isna().to_numpy()
     if no_id.any():
         if m.id_from is not None:

@@ -11,8 +11,8 @@ Scenarios (one SQLite store per seed, fixed seeds): 4 regions of about 1 degree,
 random site: start uniform in the evaluation period, size +50 %, +100 % or +300 % of the site's
 rate (cycling by seed), duration 48-96 h. The other two regions are null scenarios (no surge).
 
-Run: the stored default rules (``layers.alerts.DEFAULT_RULES``, optionally with ``--rule`` params
-merged into the surge rule), evaluated by ``layers.alerts.evaluate_rules`` -- the code ``hbm alerts
+Run: the stored default rules (``layers.services.alerts.DEFAULT_RULES``, optionally with ``--rule`` params
+merged into the surge rule), evaluated by ``layers.services.alerts.evaluate_rules`` -- the code ``hbm alerts
 run`` calls -- at 5 minutes past every hour of the evaluation period, as cron would.
 
 Report (one JSON line per figure, then a summary): detection rate within 24 h per surge size;
@@ -38,8 +38,8 @@ import pandas as pd
 from data.alerts import list_alerts, load_rules, save_rule
 from data.open import open_store
 from data.settings import load_store_settings
-from data.store import SqlStore, as_sql_store
-from layers.alerts import ensure_default_rules, evaluate_rules
+from data.store import Store
+from layers.services.alerts import ensure_default_rules, evaluate_rules
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
 SIZES = (0.5, 1.0, 3.0)
@@ -133,7 +133,7 @@ def _region_of(lat: float, lng: float) -> int:
 def run_seed(seed: int, days: int, eval_days: int, rule_params: dict, workdir: Path) -> dict:
     """Build one seed's store, step the clock hourly through the rules, return its alerts and surges."""
     frame, surges = scenario(seed, days, eval_days)
-    store: SqlStore = as_sql_store(
+    store: Store = (
         open_store(load_store_settings(database_url=f"sqlite:///{workdir / f's{seed}.sqlite'}"))
     )
     store.init_schema()

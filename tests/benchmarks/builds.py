@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from data import users
-from data.demo import demo_events, demo_features, live_events
+from data.demo import demo_features
+from data.demo_events import demo_events, live_events
 from tests.benchmarks.refresh import emit, open_url, postgis_url
 from tests.helpers import free_port
 from tests.nodes import MapClient, json_lines, node_env, start_node

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from data.alerts import list_alerts
-from data.demo import demo_events, demo_features, live_events, live_rate_per_s
+from data.demo import demo_features
+from data.demo_events import demo_events, live_events, live_rate_per_s
 from data.open import open_store
 from data.settings import load_store_settings
-from layers.alerts import ensure_default_rules, evaluate_rules
+from layers.services.alerts import ensure_default_rules, evaluate_rules
 
 REGION = (28.8, -1.8, 33.2, 4.4)
 # The convention of tests/benchmarks/report.py: CI runs every benchmark at small scale.

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from dashboard.layout import initial_zoom
 from dashboard.settings import load_app_settings
-from data.demo import demo_events
+from data.demo_events import demo_events
 from data.store import SqlStore
-from layers.exports import ExportResult, run_export
-from layers.exports.collect import Page, collect
-from layers.exports.settings import load_export_settings
+from layers.services.exports import ExportResult, run_export
+from layers.services.exports.collect import Page, collect
+from layers.services.exports.settings import load_export_settings
 from layers.view import View
 from tests.benchmarks.refresh import emit, open_url, postgis_url, seed, settle
 from tests.helpers import reset_postgis

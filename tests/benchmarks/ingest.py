@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.demo import demo_events
+from data.demo_events import demo_events
 from data.open import open_store
 from data.settings import load_store_settings
 from tests.helpers import reset_postgis

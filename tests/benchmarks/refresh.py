@@ -38,7 +38,8 @@ from dashboard.auth import LOGIN_PATH
 from dashboard.callbacks import LAYER_ORDER, parse_view, refresh_map
 from dashboard.settings import load_app_settings
 from data import users
-from data.demo import demo_events, demo_features
+from data.demo import demo_features
+from data.demo_events import demo_events
 from data.open import open_store
 from data.settings import load_store_settings
 from data.store import BBox, SqlStore

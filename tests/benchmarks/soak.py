@@ -28,7 +28,8 @@ import numpy as np
 
 from dashboard.callbacks import refresh_map
 from dashboard.settings import AppSettings, load_app_settings
-from data.demo import demo_events, demo_features, live_events
+from data.demo import demo_features
+from data.demo_events import demo_events, live_events
 from data.ingest import ingest_records
 from data.ingest.settings import load_ingest_settings
 from data.open import open_store

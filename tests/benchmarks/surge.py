@@ -26,12 +26,12 @@ from sqlalchemy import text
 
 from dashboard.settings import load_app_settings
 from data import partitions
-from data.demo import demo_events
+from data.demo_events import demo_events
 from data.rollup import ceil_hour
 from data.store import BBox, SqlStore, event_write_columns
 from geo.hotspots import HotspotSettings, hotspot_statistics
 from layers.hotspots import hotspot_table, hotspots_features
-from layers.playback import load_playback
+from layers.services.playback import load_playback
 from layers.view import View
 from tests.benchmarks.refresh import emit, open_url, postgis_url, seed, settle, timings_ms
 

@@ -8,7 +8,7 @@ from shapely.geometry import Point
 
 from data.alerts import Rule
 from data.store import Store
-from layers.alerts import DEFAULT_RULES
+from layers.services.alerts import DEFAULT_RULES
 from tests.helpers import NOW
 
 REGION = (28.8, -1.8, 33.2, 4.4)

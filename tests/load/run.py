@@ -32,7 +32,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from data import users
-from data.demo import demo_events, demo_features
+from data.demo import demo_features
+from data.demo_events import demo_events
 from tests.benchmarks import report
 from tests.benchmarks.refresh import emit as print_figure
 from tests.benchmarks.refresh import open_url, postgis_url

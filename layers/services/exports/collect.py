@@ -10,16 +10,15 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
-from sqlalchemy import text
 
 from data.demo import DEMO_SOURCE
-from data.store import BBox, Store
+from data.interfaces import BBox, Store
 from geo.errors import HbmError
-from layers.exports.settings import ExportSettings
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings, table_windows
 from layers.i18n import _, current_language, value_label
 from layers.labels import display_zone, format_time
+from layers.services.exports.settings import ExportSettings
 from layers.styles import hotspot_title, legend_entries
 from layers.view import LAYER_NAMES, View
 from layers.view_io import view_to_dict
@@ -41,9 +40,7 @@ def app_version() -> str:
 
 def holds_demo_data(store: Store) -> bool:
     """Return True if the store holds events from the SYNTHETIC demo generator."""
-    with store.connect() as conn:  # type: ignore[attr-defined]
-        row = conn.execute(text("SELECT 1 FROM events WHERE source = :s LIMIT 1"), {"s": DEMO_SOURCE}).first()
-    return row is not None
+    return store.holds_events_from(DEMO_SOURCE)
 
 
 def full_marking(marking: str, synthetic: bool) -> str:

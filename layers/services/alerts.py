@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,8 +48,7 @@ from data.alerts import (
     save_rule_state,
     write_alert,
 )
-from data.shared import run_once
-from data.store import BBox, SqlStore
+from data.interfaces import BBox, Store
 from geo.errors import HbmError
 from geo.suppression import withhold_small_counts_in_text
 from layers.i18n import _, ngettext
@@ -116,7 +113,7 @@ class Evaluation:
     errors: list[str] = field(default_factory=list)
 
 
-def ensure_default_rules(store: SqlStore, now: datetime) -> None:
+def ensure_default_rules(store: Store, now: datetime) -> None:
     """Store the default rules when the store has none yet (user edits are never overwritten)."""
     if load_rules(store):
         return
@@ -124,7 +121,7 @@ def ensure_default_rules(store: SqlStore, now: datetime) -> None:
         save_rule(store, rule, now, who="default")
 
 
-def nearest_place(store: SqlStore, lat: float, lng: float) -> str:
+def nearest_place(store: Store, lat: float, lng: float) -> str:
     """Return where a point is, for an alert title: "near Elegu (4 km)", or "" with no crossing points stored."""
     points = store.features("crossing_points")
     if points.empty:
@@ -145,7 +142,7 @@ def _window(params: dict[str, Any]) -> Any:
     return WINDOWS[name]
 
 
-def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
+def _surge_findings(store: Store, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
     from dataclasses import replace
 
     from geo.hotspots import INSUFFICIENT
@@ -212,7 +209,7 @@ def _surge_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | N
     return findings
 
 
-def _distress_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
+def _distress_findings(store: Store, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
     p = rule.params
     events = store.event_points(now - _window(p), now, region, p.get("kinds") or ["distress"])
     zones = store.features("sar_zones")
@@ -257,7 +254,7 @@ def _distress_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox 
     return findings
 
 
-def _closed_findings(store: SqlStore, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
+def _closed_findings(store: Store, rule: Rule, now: datetime, region: BBox | None) -> list[Finding]:
     points = store.features("crossing_points", region)
     statuses = dict(zip(points["id"], points["status"], strict=True))
     before: dict[str, str] | None = rule.state.get("statuses")
@@ -301,7 +298,7 @@ def _touches(alert: Alert, finding: Finding) -> bool:
     return not near.isdisjoint(finding.cells)
 
 
-def _reconcile(store: SqlStore, rule: Rule, findings: list[Finding], now: datetime, out: Evaluation) -> None:
+def _reconcile(store: Store, rule: Rule, findings: list[Finding], now: datetime, out: Evaluation) -> None:
     current = open_alerts(store, rule.id)
     matched: set[str] = set()
     for finding in findings:
@@ -342,7 +339,7 @@ def _reconcile(store: SqlStore, rule: Rule, findings: list[Finding], now: dateti
             out.closed.append(alert)
 
 
-def evaluate_rules(store: SqlStore, now: datetime, region: BBox | None = None) -> Evaluation:
+def evaluate_rules(store: Store, now: datetime, region: BBox | None = None) -> Evaluation:
     """Run every enabled rule once; return the alerts opened, updated and closed.
 
     A rule that fails (bad parameters) is reported in ``errors`` and does not stop the others.
@@ -360,10 +357,7 @@ def evaluate_rules(store: SqlStore, now: datetime, region: BBox | None = None) -
     return out
 
 
-MAX_IDLE_S = 300.0  # rules re-run at least this often, so alerts can close by themselves
-
-
-def _queue_notifications(store: SqlStore, out: Evaluation) -> None:
+def _queue_notifications(store: Store, out: Evaluation) -> None:
     """Queue e-mail/webhook notifications (issue 16): INSERTs into the outbox only; a worker sends them."""
     from data.notify import enqueue_evaluation
     from layers.hotspots import load_hotspot_settings
@@ -372,44 +366,6 @@ def _queue_notifications(store: SqlStore, out: Evaluation) -> None:
         enqueue_evaluation(store, out, load_hotspot_settings()[1])
     except HbmError as exc:
         out.errors.append(f"notifications not queued: {exc}")
-
-
-class AlertMonitor:
-    """Runs the rules from the refresh path: when the data changed, at most every ``min_interval_s``.
-
-    Exactly one process evaluates per interval across every worker and node of the store
-    (``data.shared.run_once``: a PostgreSQL advisory lock, or a file lock beside the SQLite file,
-    plus the ``hbm_jobs`` ledger), so two refreshes never open one surge twice. Each process checks
-    the ledger at most every ``min_interval_s``.
-    """
-
-    def __init__(self, store: SqlStore, region: BBox | None, min_interval_s: float = 15.0) -> None:
-        self.store, self.region, self.min_interval_s = store, region, min_interval_s
-        self._lock = threading.Lock()
-        self._last_revision: int | None = None
-        self._last_check = -1e18
-        self.last_errors: list[str] = []
-
-    def maybe_evaluate(self, now: datetime, revision: int) -> Evaluation | None:
-        """Evaluate when the store revision moved and the interval has passed; else return None."""
-        if revision == self._last_revision and time.monotonic() - self._last_check < MAX_IDLE_S:
-            return None  # nothing new; still re-run every 5 min so alerts can close by themselves
-        if time.monotonic() - self._last_check < self.min_interval_s:
-            return None
-        if not self._lock.acquire(blocking=False):
-            return None
-        try:
-            self._last_check = time.monotonic()
-            with run_once(self.store, "alerts", time.time(), revision, self.min_interval_s, MAX_IDLE_S) as due:
-                if not due:  # another worker or node has run (or is running) the rules for this data
-                    self._last_revision = revision
-                    return None
-                result = evaluate_rules(self.store, now, self.region)
-            self._last_revision = revision
-            self.last_errors = result.errors
-            return result
-        finally:
-            self._lock.release()
 
 
 def place_text(place: str | None) -> str:

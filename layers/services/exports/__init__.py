@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data.audit import record_export
-from data.store import BBox, Store
+from data.interfaces import BBox, Store
 from geo.errors import HbmError
-from layers.exports.collect import ExportData, Page, collect
-from layers.exports.extracts import table, write_csv, write_geojson, write_gpkg, write_kml
-from layers.exports.html import write_html
-from layers.exports.hxl import write_hxl_csv
-from layers.exports.render import render_map
-from layers.exports.settings import ExportSettings
 from layers.i18n import _
 from layers.labels import format_time
+from layers.services.exports.collect import ExportData, Page, collect
+from layers.services.exports.extracts import table, write_csv, write_geojson, write_gpkg, write_kml
+from layers.services.exports.html import write_html
+from layers.services.exports.hxl import write_hxl_csv
+from layers.services.exports.render import render_map
+from layers.services.exports.settings import ExportSettings
 from layers.view import View
 from layers.view_io import view_to_dict, view_to_json
 

@@ -24,7 +24,7 @@ from folium.elements import Element
 from folium.map import CustomPane
 from folium.utilities import JsCode
 
-from data.store import BBox
+from data.interfaces import BBox
 from geo.errors import HbmError
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.context import (
@@ -34,10 +34,10 @@ from layers.context import (
     places_geojson,
     rivers_geojson,
 )
-from layers.exports.collect import ExportData
 from layers.i18n import VALUE_LABELS as I18N_VALUES
 from layers.i18n import _, current_language, text_direction, value_label
 from layers.labels import CODE_KEYS, FIELDS, PROBABILITIES, VALUE_LABELS, display_zone, zone_suffix
+from layers.services.exports.collect import ExportData
 from layers.styles import STYLES, dash_gradient, translucent
 
 VENDOR = Path(__file__).parent / "vendor"

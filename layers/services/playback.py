@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from data.interfaces import Store
 from data.rollup import ceil_hour
-from data.store import Store
 from layers.features import cells_to_features
 from layers.geojson import feature_collection
 from layers.hotspots import split_small_counts, withhold_features

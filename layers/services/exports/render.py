@@ -14,7 +14,6 @@ from typing import Any
 
 import geopandas as gpd
 import matplotlib
-import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -23,21 +22,26 @@ from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox
 from shapely.geometry import box
 
-from data.store import BBox
+from data.interfaces import BBox
 from layers.basemap import ATTRIBUTION, basemap_geojson
 from layers.context import CONTEXT_ATTRIBUTION, country_labels_geojson, lakes_geojson, places, rivers_geojson
-from layers.exports.collect import STYLE_KEY, ExportData, Page, app_version
-from layers.exports.labels import Label, crossing_priority, place_labels
-from layers.exports.styling import LABEL_BOX, LAKE, LAND, RIVER, SEA, marker_kwargs, path_kwargs
 from layers.i18n import _
+from layers.services.exports.collect import STYLE_KEY, ExportData, Page, app_version
+from layers.services.exports.furniture import (
+    INK,
+    MAX_LAT,
+    MERCATOR,
+    MUTED,
+    draw_grid,
+    draw_north_arrow,
+    draw_scale_bar,
+    lnglat_to_mercator,
+)
+from layers.services.exports.labels import Label, crossing_priority, place_labels
+from layers.services.exports.styling import LABEL_BOX, LAKE, LAND, RIVER, SEA, marker_kwargs, path_kwargs
 from layers.styles import STYLES
 
-MERCATOR = "EPSG:3857"
-MAX_LAT = 85.05
-R = 6_378_137.0
 MARKING_COLOR = "#a93226"
-INK = "#17202a"
-MUTED = "#566573"
 RC: dict[str, Any] = {
     "svg.hashsalt": "hbm-export",
     "lines.scale_dashes": False,
@@ -63,17 +67,6 @@ COUNTRY_LABEL: dict[str, Any] = {"fontsize": 8, "color": "#aab7b8", "zorder": 4.
 PDF_METADATA = {"CreationDate": None, "ModDate": None, "Creator": "hbm briefing export", "Producer": "matplotlib"}
 
 
-def lnglat_to_mercator(lng: float, lat: float) -> tuple[float, float]:
-    """Return Web Mercator metres (x, y) of a lng/lat point."""
-    lat = max(-MAX_LAT, min(MAX_LAT, lat))
-    return R * math.radians(lng), R * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
-
-def mercator_to_lat(y: float) -> float:
-    """Return the latitude of a Web Mercator y."""
-    return math.degrees(2 * math.atan(math.exp(y / R)) - math.pi / 2)
-
-
 def fit_extent(extent: BBox, aspect: float) -> tuple[float, float, float, float]:
     """Return Mercator limits (x0, x1, y0, y1) holding ``extent`` whole, centred, with width/height ``aspect``."""
     x0, y0 = lnglat_to_mercator(extent[0], extent[1])
@@ -85,16 +78,6 @@ def fit_extent(extent: BBox, aspect: float) -> tuple[float, float, float, float]
     else:
         h = w / aspect
     return cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2
-
-
-def nice_step(span: float, target: int) -> float:
-    """Return a 1-2-5 step that cuts ``span`` into about ``target`` parts."""
-    raw = span / max(target, 1)
-    power = 10 ** math.floor(math.log10(raw))
-    for mult in (1, 2, 5, 10):
-        if raw <= mult * power:
-            return mult * power
-    return 10 * power
 
 
 @lru_cache(maxsize=8)
@@ -153,7 +136,7 @@ def _water(ax: Axes, extent: BBox) -> None:
 
 
 def _place_all_labels(ax: Axes, crossings: list[Label], markers: list[Any], data: ExportData) -> None:
-    """Place crossing, town and country labels with no overlaps (layers.exports.labels)."""
+    """Place crossing, town and country labels with no overlaps (layers.services.exports.labels)."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     zoom = float(data.view.zoom)
@@ -177,115 +160,6 @@ def _place_all_labels(ax: Axes, crossings: list[Label], markers: list[Any], data
         r = half * scale
         obstacles.append(Bbox([[cx - r, cy - r], [cx + r, cy + r]]))
     place_labels(ax, labels, obstacles)
-
-
-def _grid(ax: Axes, limits: tuple[float, float, float, float]) -> None:
-    x0, x1, y0, y1 = limits
-    west, east = math.degrees(x0 / R), math.degrees(x1 / R)
-    south, north = mercator_to_lat(y0), mercator_to_lat(y1)
-    step = nice_step(max(east - west, north - south), 6)
-    lngs = np.arange(math.ceil(west / step) * step, east, step)
-    lats = np.arange(math.ceil(south / step) * step, north, step)
-
-    def fmt(value: float, pos: str, neg: str) -> str:
-        digits = max(0, -math.floor(math.log10(step))) if step < 1 else 0
-        return f"{abs(value):.{digits}f}°{pos if value >= 0 else neg}"
-
-    ax.set_xticks([lnglat_to_mercator(v, 0)[0] for v in lngs], [fmt(v, "E", "W") for v in lngs])
-    ax.set_yticks([lnglat_to_mercator(0, v)[1] for v in lats], [fmt(v, "N", "S") for v in lats])
-    ax.tick_params(labelsize=7, colors=INK, length=3, top=True, right=True, labeltop=True, labelright=True)
-    ax.grid(True, color="white", alpha=0.35, linewidth=0.5, linestyle=(0, (2, 2)), zorder=8)
-
-
-def _scale_bar(ax: Axes, limits: tuple[float, float, float, float]) -> None:
-    x0, x1, y0, y1 = limits
-    lat = mercator_to_lat((y0 + y1) / 2)
-    ground_km = (x1 - x0) * math.cos(math.radians(lat)) / 1000
-    length = nice_step(ground_km / 5, 1)
-    frac = length / ground_km
-    left, bottom = 0.03, 0.04
-    ax.add_patch(
-        Rectangle(
-            (left - 0.012, bottom - 0.02),
-            frac + 0.06,
-            0.075,
-            transform=ax.transAxes,
-            facecolor=(1, 1, 1, 0.85),
-            edgecolor="none",
-            zorder=9,
-        )
-    )
-    for i in range(2):
-        ax.add_patch(
-            Rectangle(
-                (left + i * frac / 2, bottom),
-                frac / 2,
-                0.012,
-                transform=ax.transAxes,
-                facecolor=INK if i == 0 else "white",
-                edgecolor=INK,
-                linewidth=0.6,
-                zorder=10,
-            )
-        )
-    unit = f"{length:g} km" if length >= 1 else f"{length * 1000:g} m"
-    for x, label in ((left, "0"), (left + frac, unit)):
-        ax.text(
-            x,
-            bottom + 0.02,
-            label,
-            transform=ax.transAxes,
-            ha="center",
-            va="bottom",
-            fontsize=6.5,
-            color=INK,
-            zorder=10,
-        )
-    ax.text(
-        left,
-        bottom - 0.012,
-        _("scale at {latitude}").format(latitude=f"{abs(lat):.1f}°{'N' if lat >= 0 else 'S'}"),
-        transform=ax.transAxes,
-        fontsize=5,
-        color=MUTED,
-        va="center",
-        zorder=10,
-    )
-
-
-def _north_arrow(ax: Axes) -> None:
-    x, y = 0.955, 0.87
-    ax.add_patch(
-        Rectangle(
-            (x - 0.03, y - 0.02),
-            0.06,
-            0.12,
-            transform=ax.transAxes,
-            facecolor=(1, 1, 1, 0.85),
-            edgecolor="none",
-            zorder=9,
-        )
-    )
-    ax.annotate(
-        "",
-        xy=(x, y + 0.075),
-        xytext=(x, y),
-        xycoords="axes fraction",
-        arrowprops={"arrowstyle": "-|>,head_width=0.4,head_length=0.8", "color": INK, "lw": 1.5},
-        zorder=10,
-    )
-    ax.text(
-        x,
-        y - 0.005,
-        "N",
-        transform=ax.transAxes,
-        ha="center",
-        va="top",
-        fontsize=9,
-        fontweight="bold",
-        color=INK,
-        zorder=10,
-    )
 
 
 def _swatch(ax: Axes, x: float, y: float, w: float, h: float, style: dict[str, Any]) -> None:
@@ -406,9 +280,9 @@ def build_figure(data: ExportData, page: Page) -> Figure:
     ax.set_aspect("auto")
     ax.set_xlabel("")
     ax.set_ylabel("")
-    _grid(ax, limits)
-    _scale_bar(ax, limits)
-    _north_arrow(ax)
+    draw_grid(ax, limits)
+    draw_scale_bar(ax, limits)
+    draw_north_arrow(ax)
     for spine in ax.spines.values():
         spine.set_color(INK)
         spine.set_linewidth(0.8)

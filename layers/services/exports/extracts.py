@@ -11,8 +11,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from layers.exports.collect import ExportData
-from layers.exports.hxl import write_hxl_csv
+from layers.services.exports.collect import ExportData
+from layers.services.exports.hxl import write_hxl_csv
 
 GPKG_OPTIONS = {"VERSION": "1.2"}  # readable by the GDAL in older QGIS releases too
 METADATA_LAYER = "metadata"
