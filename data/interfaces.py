@@ -85,7 +85,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def cell_counts(self, res: int, start: datetime, end: datetime, bbox: BBox | None = None) -> pd.DataFrame:
-        """Return ``cell, events, people`` per H3 cell at ``res`` for events in [start, end)."""
+        """Return ``cell, events, people`` per H3 cell at ``res`` for events in [start, end).
+
+        At res 4-7 the whole hours of the window are summed from the hourly rollup (as in
+        ``window_cell_counts``: its bbox test uses each group's mean position, and the hours of
+        purged events whose aggregates were kept still count); the partial hours at its ends are
+        counted from the events themselves.
+        """
 
     @abc.abstractmethod
     def window_cell_counts(
@@ -153,6 +159,13 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def delete_events_before(self, conn: Connection, cutoff: datetime, batch: int) -> int:
         """Hard-delete up to ``batch`` events that occurred before ``cutoff``, inside ``conn``; return how many."""
+
+    def drop_event_months_before(self, conn: Connection, cutoff: datetime) -> tuple[int, int]:
+        """Drop the whole months of events that end by ``cutoff`` (partitioned backends); return (events, months).
+
+        The default (no partitions) drops nothing; a purge then deletes every old event in batches.
+        """
+        return 0, 0
 
     @abc.abstractmethod
     def holds_events_from(self, source: str) -> bool:

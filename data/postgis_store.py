@@ -216,6 +216,10 @@ class PostGISStore(SqlStore):
         conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} {conflict_sql}")
         conn.exec_driver_sql(f"TRUNCATE {stage}")
 
+    def drop_event_months_before(self, conn: Connection, cutoff: datetime) -> tuple[int, int]:
+        events, names = partitions.drop_before(conn, cutoff)
+        return events, len(names)
+
     def delete_events_before(self, conn: Connection, cutoff: datetime, batch: int) -> int:
         pick = "SELECT id FROM events WHERE occurred_at < :c LIMIT :n"
         params = {"c": self.to_db_time(cutoff), "n": batch}

@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, text
 
-from data import audit_log, partitions, rollup
+from data import audit_log, rollup
 from data.interfaces import Store
 from data.settings import config_error
 from geo.errors import HbmError
@@ -114,13 +114,11 @@ def purge_events(
     if batch < 1:
         raise HbmError("batch must be at least 1")
     cutoff = (now or datetime.now(UTC)) - older_than
-    total = batches = dropped = 0
-    if store.dialect == "postgresql":  # whole months before the cutoff: drop their partitions, no row deletes
-        with store.connect(write=True) as conn:
-            total, names = partitions.drop_before(conn, cutoff)
-            dropped = len(names)
-            if names:
-                store.bump_revisions(conn, ["events"])
+    total = batches = 0
+    with store.connect(write=True) as conn:  # PostGIS: whole months before the cutoff go as partitions
+        total, dropped = store.drop_event_months_before(conn, cutoff)
+        if dropped:
+            store.bump_revisions(conn, ["events"])
     while True:
         with store.connect(write=True) as conn:
             deleted = store.delete_events_before(conn, cutoff, batch)

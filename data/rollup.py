@@ -80,6 +80,27 @@ def is_rollup_window(res: int, end: datetime, length: timedelta) -> bool:
     return res <= ROLLUP_MAX_RES and whole
 
 
+def whole_hours(start: datetime, end: datetime) -> tuple[int, int] | None:
+    """Return the epoch hours [first, last) that lie wholly inside [start, end), or None when there is none."""
+    first = int(ceil_hour(start).timestamp()) // 3600
+    last = int(end.timestamp()) // 3600
+    return (first, last) if first < last else None
+
+
+def cell_counts_sql(res: int, bbox_sql: str) -> str:
+    """SQL for ``cell, events, people`` at ``res`` (<= 7): whole hours [:h0, :h1) from the rollup, the rest raw.
+
+    The raw events are those in [:start, :t0) and [:t1, :end), the parts of the window outside
+    whole hours. ``bbox_sql`` (`` AND lng BETWEEN ...``) tests each rollup group's mean position.
+    """
+    raw_time = "((occurred_at >= :start AND occurred_at < :t0) OR (occurred_at >= :t1 AND occurred_at < :end))"
+    return (
+        f"SELECT cell, SUM(n), SUM(p) FROM (SELECT h3_r{res} AS cell, events AS n, people AS p FROM event_cell_hours "
+        f"WHERE hour >= :h0 AND hour < :h1{bbox_sql} UNION ALL SELECT h3_r{res}, 1, people FROM events "
+        f"WHERE {raw_time} AND deleted_at IS NULL{bbox_sql}) AS u GROUP BY cell"
+    )
+
+
 def ceil_hour(when: datetime) -> datetime:
     """Return ``when`` rounded up to the next whole hour (unchanged when already whole)."""
     floor = when.replace(minute=0, second=0, microsecond=0)

@@ -245,10 +245,14 @@ class SqlStore(Store):
     def cell_counts(self, res: int, start: datetime, end: datetime, bbox: BBox | None = None) -> pd.DataFrame:
         self._check_res(res)
         where, params = self._event_filter(start, end, bbox)
-        sql = (
-            f"SELECT h3_r{res} AS cell, COUNT(*) AS events, SUM(people) AS people "
-            f"FROM events WHERE {where} GROUP BY h3_r{res}"
-        )
+        hours = rollup.whole_hours(start, end) if res <= rollup.ROLLUP_MAX_RES else None
+        if hours is None:
+            sql = f"SELECT h3_r{res}, COUNT(*), SUM(people) FROM events WHERE {where} GROUP BY h3_r{res}"
+        else:  # whole hours from the hourly rollup (a 7-day window: ~55k rows, not ~264k events), edges raw
+            bbox_sql = " AND lng BETWEEN :w AND :e AND lat BETWEEN :s AND :n" if bbox is not None else ""
+            sql = rollup.cell_counts_sql(res, bbox_sql)
+            params |= {"h0": hours[0], "h1": hours[1]}
+            params |= {f"t{i}": self._time_param(datetime.fromtimestamp(h * 3600, UTC)) for i, h in enumerate(hours)}
         with self._connect() as conn:
             rows = conn.execute(text(sql), params).all()
         frame = pd.DataFrame(rows, columns=["cell", "events", "people"])

@@ -67,7 +67,7 @@ def test_write_readme_replaces_only_the_marked_block(tmp_path: Path) -> None:
         "a test box",
         True,
     )
-    assert "Measured 2026-11-28 00:00 UTC" in block and "a test box" in block
+    assert "Generated 2026-11-28 00:00 UTC" in block and "a test box" in block
     assert "| hotspot_query | postgis, zoom 6 | 12.5 ms | p50 <= 150 | yes |" in block
     readme = tmp_path / "README.md"
     readme.write_text(f"# T\nbefore\n{report.BEGIN}\nold table\n{report.END}\nafter\n")
@@ -80,3 +80,64 @@ def test_write_readme_replaces_only_the_marked_block(tmp_path: Path) -> None:
     readme.write_text("no markers\n")
     with pytest.raises(SystemExit, match="no <!-- benchmarks:begin -->"):
         report.write_readme(readme, block)
+
+
+def _saved_run(tmp_path: Path, name: str, value: float, when: datetime, load: float) -> Path:
+    """Save one run of benchmark ``name`` (one figure with a target, one without) as ``--json`` would."""
+    bench = report.Benchmark(name, ("--n", "1"), ("q",))
+    lines = [
+        {"figure": "q", "backend": "postgis", "zoom": 8, "value": value, "unit": "ms", "target": "p50 <= 150",
+         "met": value <= 150},
+        {"figure": "cells", "value": 836, "unit": "cells"},
+    ]  # fmt: skip
+    run = report.Run(bench, ("--n", "1000"), 0, 12.0, lines, "", when, "box", (load, load + 1))
+    path = tmp_path / f"{name}-{value}.json"
+    report.save_json(path, [run])
+    return path
+
+
+def test_saved_runs_combine_and_write_the_readme_headline_and_the_full_docs(tmp_path: Path) -> None:
+    day1, day2 = datetime(2026, 11, 28, 9, tzinfo=UTC), datetime(2026, 11, 29, 14, tzinfo=UTC)
+    a = _saved_run(tmp_path, "refresh", 180.0, day1, 0.4)
+    b = _saved_run(tmp_path, "surge", 90.0, day1, 1.5)
+    c = _saved_run(tmp_path, "refresh", 120.0, day2, 0.7)  # a later run of refresh replaces the first
+    known = {n: report.Benchmark(n) for n in ("refresh", "surge")}
+    runs = report.load_json([a, b, c], known)
+    assert [(r.bench.name, r.lines[0]["value"]) for r in runs] == [("refresh", 120.0), ("surge", 90.0)]
+    assert runs[0].measured_at == day2 and runs[0].load == (0.7, 1.7) and runs[0].args == ("--n", "1000")
+
+    readme, docs = tmp_path / "README.md", tmp_path / "docs" / "performance.md"
+    docs.parent.mkdir()
+    readme.write_text(f"# T\n{report.BEGIN}\nold\n{report.END}\nrest\n")
+    docs.write_text(f"# Performance\n{report.BEGIN}\n{report.END}\nevidence\n")
+    report.write_blocks(readme, docs, runs, day2, "a test box", small=False)
+    full, head = docs.read_text(), readme.read_text()
+    assert "2026-11-29 14:00 UTC; load average 0.7 at start, 1.7 at end" in full
+    assert "2026-11-28 09:00 UTC; load average 1.5 at start" in full  # each run keeps its own date and load
+    assert "| q | postgis, zoom 8 | 120.0 ms | p50 <= 150 | yes |" in full and "| cells |" in full
+    assert full.endswith(f"{report.END}\nevidence\n")
+    assert "| refresh: q (postgis, zoom 8) | 120.0 ms | p50 <= 150 | yes |" in head
+    assert "| surge: q (postgis, zoom 8) | 90.0 ms | p50 <= 150 | yes |" in head
+    assert "cells" not in head  # no target: not a headline
+    assert "Measured 2026-11-28 to 2026-11-29" in head and "(docs/performance.md)" in head
+    assert head.startswith("# T\n") and head.endswith(f"{report.END}\nrest\n")
+
+
+def test_report_from_json_writes_both_files_from_the_command_line(tmp_path: Path) -> None:
+    saved = _saved_run(tmp_path, "scratch", 200.0, datetime(2026, 11, 28, tzinfo=UTC), 0.5)
+    readme, docs = tmp_path / "R.md", tmp_path / "P.md"
+    for path in (readme, docs):
+        path.write_text(f"{report.BEGIN}\n{report.END}\n")
+    assert report.main(["--from-json", str(saved), "--write-readme", str(readme), "--docs", str(docs)]) == 0
+    assert "| scratch: q (postgis, zoom 8) | 200.0 ms | p50 <= 150 | **no** |" in readme.read_text()
+    incomplete = tmp_path / "refresh.json"  # a known benchmark's saved run lacking its declared figures
+    incomplete.write_text(saved.read_text().replace('"scratch"', '"refresh"'))
+    assert report.main(["--from-json", str(incomplete), "--write-readme", str(readme), "--docs", str(docs)]) == 1
+    assert "load average 0.5 at start" in docs.read_text()
+
+
+def test_extra_arguments_go_to_exactly_one_benchmark() -> None:
+    with pytest.raises(SystemExit):
+        report.main(["--args=--skip-sqlite"])
+    with pytest.raises(SystemExit):
+        report.main(["--only", "refresh", "surge", "--args=--skip-sqlite"])

@@ -28,7 +28,7 @@ from layers.services.exports import ExportResult, run_export
 from layers.services.exports.collect import Page, collect
 from layers.services.exports.settings import load_export_settings
 from layers.view import View
-from tests.benchmarks.refresh import emit, open_url, postgis_url, seed
+from tests.benchmarks.refresh import emit, open_url, postgis_url, seed, settle
 from tests.helpers import reset_postgis
 
 # Benchmark convention (tests/test_benchmarks.py, tests/benchmarks/report.py): the arguments of a
@@ -70,9 +70,7 @@ def prepare(url: str, events: int, reuse: bool) -> SqlStore:
     now, t0 = datetime.now(UTC), time.perf_counter()
     frame = demo_events(events, now)
     seed(store, frame, now, 100_000, time.perf_counter() - t0)
-    if store.backend == "postgis":
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
+    settle(store)
     return store
 
 

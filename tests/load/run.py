@@ -2,13 +2,15 @@
 
 Run from the repo root (with PostGIS it DROPS every table in the target database first)::
 
-    python -m tests.load.run --locust /tmp/locust/bin/locust [--minutes 10] [--users 100] [--workers 4]
+    python -m tests.load.run --locust /tmp/locust/bin/locust [--minutes 10] [--users 100] [--workers 4] [--json OUT]
 
 Seeds the demo store, creates the users, starts the node, runs ``tests/load/locustfile.py``
 headless, samples each worker's RSS every 10 s, and prints one JSON line per figure: refresh
 p50/p95, errors, events lost (written by the API vs found in the store), RSS per worker at
 minute 2 and at the end. Targets (issue 15): refresh p95 <= 300 ms, 0 errors, 0 lost, RSS per
-worker <= 400 MB, RSS at the end within 10 % of minute 2.
+worker <= 400 MB, RSS at the end within 10 % of minute 2. ``--json OUT`` saves the run (its figures,
+date, machine and load average) in the format of ``tests.benchmarks.report --json``, so that
+``python -m tests.benchmarks.report --from-json OUT ...`` puts it in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from sqlalchemy import text
 from data import users
 from data.demo import demo_features
 from data.demo_events import demo_events
-from tests.benchmarks.refresh import emit, open_url, postgis_url
+from tests.benchmarks import report
+from tests.benchmarks.refresh import emit as print_figure
+from tests.benchmarks.refresh import open_url, postgis_url
 from tests.helpers import free_port
 from tests.nodes import ROOT, node_env, start_node
 
@@ -55,6 +59,19 @@ def worker_rss_mb(pid: int) -> dict[int, float]:
     return found
 
 
+# The report's convention (tests/benchmarks/report.py): the figures every run prints. Not run in CI:
+# it needs locust in its own virtualenv and 10 minutes.
+FIGURES: tuple[str, ...] = (
+    "refresh (wall screen) p95",
+    "errors",
+    "events lost",
+    "RSS per worker (peak)",
+    "RSS per worker at minute 2",
+    "RSS per worker at the end",
+    "RSS growth, end vs minute 2 (worst worker)",
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Seed, serve, load, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -65,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="events/s posted to the API")
     parser.add_argument("--events", type=int, default=50_000, help="events seeded over 30 days")
     parser.add_argument("--postgis-url", help="default: $HBM_BENCH_POSTGIS_URL, else $HBM_TEST_POSTGIS_URL")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="save the run for tests.benchmarks.report")
     args = parser.parse_args(argv)
+    started, load0 = datetime.now(UTC), report.load_average()
     with tempfile.TemporaryDirectory(prefix="hbm-load-") as tmp:
         folder = Path(tmp)
         url = postgis_url(args) or f"sqlite:///{folder / 'load.sqlite'}"
@@ -140,10 +159,41 @@ def main(argv: list[str] | None = None) -> int:
     last = samples[-1][1] if samples else {}
     peak = max((max(rss.values(), default=0) for _t, rss in samples), default=0)
     emit("RSS per worker (peak)", round(peak), "MB", "<= 400", peak <= 400, **extra)
+    for label, rss in (("at minute 2", at2), ("at the end", last)):
+        worst = round(max(rss.values(), default=float("nan")))
+        per = sorted(round(v) for v in rss.values())
+        emit(f"RSS per worker {label}", worst, "MB", "<= 400", worst <= 400, per_worker=per, **extra)
     growth = [round(100 * (last[p] / at2[p] - 1), 1) for p in last if p in at2]
     worst = max(growth, default=float("nan"))
     emit("RSS growth, end vs minute 2 (worst worker)", worst, "%", "<= 10", worst <= 10, per_worker=growth, **extra)
+    if args.json:
+        save_run(args.json, argv, started, (load0, report.load_average()))
     return 0 if done.returncode in (0, 1) else done.returncode
+
+
+def save_run(path: Path, argv: list[str] | None, started: datetime, load: tuple[float, float]) -> None:
+    """Save the figure lines printed so far (EMITTED) as one run in the report's ``--json`` format."""
+    bench = report.Benchmark("load", figures=FIGURES)
+    given, args = list(argv if argv is not None else sys.argv[1:]), []
+    while given:  # keep the scale, not paths or the database URL (it may hold a password)
+        arg = given.pop(0)
+        if arg in ("--locust", "--json", "--postgis-url"):
+            given = given[1:]
+        elif not arg.startswith(("--locust=", "--json=", "--postgis-url=")):
+            args.append(arg)
+    seconds = round((datetime.now(UTC) - started).total_seconds(), 1)
+    run = report.Run(bench, tuple(args), 0, seconds, list(EMITTED), "", started, report.machine(load=False), load)
+    run.command = "python -m tests.load.run"
+    report.save_json(path, [run])
+
+
+EMITTED: list[dict] = []
+
+
+def emit(figure: str, value: object, unit: str, target: str | None, met: bool | None, **extra: object) -> None:
+    """Print one figure as a JSON line (as the benchmarks do) and keep it for ``--json``."""
+    EMITTED.append({"figure": figure, **extra, "value": value, "unit": unit, "target": target, "met": met})
+    print_figure(figure, value, unit, target, met, **extra)
 
 
 if __name__ == "__main__":
