@@ -22,13 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from dashboard.settings import load_app_settings
 from data import partitions
 from data.demo_events import demo_events
 from data.rollup import ceil_hour
-from data.store import BBox, SqlStore, event_write_columns
+from data.store import BBox, SqlStore
 from geo.hotspots import HotspotSettings, hotspot_statistics
 from layers.hotspots import hotspot_table, hotspots_features
 from layers.services.playback import load_playback
@@ -108,8 +108,8 @@ def grow(store: SqlStore, now: datetime, seeded: int, total: int) -> float:
     """
     blocks = total // seeded - 1
     t0 = time.perf_counter()
-    cols = [c for c in event_write_columns() if c not in ("id", "occurred_at")]
     with store.connect(write=True) as conn:
+        cols = [c["name"] for c in inspect(conn).get_columns("events") if c["name"] not in ("id", "occurred_at")]
         first = ceil_hour(now) - timedelta(days=31 * blocks + 31)
         months = {partitions.month_of(first + timedelta(days=d)) for d in range(0, 31 * blocks + 32)}
         partitions.ensure_months(conn, months)
