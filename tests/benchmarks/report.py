@@ -198,7 +198,12 @@ def _detail(line: dict[str, Any], keys: tuple[str, ...] = DETAIL_KEYS) -> str:
 
 
 def _value(line: dict[str, Any]) -> str:
-    return f"{_cell(value_of(line))} {line.get('unit', '') or ''}".strip()
+    """Return the figure's value and unit; when the target is on a percentile (``p95 <= 5``), that too."""
+    text = _cell(value_of(line))
+    stat = str(line.get("target") or "").split(" ", 1)[0]
+    if stat in ("p90", "p95", "p99") and stat in line:
+        text = f"{text} (p50), {_cell(line[stat])} ({stat})"
+    return f"{text} {line.get('unit', '') or ''}".strip()
 
 
 MET = {True: "yes", False: "**no**", None: "–"}
