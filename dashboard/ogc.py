@@ -31,6 +31,7 @@ from dashboard.settings import AppSettings
 from data.alerts import Alert, list_alerts
 from data.store import BBox, Store
 from geo.errors import HbmError, InvalidView, StoreUnavailable
+from geo.suppression import withhold_evidence, withhold_small_counts_in_text
 from layers.features import LAYERS, hide_small_flows
 from layers.hotspots import load_hotspot_settings
 from layers.view import WINDOWS, View, snap_bbox, window_bounds
@@ -234,13 +235,8 @@ def scrub_small_values(features: list[dict[str, Any]], k: int) -> list[dict[str,
 def alert_feature(alert: Alert, user: User | None, max_res: int, k: int) -> dict[str, Any]:
     """Return an alert as a point feature; without raw access: a cell centre, people under k replaced, no ids."""
     raw = can(user, RAW)
-    evidence: dict[str, Any] = {}
-    for key, value in alert.evidence.items():
-        if key == "event_ids" and not raw:
-            continue
-        if not raw and key == "people" and isinstance(value, int) and 0 < value < k:
-            value = f"fewer than {k}"
-        evidence[key] = value
+    evidence = dict(alert.evidence) if raw else withhold_evidence(alert.evidence, k)
+    title = alert.title if raw else withhold_small_counts_in_text(alert.title, k)
     geometry = None
     if alert.lat is not None and alert.lng is not None:
         lat, lng = (
@@ -252,7 +248,7 @@ def alert_feature(alert: Alert, user: User | None, max_res: int, k: int) -> dict
         "rule_id": alert.rule_id,
         "status": alert.status,
         "severity": alert.severity,
-        "title": alert.title,
+        "title": title,
         "opened_at": alert.opened_at.isoformat(),
         "updated_at": alert.updated_at.isoformat(),
         "closed_at": alert.closed_at.isoformat() if alert.closed_at else None,

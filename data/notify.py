@@ -35,6 +35,7 @@ from data.alerts import SEVERITY_RANK, Alert, Rule, load_rules
 from data.interfaces import Store
 from data.notify_settings import NotifySettings, load_notify_settings
 from geo.errors import HbmError, StoreUnavailable
+from geo.suppression import withhold_evidence, withhold_small_counts_in_text
 
 CHANNELS = ("email", "webhook")
 TABLE = "notification_outbox"
@@ -103,11 +104,7 @@ def check_notify(spec: Any) -> None:
 
 def _people_text(evidence: dict[str, Any], k: int) -> str:
     parts = []
-    for key, value in evidence.items():
-        if key == "event_ids":
-            continue
-        if key == "people" and isinstance(value, int) and 0 < value < k:
-            value = f"fewer than {k}"
+    for key, value in withhold_evidence(evidence, k).items():
         parts.append(f"{key.replace('_', ' ')}: {', '.join(map(str, value)) if isinstance(value, list) else value}")
     return "; ".join(parts)
 
@@ -115,7 +112,7 @@ def _people_text(evidence: dict[str, Any], k: int) -> str:
 def message(alert: Alert, event: str, k: int, link: str = "") -> tuple[str, str]:
     """Return (subject, body) for one alert event; people counts under k never appear."""
     what = {"opened": "NEW", "closed": "CLOSED"}.get(event, "ESCALATED")
-    subject = f"[HBM {alert.severity.upper()}] {what}: {alert.title}"[:200]
+    subject = f"[HBM {alert.severity.upper()}] {what}: {withhold_small_counts_in_text(alert.title, k)}"[:200]
     lines = [
         subject,
         f"Opened {alert.opened_at:%Y-%m-%d %H:%M} UTC · status {alert.status}",

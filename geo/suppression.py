@@ -177,3 +177,16 @@ def withhold_small_counts_in_text(text: str, k: int) -> str:
         return f"under {k}" if 0 < value < k else match[0]
 
     return _COUNT_IN_TEXT.sub(_swap, text) if k > 1 else text
+
+
+def withhold_evidence(evidence: dict, k: int) -> dict:
+    """Return alert evidence as a role without raw access may see it: no event ids, small counts named.
+
+    Every value ``withhold_small_counts`` withholds (counts of 1..k-1, and the baseline values that
+    would give them back) reads ``"fewer than k"``, so the reader sees that something was withheld.
+    """
+    shown = {key: value for key, value in evidence.items() if key != "event_ids"}
+    safe = withhold_small_counts(shown, k)
+    return {
+        key: f"fewer than {k}" if safe[key] is None and value is not None else safe[key] for key, value in shown.items()
+    }

@@ -318,3 +318,19 @@ def test_hbm_notify_set_validates_and_saves(
     assert hbm_main(["notify", "set", rule.id, "--webhook", "file:///etc/passwd"]) == 2
     assert hbm_main(["notify", "set", "no-such-rule", "--email", "a@b.org"]) == 2
     assert "must be an http(s) URL" in capsys.readouterr().err
+
+
+def test_a_notification_never_carries_a_small_count() -> None:
+    from data.alerts import Alert
+    from data.notify import message
+
+    now = datetime.now(UTC)
+    alert = Alert(
+        "al-small", "surge", "cells", "open", "warning", "Surge near Elegu: 3 people, 2 events in 24h", 3.58, 32.06,
+        {"people": 3, "events": 2, "baseline_mean_people": 1.5, "event_ids": ["ev-1"], "place": "near Elegu"},
+        [], now, now, now,
+    )  # fmt: skip
+    subject, body = message(alert, "opened", k=5)
+    for text in (subject, body):
+        assert "3 people" not in text and "2 events" not in text and "ev-1" not in text
+    assert "fewer than 5" in body and "near Elegu" in body

@@ -305,10 +305,10 @@ def test_alerts_collection_as_a_viewer_sees_it(live: tuple[LiveServer, Store]) -
         "cells",
         "open",
         "critical",
-        "Surge near Elegu",
+        f"Surge near Elegu: {K - 1} people, {K - 2} events in 24h",
         3.5812,
         32.0614,
-        {"people": K - 1, "event_ids": ["ev-001"]},
+        {"people": K - 1, "events": K - 2, "baseline_mean_people": 1.25, "p_value": 0.0004, "event_ids": ["ev-001"]},
         [],
         now - timedelta(hours=1),
         now,
@@ -319,6 +319,9 @@ def test_alerts_collection_as_a_viewer_sees_it(live: tuple[LiveServer, Store]) -
     seen = ogr_features(ogr(["-al", f"OAPIF:{server.url}/ogc", "alerts"], viewer).stdout)
     assert len(seen) == 1 and seen[0]["id"] == "al-ogc"
     assert f"fewer than {K}" in seen[0]["evidence"] and "ev-001" not in seen[0]["evidence"]
+    shown = json.loads(seen[0]["evidence"])  # every small count, and the baseline values that would give them back
+    assert {shown[key] for key in ("people", "events", "baseline_mean_people", "p_value")} == {f"fewer than {K}"}
+    assert f"{K - 1} people" not in seen[0]["title"] and f"{K - 2} events" not in seen[0]["title"]
     run = ogr(["-al", f"OAPIF:{server.url}/ogc", "alerts"], viewer)
     assert "POINT (32.0614 3.5812)" not in run.stdout  # a cell centre, not the raw point
     raw = ogr(["-al", f"OAPIF:{server.url}/ogc", "alerts"], analyst)

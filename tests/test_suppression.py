@@ -169,3 +169,23 @@ def test_withhold_small_counts_in_text(text: str, expected: str) -> None:
     from geo.suppression import withhold_small_counts_in_text
 
     assert withhold_small_counts_in_text(text, 5) == expected
+
+
+def test_alert_evidence_for_a_restricted_role_names_what_is_withheld() -> None:
+    from geo.suppression import withhold_evidence
+
+    evidence = {
+        "people": 3,
+        "events": 2,
+        "baseline_mean_people": 1.5,
+        "p_value": 0.001,
+        "place": "near Elegu (3 km)",
+        "event_ids": ["ev-1"],
+        "window": "24h",
+    }
+    shown = withhold_evidence(evidence, 5)
+    assert "event_ids" not in shown
+    assert {shown[k] for k in ("people", "events", "baseline_mean_people", "p_value")} == {"fewer than 5"}
+    assert shown["place"] == "near Elegu (3 km)" and shown["window"] == "24h"
+    big = withhold_evidence({"people": 60, "events": 40, "baseline_mean_people": 20.0, "p_value": 0.001}, 5)
+    assert big == {"people": 60, "events": 40, "baseline_mean_people": 20.0, "p_value": 0.001}
