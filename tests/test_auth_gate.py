@@ -6,7 +6,7 @@ import pytest
 from flask import Flask, g, request, session
 
 from dashboard.auth import LOGIN_MAX_BYTES, LOGIN_PATH, Gate, auth_blueprint, is_open_route
-from dashboard.auth.gate import limit_login_body, unauthorised
+from dashboard.auth.gate import limit_login_body, reset_actor, unauthorised
 from dashboard.auth.settings import load_auth_settings
 from dashboard.settings import load_app_settings
 from data import users
@@ -25,6 +25,7 @@ def gate(sqlite_store: Store) -> Gate:
 def server() -> Flask:
     app = Flask(__name__)
     app.secret_key = SECRET
+    app.teardown_request(reset_actor)  # as auth_blueprint does: a request's audit actor must not outlive it
     return app
 
 
