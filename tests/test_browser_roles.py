@@ -91,7 +91,12 @@ def test_viewer_sees_only_coarse_suppressed_cells_and_cannot_export_data_or_edit
     dash_duo.wait_for_element("#suppress input:checked:disabled", timeout=20)  # ...suppression forced on
     cells = _cells(dash_duo)
     assert max(c["res"] for c in cells) <= 6 and not [c for c in cells if 0 < c["people"] < K]
-    assert dash_duo.driver.execute_script(OPTIONS_JS) == ["auto", "4", "5", "6"]
+    dash_duo._wait_for(  # noqa: SLF001 - the role's options and buttons arrive with a callback (slow under load)
+        lambda d: d.execute_script(OPTIONS_JS) == ["auto", "4", "5", "6"]
+        and d.find_element(By.CSS_SELECTOR, '[id*=\'"format":"gpkg"\']').get_attribute("disabled"),
+        timeout=20,
+        msg="viewer's resolutions and disabled data export",
+    )
     gpkg = dash_duo.find_element('[id*=\'"format":"gpkg"\']')
     pdf = dash_duo.find_element('[id*=\'"format":"pdf"\']')
     assert gpkg.get_attribute("disabled") and not pdf.get_attribute("disabled")
