@@ -26,25 +26,13 @@ import shapely
 from sqlalchemy import Connection, text
 
 from data import partitions, rollup
-from data.records import prepare_events
+from data.records import EVENT_COLUMNS, prepare_events
 from data.schema import GLOBAL_REVISION, H3_COLUMNS
 
 STAGE = "hbm_stage_events"
 CHANGED = "hbm_stage_changed"
 # The values that make an event; the stored row is rewritten only when one of them differs.
-COMPARED = (
-    "occurred_at",
-    "kind",
-    "people",
-    "lat",
-    "lng",
-    "location_precision_m",
-    "source",
-    "crossing_point_id",
-    "route_id",
-    "notes",
-    *H3_COLUMNS,
-)
+COMPARED = (*(c for c in EVENT_COLUMNS if c != "id"), *H3_COLUMNS)
 _TYPES = {"people": "INTEGER", "lat": "FLOAT", "lng": "FLOAT", "location_precision_m": "FLOAT"}
 _PG_EPOCH_US = 946_684_800_000_000  # PostgreSQL's binary timestamptz counts microseconds from 2000-01-01
 _PG_COPY_TYPES = ["text", "int8", "text", "int4", "float8", "float8", "float8", "text", "text", "text", "text"] + [
