@@ -66,7 +66,18 @@ def _sign_in(dash_duo: Any, name: str, path: str = "/") -> None:
     driver.find_element(By.ID, "name").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    dash_duo.wait_for_contains_text(".hbm-user", name, timeout=20)
+
+    def signed_in(d: Any) -> bool:
+        errors = d.find_elements(By.ID, "login-error")
+        if errors and errors[0].text.strip():  # refused: say why at once rather than time out
+            raise AssertionError(f"sign-in as {name} refused: {errors[0].text.strip()}")
+        return any(name in e.text for e in d.find_elements(By.CSS_SELECTOR, ".hbm-user"))
+
+    def where(d: Any) -> str:  # on a timeout: the page the browser is on and what it shows
+        body = d.find_elements(By.TAG_NAME, "body")
+        return f"not signed in as {name} after 45 s at {d.current_url}: {(body[0].text if body else '')[:300]!r}"
+
+    dash_duo._wait_for(signed_in, timeout=45, msg=where)  # noqa: SLF001 - the first page load is slow under load
     open_panels(dash_duo)
 
 
