@@ -74,6 +74,12 @@ def existing_months(conn: Connection) -> set[tuple[int, int]]:
     return found
 
 
+def occupied(conn: Connection) -> list[str]:
+    """Return the names of the partitions that hold at least one row (live or soft-deleted), oldest first."""
+    names = [partition_name(y, m) for y, m in sorted(existing_months(conn))]
+    return [n for n in names if conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {n})")).scalar()]
+
+
 def ensure_months(conn: Connection, months: Iterable[tuple[int, int]]) -> list[str]:
     """Create the partitions of ``months`` that do not exist yet; return the names created.
 

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, text
 
 from data import audit_log, rollup
+from data.bulk_events import lock_event_writers
 from data.interfaces import Store
 from data.settings import config_error
 from geo.errors import HbmError
@@ -115,12 +116,15 @@ def purge_events(
         raise HbmError("batch must be at least 1")
     cutoff = (now or datetime.now(UTC)) - older_than
     total = batches = 0
+    # Each write takes the event writers' lock first (data/bulk_events.py): a purge and a load never deadlock.
     with store.connect(write=True) as conn:  # PostGIS: whole months before the cutoff go as partitions
+        lock_event_writers(conn, store.dialect)
         total, dropped = store.drop_event_months_before(conn, cutoff)
         if dropped:
             store.bump_revisions(conn, ["events"])
     while True:
         with store.connect(write=True) as conn:
+            lock_event_writers(conn, store.dialect)
             deleted = store.delete_events_before(conn, cutoff, batch)
             if deleted:
                 store.bump_revisions(conn, ["events"])  # open maps see the change on their next poll
@@ -131,6 +135,7 @@ def purge_events(
     aggregate_rows = 0
     if not keep_aggregates:
         with store.connect(write=True) as conn:
+            lock_event_writers(conn, store.dialect)
             aggregate_rows = _drop_aggregates(conn, store.dialect, store.to_db_time, cutoff)
             store.bump_revisions(conn, ["events"])
     result = PurgeResult(cutoff, total, aggregate_rows, keep_aggregates, batches, dropped)

@@ -68,9 +68,11 @@ def _geometry_type(dialect: str, kind: str, indexed: bool = True) -> TypeEngine:
     return Geometry(geometry_type=kind, srid=4326, spatial_index=indexed)
 
 
-# Indexes events no longer has: no query of the app uses them, and each one slowed every load (issue 15;
-# EXPLAIN evidence in docs/performance-ingest.md). Store.init_schema drops them from older stores.
+# Indexes events and its rollup no longer have: no query of the app needs them, and each one slowed every
+# load (issue 15; EXPLAIN evidence in docs/performance-ingest.md). Store.init_schema drops them from older
+# stores. The rollup's hour index repeated the first column of its unique key, which serves hour ranges.
 RETIRED_EVENT_INDEXES = (
+    "ix_event_cell_hours_hour",
     "ix_events_revision",
     "ix_events_crossing_point_id",
     "ix_events_route_id",
@@ -192,7 +194,7 @@ def build_metadata(dialect: str) -> MetaData:
     Table(
         "event_cell_hours",  # hourly per-cell counts for the hotspot statistics (data/rollup.py)
         md,
-        Column("hour", BigInteger, nullable=False, index=True),  # hours since 1970-01-01 UTC
+        Column("hour", BigInteger, nullable=False),  # hours since 1970-01-01 UTC; ranges use the unique key
         Column("h3_r4", BigInteger, nullable=False),
         Column("h3_r5", BigInteger, nullable=False),
         Column("h3_r6", BigInteger, nullable=False),

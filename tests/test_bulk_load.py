@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
-from data import rollup
+from data import partitions, rollup
+from data.bulk_events import EventLoad
 from data.ingest import ingest_file
 from data.ingest.settings import load_ingest_settings
 from data.store import Store
@@ -134,3 +136,77 @@ def test_a_staged_load_stores_exact_cells_and_a_rollup_equal_to_a_rebuild(store:
         rollup.rebuild(conn, "sqlite" if store.backend == "sqlite" else "postgresql", store.to_db_time)  # type: ignore[attr-defined]
     assert staged == rolled()
     assert sum(r[2] for r in staged) == 60
+
+
+def _rollup_rows(store: Store) -> list[tuple]:
+    with store.connect() as conn:  # type: ignore[attr-defined]
+        rows = conn.execute(text(f"SELECT {', '.join(rollup.ROLLUP_COLUMNS)} FROM event_cell_hours")).all()
+    return sorted((*r[:6], round(r[6], 9), round(r[7], 9), r[8], r[9]) for r in rows)
+
+
+def test_a_load_merged_in_several_steps_equals_one_rebuild(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Merge steps of 5 rows: new events, identical ones, and changed ones (one moved to another month)
+    sharing hours with new events of earlier steps; rollup sums and means equal a rebuild from events."""
+    monkeypatch.setattr(EventLoad, "MERGE_ROWS", 5)
+    lines = _rows(30)  # b{i} at Oct 31 20:00 + 3 h * i
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + "".join(lines[:12]))  # stored before: Oct 31 - Nov 2, two months
+    _import(store, path, tmp_path)
+    rev = _revision(store)
+    # b3 changed and moved to the hour of new event b14, last in the file: its step recomputes that hour,
+    # which already holds b14 from an earlier step (whose partial sum must then not be added again).
+    last = lines[3].replace(",rescue,", ",crossing,").replace("2026-11-01T05", "2026-11-02T14")
+    lines[3] = _rows(31)[30].replace("b30", "d0")  # keep 30 lines before the extras (a new event)
+    lines[5] = lines[5].replace("2026-11-01T11", "2026-11-03T23")  # moved to the hour of new event b25
+    lines[9] = lines[9].replace("2026-11-01T23", "2026-10-30T11")  # moved back into October
+    extra = [line.replace("b2", "c2", 1).replace(",n2", ",m2") for line in lines[20:24]]  # same hours as b20-b23
+    path.write_text(HEADER + "".join([*lines, *extra, last]))
+    summary = _import(store, path, tmp_path)
+    assert (summary.accepted, summary.unchanged) == (35, 9)  # b0-b11 stored: 3 changed, 9 identical
+    assert _revision(store) == (rev[0] + 1, rev[0] + 1)  # one revision for the whole load
+    assert store.counts()["events"] == 35
+    moved = store.changes_since("events", rev[0]).set_index("id")
+    assert moved.loc["b9", "occurred_at"] == datetime(2026, 10, 30, 11, tzinfo=UTC)
+    assert moved.loc["b3", "kind"] == "crossing"
+    assert moved.loc["b3", "occurred_at"] == datetime(2026, 11, 2, 14, tzinfo=UTC)
+    staged = _rollup_rows(store)
+    with store.connect(write=True) as conn:  # type: ignore[attr-defined]
+        rollup.rebuild(conn, "sqlite" if store.backend == "sqlite" else "postgresql", store.to_db_time)  # type: ignore[attr-defined]
+    assert staged == _rollup_rows(store)
+    assert sum(r[8] for r in staged) == 35
+
+
+def test_an_initial_load_in_several_steps_stores_every_event_once(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into an empty store nothing is compared (no partition holds rows yet); every row is stored once."""
+    monkeypatch.setattr(EventLoad, "MERGE_ROWS", 4)
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + "".join(_rows(30)))
+    summary = _import(store, path, tmp_path)
+    assert (summary.accepted, summary.written, summary.unchanged) == (30, 30, 0)
+    assert store.counts()["events"] == 30
+    assert sorted(store.features("events")["id"]) == sorted(f"b{i}" for i in range(30))
+    again = _import(store, path, tmp_path)  # now compared: every row identical
+    assert (again.unchanged, store.counts()["events"]) == (30, 30)
+
+
+@pytest.mark.parametrize("store", ["postgis"], indirect=True)  # monthly partitions are PostGIS only
+def test_only_partitions_holding_rows_are_compared_and_a_change_there_is_found(store: Store, tmp_path: Path) -> None:
+    """PostGIS: an empty partition (September) is left out of the comparison; a changed October row is still found."""
+
+    path = tmp_path / "events.csv"
+    lines = _rows(4)  # Oct 31 20:00 - Nov 1 05:00
+    path.write_text(HEADER + "".join(lines))
+    _import(store, path, tmp_path)
+    with store.connect(write=True) as conn:  # type: ignore[attr-defined]
+        partitions.ensure_months(conn, {(2026, 9)})
+        assert partitions.occupied(conn) == ["events_p202610", "events_p202611"]
+    september = lines[0].replace("b0,2026-10-31", "e0,2026-09-15")
+    path.write_text(HEADER + lines[0].replace(",n0", ",n0 again") + "".join(lines[1:]) + september)
+    summary = _import(store, path, tmp_path)
+    assert (summary.accepted, summary.unchanged) == (5, 3)
+    assert store.changes_since("events", 0).set_index("id").loc["b0", "notes"] == "n0 again"
+    assert store.counts()["events"] == 5

@@ -68,10 +68,20 @@ class DuplicateRegistry:
         return found, line, content
 
     def add(self, id_hash: np.ndarray, lines: np.ndarray, content: np.ndarray) -> None:
-        """Remember accepted ids."""
-        if len(id_hash):
-            order = np.argsort(id_hash)
-            self.blocks.append((id_hash[order], lines[order], content[order]))
+        """Remember accepted ids.
+
+        Blocks of similar size are merged (as in a log-structured merge), so a file of n chunks keeps
+        about log2(n) blocks and each lookup searches those, not one block per earlier chunk.
+        """
+        if not len(id_hash):
+            return
+        order = np.argsort(id_hash)
+        self.blocks.append((id_hash[order], lines[order], content[order]))
+        while len(self.blocks) > 1 and len(self.blocks[-2][0]) <= 2 * len(self.blocks[-1][0]):
+            (k1, l1, c1), (k2, l2, c2) = self.blocks[-2], self.blocks.pop()
+            keys = np.concatenate([k1, k2])
+            order = np.argsort(keys, kind="stable")  # two sorted runs: a merge
+            self.blocks[-1] = (keys[order], np.concatenate([l1, l2])[order], np.concatenate([c1, c2])[order])
 
 
 def add_issues(issues: list[Issue], src: np.ndarray, mask: np.ndarray, label: str, reason: Any) -> None:

@@ -11,6 +11,7 @@ batch is rolled back and earlier ones stay committed. Re-running is idempotent (
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data.bulk_events import EventLoad
+from data.bulk_events import EventLoad, Staged
 from data.ingest.context import Context
 from data.ingest.profile_base import Issue, Profile
 from data.ingest.profiles import get_profile
@@ -41,6 +42,9 @@ from geo.errors import HbmError, IngestError, StoreUnavailable
 def _code(reason: str) -> str:
     return reason.split(":", 1)[0]
 
+
+# Batches a file import may check ahead of the one being written (each holds one chunk in memory).
+WRITE_AHEAD = 3
 
 # When a row has one of these problems, the problems it causes further down are not reported.
 ROOT_CAUSES = {"malformed_row": None, "geometry_unparseable": {"coordinates_missing", "geometry_missing"}}
@@ -125,6 +129,7 @@ class Batch:
     fixes: dict[int, list[tuple[str, str]]]
     frame: pd.DataFrame | None = None
     geometry: list[Any] | None = None
+    staged: Staged | None = None  # events laid out for the bulk load (prepared beside the checks)
 
 
 class Importer:
@@ -198,10 +203,17 @@ class Importer:
         self.summary.unchanged = load.result.unchanged
 
     def _run_chunks(self) -> None:
-        """Read, check and write every chunk; with ``overlap`` the next chunk is checked while one is written."""
+        """Read, check and write every chunk; with ``overlap`` the next chunks are checked while one is written.
+
+        Writes run in order on one thread. A bulk load of events lets up to ``WRITE_AHEAD`` writes wait
+        behind the one running, so that a slow one (a merge step) does not stall the checks, nor they it.
+        """
         stages = self.summary.stage_seconds
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hbm-ingest") if self.overlap else None
-        pending: tuple[Batch, Future[float] | None] | None = None
+        # Only a bulk load of events (one transaction) sends a write before the previous one is confirmed:
+        # other records commit batch by batch, and a batch must not commit after an earlier one failed.
+        ahead = WRITE_AHEAD if pool is not None and self.load is not None else 0
+        pending: deque[tuple[Batch, Future[float] | None]] = deque()
         try:
             chunks = iter(self.source.chunks)
             while True:
@@ -211,20 +223,15 @@ class Importer:
                 if chunk is None:
                     break
                 batch = self._prepare(chunk)
-                if pending is not None:
-                    self._commit(*pending)
-                    pending = None
-                if pool is not None and batch.frame is not None:
-                    # The next chunk is read and checked while this batch is written.
-                    pending = (batch, pool.submit(self._write, batch))
-                else:
-                    pending = (batch, None)
-            if pending is not None:
-                self._commit(*pending)
-                pending = None
+                while len(pending) > ahead:
+                    self._commit(*pending.popleft())
+                future = pool.submit(self._write, batch) if pool is not None and batch.frame is not None else None
+                pending.append((batch, future))
+            while pending:
+                self._commit(*pending.popleft())
         finally:
             if pool is not None:
-                pool.shutdown(wait=True)  # a batch already sent finishes (or fails) before we return
+                pool.shutdown(wait=True)  # batches already sent finish (or fail) before we return
 
     def _prepare(self, chunk: Chunk) -> Batch:
         """Return the chunk checked: what to write, and the rows' problems and corrections."""
@@ -238,6 +245,8 @@ class Importer:
             idx = np.flatnonzero(keep)
             batch.geometry = None if checked.geometry is None else [checked.geometry[i] for i in idx]
             batch.frame = checked.frame.iloc[idx].reset_index(drop=True)
+            if self.load is not None:  # the Python part of staging runs here, the database part on the writer
+                batch.staged = self.load.prepare(_event_frame(batch.frame))
         self.summary.stage_seconds["check"] += time.perf_counter() - t0
         return batch
 
@@ -246,8 +255,8 @@ class Importer:
         t0 = time.perf_counter()
         if batch.frame is None:
             pass
-        elif self.load is not None:
-            self.load.add(_event_frame(batch.frame))
+        elif self.load is not None and batch.staged is not None:
+            self.load.write(batch.staged)
         else:
             self.store.upsert(self.kind, feature_rows(batch.frame, batch.geometry, self.kind))
         return time.perf_counter() - t0
