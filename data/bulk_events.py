@@ -148,16 +148,22 @@ def _merge_rollup(conn: Connection, dialect: str) -> None:
     Plain statements, no ON CONFLICT: every writer of events and the rollup holds the revision lock
     (:func:`lock_event_writers`) first, so no other transaction adds a row between the two.
     """
+    lo, hi = conn.exec_driver_sql(f"SELECT MIN(hour), MAX(hour) FROM {PARTIAL}").one()
+    if lo is None:
+        return
+    span = {"lo": int(lo), "hi": int(hi)}  # the rollup is read only over the load's hours (its key starts with hour)
+    sums = f"SUM(lat) / SUM(events), SUM(lng) / SUM(events), SUM(events), SUM(people) FROM {PARTIAL} GROUP BY {_KEY}"
+    if not conn.execute(text("SELECT 1 FROM event_cell_hours WHERE hour BETWEEN :lo AND :hi LIMIT 1"), span).first():
+        # None of the load's hours is in the rollup yet (an initial load, a new period): insert, nothing to merge.
+        cols = ", ".join(rollup.ROLLUP_COLUMNS)
+        conn.exec_driver_sql(f"INSERT INTO event_cell_hours ({cols}) SELECT {_KEY}, {sums} ORDER BY {_KEY}")
+        return
     drop = " ON COMMIT DROP" if dialect == "postgresql" else ""
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {FINAL}")
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE {FINAL}{drop} AS SELECT {_KEY}, SUM(lat) AS lat, SUM(lng) AS lng, "
         f"SUM(events) AS events, SUM(people) AS people FROM {PARTIAL} GROUP BY {_KEY}"
     )
-    lo, hi = conn.exec_driver_sql(f"SELECT MIN(hour), MAX(hour) FROM {FINAL}").one()
-    if lo is None:
-        return
-    span = {"lo": int(lo), "hi": int(hi)}  # the rollup is read only over the load's hours (its key starts with hour)
     conn.execute(
         text(
             "UPDATE event_cell_hours AS r SET lat = (r.lat * r.events + f.lat) / (r.events + f.events), "

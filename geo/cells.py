@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import h3
 import numpy as np
@@ -55,7 +56,22 @@ def points_to_all_cells(lats: np.ndarray, lngs: np.ndarray) -> dict[int, np.ndar
     """
     lat_arr = np.ascontiguousarray(lats, dtype=np.float64)
     lng_arr = np.ascontiguousarray(lngs, dtype=np.float64)
-    return {res: points_to_cells(lat_arr, lng_arr, res) for res in STORED_RESOLUTIONS}
+    if lat_arr.size < _PARALLEL_MIN_POINTS:
+        return {res: points_to_cells(lat_arr, lng_arr, res) for res in STORED_RESOLUTIONS}
+    # h3ronpy releases the GIL: two threads index the resolutions side by side (bulk loads, 2 cores).
+    pool = _pool()
+    futures = {res: pool.submit(points_to_cells, lat_arr, lng_arr, res) for res in STORED_RESOLUTIONS}
+    return {res: future.result() for res, future in futures.items()}
+
+
+_PARALLEL_MIN_POINTS = 10_000
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _pool() -> ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="hbm-h3"))
+    return _POOL[0]
 
 
 def resolution_for_zoom(zoom: float, min_edge_px: float = 6.0) -> int:
