@@ -7,7 +7,8 @@ Run from the repo root (it DROPS every table in the target PostGIS database firs
 Each import runs as ``python -m dashboard ingest FILE --json`` in a child process (the same code
 path as the CLI), so its peak RSS is that child's own ``ru_maxrss`` (``os.wait4``). The same file
 is then imported again into PostGIS: an identical re-import must write nothing and leave the
-revision where it was (wall screens rebuild when it moves). A last figure writes 100k rows
+revision where it was (wall screens rebuild when it moves). A second file of as many other events
+then goes into that store, each id compared with the stored ones. A last figure writes 100k rows
 straight through ``store.upsert_events``. Prints one JSON line per figure on stdout; progress on stderr.
 """
 
@@ -36,6 +37,7 @@ from tests.helpers import reset_postgis
 SMALL_ARGS: tuple[str, ...] = ("--rows", "3000", "--no-baseline")
 FIGURES: tuple[str, ...] = (
     "ingest rate (hbm ingest, CSV -> PostGIS)",
+    "ingest rate (hbm ingest, CSV -> PostGIS holding events)",
     "ingest rate (hbm ingest, CSV -> SQLite)",
     "peak RSS of the import process",
     "events stored = rows accepted",
@@ -63,7 +65,7 @@ def emit(
     )
 
 
-def write_csv(path: Path, rows: int, seed: int = 7, block: int = 100_000) -> None:
+def write_csv(path: Path, rows: int, seed: int = 7, block: int = 100_000, prefix: str = "bench") -> None:
     """Write ``rows`` synthetic events (schema layout, ISO times, region of the demo) in blocks."""
     rng = np.random.default_rng(seed)
     start = np.datetime64("2026-09-01T00:00:00")
@@ -72,7 +74,7 @@ def write_csv(path: Path, rows: int, seed: int = 7, block: int = 100_000) -> Non
         times = start + rng.integers(0, 60 * 86_400, n).astype("timedelta64[s]")
         frame = pd.DataFrame(
             {
-                "id": [f"bench-{i:07d}" for i in range(first, first + n)],
+                "id": [f"{prefix}-{i:07d}" for i in range(first, first + n)],
                 "occurred_at": pd.Series(times).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "kind": KINDS[rng.integers(0, len(KINDS), n)],
                 "people": rng.integers(0, 40, n),
@@ -114,12 +116,12 @@ def revision(url: str) -> tuple[int, int]:
         store.dispose()
 
 
-def rate_figure(backend: str, summary: dict, wall: float, target: int) -> None:
+def rate_figure(backend: str, summary: dict, wall: float, target: int, **extra: object) -> None:
     """Print the rows/s figure of one import."""
     rate = summary["read"] / summary["seconds"]
     emit(f"ingest rate (hbm ingest, CSV -> {backend})", round(rate), "rows/s", f">= {target:,}", rate >= target,
-         backend=backend.lower(), rows=summary["read"], seconds=summary["seconds"], wall_s=round(wall, 1),
-         stages_s=summary["stage_seconds"], batches=summary["batches"], load=os.getloadavg()[0])  # fmt: skip
+         backend=backend.split()[0].lower(), rows=summary["read"], seconds=summary["seconds"], wall_s=round(wall, 1),
+         stages_s=summary["stage_seconds"], batches=summary["batches"], load=os.getloadavg()[0], **extra)  # fmt: skip
 
 
 def store_baseline(url: str, rows: int = 100_000) -> float:
@@ -160,6 +162,15 @@ def main() -> None:
         log("the same file again -> PostGIS …")
         again, again_wall, _ = run_ingest(path, args.postgis_url, folder, args.batch_rows)
         rev_after, stored_after = revision(args.postgis_url)
+        # The same number of other events into the store that now holds the first file: every id is
+        # compared with the stored ones (an initial load into an empty store compares none).
+        more = folder / "more.csv"
+        write_csv(more, args.rows, seed=8, prefix="more")
+        log(f"{args.rows:,} other events -> PostGIS holding {stored:,} (load average {os.getloadavg()[0]:.1f}) …")
+        held, held_wall, _ = run_ingest(more, args.postgis_url, folder, args.batch_rows)
+        more.unlink()
+        rate_figure("PostGIS holding events", held, held_wall, TARGET_ROWS_PER_S, held=stored)
+        _rev, stored_both = revision(args.postgis_url)
         sqlite_url = f"sqlite:///{folder / 'bench.sqlite'}"
         log(f"hbm ingest -> SQLite (load average {os.getloadavg()[0]:.1f}) …")
         lite, lite_wall, lite_rss = run_ingest(path, sqlite_url, folder, args.batch_rows)
@@ -168,7 +179,8 @@ def main() -> None:
     emit("peak RSS of the import process", round(max(pg_rss, lite_rss)), "MB", f"<= {TARGET_RSS_MB}",
          max(pg_rss, lite_rss) <= TARGET_RSS_MB, postgis_mb=round(pg_rss), sqlite_mb=round(lite_rss))  # fmt: skip
     emit("events stored = rows accepted", stored, "rows", None,
-         stored == pg["accepted"] == lite_stored == args.rows, sqlite=lite_stored)  # fmt: skip
+         stored == pg["accepted"] == lite_stored == args.rows and stored_both == 2 * args.rows,
+         sqlite=lite_stored, postgis_after_second_file=stored_both)  # fmt: skip
     emit("identical re-import: revision moves", rev_after - rev, "revisions", "0",
          rev_after == rev and stored_after == stored and again["unchanged"] == args.rows,
          unchanged=again["unchanged"], seconds=again["seconds"], wall_s=round(again_wall, 1))  # fmt: skip
