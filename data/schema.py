@@ -207,7 +207,14 @@ def build_metadata(dialect: str) -> MetaData:
         # Each event's own cells at res 4-7 (indexed directly, not parents of res 7): they are not a function
         # of h3_r7, so all four are part of the key. A store whose key is (hour, h3_r7, fit) predates direct
         # cells and is migrated by Store.init_schema (data/rollup.py: needs_direct_cells).
-        UniqueConstraint("hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit", name="uq_event_cell_hours_direct"),
+        # The key, with the counted values included (PostgreSQL): the statistics read a window's hours by an
+        # index-only scan, the same pages whatever the table holds (issue 15). Its first column serves hour ranges.
+        Index(
+            "uq_event_cell_hours_direct",
+            *("hour", "h3_r4", "h3_r5", "h3_r6", "h3_r7", "fit"),
+            unique=True,
+            postgresql_include=["lat", "lng", "events", "people"],
+        ),
     )
     Table(
         "alert_rules",
