@@ -218,6 +218,8 @@ def evidence_rows(evidence: dict[str, Any], zone: tzinfo | None = None) -> list[
             value = ", ".join(value_label(v) for v in value)
         elif key in CODE_KEYS:
             value = value_label(value)
+        elif key == "p_value" and isinstance(value, int | float):  # a tiny p-value is not "0.000"
+            value = "< 0.001" if value < 0.001 else f"{value:.3f}"
         label = _(EVIDENCE_LABELS[key]) if key in EVIDENCE_LABELS else field_label(key).capitalize()
         rows.append((key, label, value))
     return rows

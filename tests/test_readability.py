@@ -57,6 +57,12 @@ def test_alert_evidence_shows_labels_not_internal_ids() -> None:
     assert rows == {"SAR zone": "Sector AC", "Plan": "Search area Kasenyi", "Events": 2}
 
 
+def test_a_tiny_p_value_reads_below_the_smallest_shown_value_not_zero() -> None:
+    label = "p-value (Poisson test)"
+    assert dict((lab, v) for _k, lab, v in evidence_rows({"p_value": 3.2e-06}))[label] == "< 0.001"
+    assert dict((lab, v) for _k, lab, v in evidence_rows({"p_value": 0.0123}))[label] == "0.012"
+
+
 def test_cells_with_no_events_in_the_window_are_not_painted_as_one_to_two() -> None:
     assert hotspot_key(0) == "hx:zero" and STYLES["hx:zero"]["fill"] is False
     assert hotspot_key(1) == "hx:0"
