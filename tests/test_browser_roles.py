@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from dashboard.app import create_app
@@ -68,10 +69,13 @@ def _sign_in(dash_duo: Any, name: str, path: str = "/") -> None:
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
     def signed_in(d: Any) -> bool:
-        errors = d.find_elements(By.ID, "login-error")
-        if errors and errors[0].text.strip():  # refused: say why at once rather than time out
-            raise AssertionError(f"sign-in as {name} refused: {errors[0].text.strip()}")
-        return any(name in e.text for e in d.find_elements(By.CSS_SELECTOR, ".hbm-user"))
+        try:
+            errors = d.find_elements(By.ID, "login-error")
+            if errors and errors[0].text.strip():  # refused: say why at once rather than time out
+                raise AssertionError(f"sign-in as {name} refused: {errors[0].text.strip()}")
+            return any(name in e.text for e in d.find_elements(By.CSS_SELECTOR, ".hbm-user"))
+        except StaleElementReferenceException:  # the page re-rendered between finding and reading: look again
+            return False
 
     def where(d: Any) -> str:  # on a timeout: the page the browser is on and what it shows
         body = d.find_elements(By.TAG_NAME, "body")
