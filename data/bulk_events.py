@@ -294,8 +294,8 @@ class EventLoad:
             # Only the partitions holding rows now can hold a staged id: the ones created or first filled
             # by this load hold its own rows, whose ids are unique within it, and no other writer gets
             # in before the commit. An initial load, or a new month, then probes nothing.
-            names = partitions.occupied(conn)
-            everything = len(names) == len(partitions.existing_months(conn))
+            names, existing = partitions.occupied(conn)
+            everything = len(names) == existing
             union = " UNION ALL ".join(f"SELECT * FROM {n}" for n in names)
             self.probe = None if not names else "events" if everything else f"({union})"
         else:

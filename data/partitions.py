@@ -74,10 +74,10 @@ def existing_months(conn: Connection) -> set[tuple[int, int]]:
     return found
 
 
-def occupied(conn: Connection) -> list[str]:
-    """Return the names of the partitions that hold at least one row (live or soft-deleted), oldest first."""
+def occupied(conn: Connection) -> tuple[list[str], int]:
+    """Return (the partitions holding at least one row, live or soft-deleted, oldest first; how many exist)."""
     names = [partition_name(y, m) for y, m in sorted(existing_months(conn))]
-    return [n for n in names if conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {n})")).scalar()]
+    return [n for n in names if conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {n})")).scalar()], len(names)
 
 
 def ensure_months(conn: Connection, months: Iterable[tuple[int, int]]) -> list[str]:

@@ -203,7 +203,7 @@ def test_only_partitions_holding_rows_are_compared_and_a_change_there_is_found(s
     _import(store, path, tmp_path)
     with store.connect(write=True) as conn:  # type: ignore[attr-defined]
         partitions.ensure_months(conn, {(2026, 9)})
-        assert partitions.occupied(conn) == ["events_p202610", "events_p202611"]
+        assert partitions.occupied(conn) == (["events_p202610", "events_p202611"], 3)
     september = lines[0].replace("b0,2026-10-31", "e0,2026-09-15")
     path.write_text(HEADER + lines[0].replace(",n0", ",n0 again") + "".join(lines[1:]) + september)
     summary = _import(store, path, tmp_path)
